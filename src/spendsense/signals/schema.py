@@ -77,6 +77,7 @@ CASH_FLOW: dict[str, pl.DataType] = {
     "avg_daily_balance": pl.Float64(),
     "min_daily_balance": pl.Float64(),
     "pct_days_below_100": pl.Float64(),
+    "balance_std": pl.Float64(),  # population std of daily checking balances (dollars)
     "balance_volatility": pl.Float64(),  # std/mean of daily checking balances; null when mean <= 0
 }
 
