@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import polars as pl
 
-KEY: dict[str, pl.DataType] = {"user_id": pl.String(), "window_days": pl.Int32(), "as_of_date": pl.Date()}
+KEY: dict[str, pl.DataType] = {
+    "user_id": pl.String(),
+    "window_days": pl.Int32(),
+    "as_of_date": pl.Date(),
+}
 
 SUBSCRIPTIONS: dict[str, pl.DataType] = {
     **KEY,

@@ -5,6 +5,8 @@ Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
+import polars as pl
+
 LEDGER = """
 CREATE TABLE users (
     user_id TEXT PRIMARY KEY,
@@ -81,4 +83,59 @@ CREATE TABLE ingest_runs (
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
 
-MIGRATIONS: list[str] = [LEDGER]
+
+def _feature_tables() -> str:
+    """DDL for the feature tables, derived from ``signals.schema`` at the time of migration 2."""
+    from spendsense.signals.schema import FEATURE_TABLES
+
+    extra_keys = {"credit_cards": ("account_id",), "recurring_streams": ("stream_id",)}
+    statements = []
+    for table, schema in FEATURE_TABLES.items():
+        cols = []
+        for name, dtype in schema.items():
+            if dtype == pl.Int32 or dtype == pl.Int64 or dtype == pl.Boolean:
+                sql_type = "INTEGER"
+            elif dtype == pl.Float64:
+                sql_type = "REAL"
+            else:
+                sql_type = "TEXT"
+            cols.append(f"{name} {sql_type}")
+        pk = ", ".join(("user_id", "window_days", "as_of_date", *extra_keys.get(table, ())))
+        statements.append(f"CREATE TABLE feature_{table} ({', '.join(cols)}, PRIMARY KEY ({pk}))")
+    return ";\n".join(statements)
+
+
+PERSONAS = """
+CREATE TABLE persona_assignments (
+    assignment_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    window_days INTEGER NOT NULL,
+    as_of_date DATE NOT NULL,
+    primary_persona_id INTEGER,
+    primary_persona_name TEXT,
+    primary_priority TEXT,
+    primary_severity REAL,
+    secondary_persona_id INTEGER,
+    secondary_persona_name TEXT,
+    secondary_priority TEXT,
+    secondary_severity REAL,
+    status TEXT NOT NULL,
+    assignment_trace TEXT,
+    computed_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    FOREIGN KEY (user_id) REFERENCES users(user_id),
+    UNIQUE(user_id, window_days, as_of_date)
+);
+CREATE INDEX idx_persona_user_window ON persona_assignments(user_id, window_days);
+CREATE INDEX idx_persona_primary ON persona_assignments(primary_persona_id);
+CREATE TABLE pipeline_runs (
+    run_id TEXT PRIMARY KEY,
+    as_of_date TEXT NOT NULL,
+    windows TEXT NOT NULL,
+    config_version TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    users INTEGER
+)
+"""
+
+MIGRATIONS: list[str] = [LEDGER, _feature_tables(), PERSONAS]
