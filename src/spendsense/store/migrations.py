@@ -99,7 +99,7 @@ def _feature_tables() -> str:
                 sql_type = "REAL"
             else:
                 sql_type = "TEXT"
-            cols.append(f"{name} {sql_type}")
+            cols.append(f"\"{name}\" {sql_type}")
         pk = ", ".join(("user_id", "window_days", "as_of_date", *extra_keys.get(table, ())))
         statements.append(f"CREATE TABLE feature_{table} ({', '.join(cols)}, PRIMARY KEY ({pk}))")
     return ";\n".join(statements)
