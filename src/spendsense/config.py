@@ -28,6 +28,11 @@ class Settings(BaseModel):
     version: str = Field(
         default=CONFIG_VERSION, description="Configuration version quoted in traces."
     )
+    chunk_users: int = Field(
+        default=50_000,
+        ge=1,
+        description="Users per chunk: the unit of work that bounds memory (and maps to Spark).",
+    )
 
     @property
     def db_path(self) -> Path:

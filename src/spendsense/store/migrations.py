@@ -99,7 +99,7 @@ def _feature_tables() -> str:
                 sql_type = "REAL"
             else:
                 sql_type = "TEXT"
-            cols.append(f"\"{name}\" {sql_type}")
+            cols.append(f'"{name}" {sql_type}')
         pk = ", ".join(("user_id", "window_days", "as_of_date", *extra_keys.get(table, ())))
         statements.append(f"CREATE TABLE feature_{table} ({', '.join(cols)}, PRIMARY KEY ({pk}))")
     return ";\n".join(statements)
@@ -138,4 +138,45 @@ CREATE TABLE pipeline_runs (
 )
 """
 
-MIGRATIONS: list[str] = [LEDGER, _feature_tables(), PERSONAS]
+RECOMMENDATIONS = """
+CREATE TABLE recommendations (
+    recommendation_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    window_days INTEGER NOT NULL,
+    as_of_date DATE NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('education','offer')),
+    item_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    rationale TEXT NOT NULL,
+    disclosure TEXT NOT NULL,
+    rank INTEGER NOT NULL,
+    rank_score REAL,
+    status TEXT NOT NULL DEFAULT 'proposed'
+        CHECK (status IN ('proposed','approved','overridden','flagged','delivered')),
+    trace_id TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    updated_at TEXT,
+    UNIQUE (user_id, window_days, as_of_date, item_id)
+);
+CREATE INDEX idx_recs_user ON recommendations(user_id, window_days, as_of_date);
+CREATE INDEX idx_recs_status ON recommendations(status);
+CREATE TABLE decision_traces (
+    trace_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    window_days INTEGER NOT NULL,
+    as_of_date DATE NOT NULL,
+    item_id TEXT NOT NULL,
+    trace TEXT NOT NULL
+);
+CREATE INDEX idx_traces_user ON decision_traces(user_id, as_of_date);
+CREATE TABLE eligibility_exclusions (
+    user_id TEXT NOT NULL,
+    window_days INTEGER NOT NULL,
+    as_of_date DATE NOT NULL,
+    item_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (user_id, window_days, as_of_date, item_id, reason)
+)
+"""
+
+MIGRATIONS: list[str] = [LEDGER, _feature_tables(), PERSONAS, RECOMMENDATIONS]

@@ -1,0 +1,238 @@
+"""The ``spendsense`` command line: generate, ingest, run, consent, personas, ..."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from spendsense.config import Settings, load_settings
+from spendsense.errors import SpendSenseError, UserError
+
+app = typer.Typer(
+    help="SpendSense: explainable signals, personas and guarded recommendations.",
+    no_args_is_help=True,
+)
+consent_app = typer.Typer(help="Grant or revoke a user's consent.", no_args_is_help=True)
+personas_app = typer.Typer(help="Inspect persona assignments.", no_args_is_help=True)
+app.add_typer(consent_app, name="consent")
+app.add_typer(personas_app, name="personas")
+console = Console()
+err = Console(stderr=True)
+
+
+class State:
+    settings: Settings
+    verbose: bool = False
+
+
+STATE = State()
+
+
+@app.callback()
+def _main(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data folder (default ./data or $SPENDSENSE_DATA_DIR)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML/JSON configuration file.")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks on errors.")
+    ] = False,
+) -> None:
+    """Global options."""
+    STATE.verbose = verbose
+    STATE.settings = load_settings(config, data_dir)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+@app.command()
+def generate(
+    users: Annotated[int, typer.Option("--users", min=1, help="How many users.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 42,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default DIR/raw).")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="plaid-json (one bundle per user) or parquet.")
+    ] = "plaid-json",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Last day of history, YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """Generate a synthetic Plaid-shaped population with ground truth."""
+    from spendsense.synth import DEFAULT_AS_OF, generate_population
+
+    if fmt not in ("plaid-json", "parquet"):
+        raise UserError(f"--format must be plaid-json or parquet, not {fmt!r}")
+    target = out or STATE.settings.data_dir / "raw"
+    with _progress() as progress:
+        task = progress.add_task("generating users", total=users)
+        result = generate_population(
+            users,
+            seed,
+            target,
+            fmt=fmt,
+            as_of=_parse_date(as_of) if as_of else DEFAULT_AS_OF,
+            progress=lambda n: progress.update(task, advance=n),
+        )
+    console.print(
+        f"generated {result.users} users, {result.accounts} accounts, {result.transactions} transactions in {target}"
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders; the format is detected per file.")
+    ],
+    user: Annotated[
+        str | None, typer.Option("--user", help="User id for raw Plaid responses.")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", help="Column-mapping YAML for outside exports.")
+    ] = None,
+) -> None:
+    """Validate and load data into the ledger; bad records go to DIR/quarantine/."""
+    from spendsense.services import ingest_into_store
+
+    report = ingest_into_store(STATE.settings, paths, user_id=user, mapping=mapping)
+    table = Table("table", "loaded", "rejected", title="ingest")
+    for name, (loaded, rejected) in report.per_table.items():
+        table.add_row(name, str(loaded), str(rejected))
+    console.print(table)
+    if report.quarantine:
+        console.print(f"rejected records and reasons: {report.quarantine}")
+    if report.total_loaded == 0:
+        raise UserError("nothing was loaded (see the rejects above)")
+
+
+@app.command()
+def run(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the newest ledger date).")
+    ] = None,
+    windows: Annotated[
+        str | None, typer.Option("--windows", help="Comma-separated window lengths, e.g. 30,180.")
+    ] = None,
+) -> None:
+    """Compute signals, personas and recommendations for every consented user."""
+    from spendsense.pipeline import run_pipeline
+
+    settings = STATE.settings
+    if windows:
+        try:
+            wins = sorted({int(w) for w in windows.split(",") if w.strip()})
+        except ValueError as exc:
+            raise UserError(
+                f"--windows must be comma-separated whole days, not {windows!r}"
+            ) from exc
+        if not wins or min(wins) <= 0:
+            raise UserError("--windows needs at least one positive number of days")
+        settings = settings.model_copy(
+            update={"signals": settings.signals.model_copy(update={"windows": wins})}
+        )
+        settings.personas.windows = None
+    summary = run_pipeline(settings, _parse_date(as_of) if as_of else None, log=console.print)
+    console.print(summary.render())
+
+
+@consent_app.command("grant")
+def consent_grant(
+    user_id: str, actor: Annotated[str, typer.Option(help="Who made the change.")] = "cli"
+) -> None:
+    """Record that USER_ID granted consent."""
+    _consent(user_id, "grant", actor)
+
+
+@consent_app.command("revoke")
+def consent_revoke(
+    user_id: str, actor: Annotated[str, typer.Option(help="Who made the change.")] = "cli"
+) -> None:
+    """Record that USER_ID revoked consent; their derived data is removed at once."""
+    _consent(user_id, "revoke", actor)
+
+
+def _consent(user_id: str, action: str, actor: str) -> None:
+    from spendsense.store.consents import set_consent
+    from spendsense.store.db import connect
+
+    conn = connect(STATE.settings.db_path)
+    result = set_consent(conn, user_id, action, source="cli", actor=actor)
+    console.print(f"{user_id}: consent {result['status']} at {result['changed_at']}")
+
+
+@personas_app.command("history")
+def personas_history(user_id: str) -> None:
+    """Print USER_ID's persona assignments over time, with transitions."""
+    from spendsense.store.db import connect
+    from spendsense.store.personas import persona_history
+
+    frame = persona_history(connect(STATE.settings.db_path), user_id)
+    if frame.height == 0:
+        raise UserError(
+            f"no persona assignments for {user_id!r} (unknown user, no consent, or not run yet)"
+        )
+    table = Table(*frame.columns, title=f"persona history of {user_id}")
+    for row in frame.iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UserError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: one line for user errors, a traceback only with --verbose."""
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "--verbose" in args or "-v" in args
+    try:
+        return app(args=args, standalone_mode=False)
+    except SpendSenseError as exc:
+        if verbose:
+            traceback.print_exc()
+        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        sys.exit(1)
+    except Exception as exc:  # click's own usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code if exc.exit_code != 0 else 1)
+        if verbose:
+            traceback.print_exc()
+        err.print(
+            f"error: {type(exc).__name__}: {exc} (run with --verbose for details)", markup=False
+        )
+        sys.exit(1)

@@ -1,0 +1,215 @@
+"""Run the stages in order for the whole population, user chunk by user chunk, and store the outputs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+
+from spendsense.config import Settings
+from spendsense.errors import UserError
+from spendsense.store.db import connect, transaction
+from spendsense.store.ledger import LEDGER_DIR, export_parquet, ledger_version, read_ledger_parquet
+from spendsense.store.outputs import FEATURES_DIR, merge_parquet, replace_rows
+
+FEATURE_PARQUET = (
+    "subscriptions",
+    "savings",
+    "credit",
+    "credit_cards",
+    "income",
+    "cash_flow",
+    "recurring_streams",
+)
+PERSONA_PARQUET_COLUMNS = (
+    "user_id", "window_days", "as_of_date",
+    "primary_persona_id", "primary_persona_name", "primary_priority", "primary_severity",
+    "secondary_persona_id", "secondary_persona_name", "secondary_priority", "secondary_severity",
+    "status", "computed_at",
+)  # fmt: skip
+
+
+@dataclass
+class StageOutputs:
+    """Everything one chunk of users produces."""
+
+    features: dict[str, pl.DataFrame]
+    assignments: pl.DataFrame
+    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the CLI and the logs."""
+
+    as_of: date
+    windows: list[int]
+    users: int
+    timings: dict[str, float]
+    persona_counts: pl.DataFrame
+    confusion: str | None = None
+
+    def render(self) -> str:
+        lines = [
+            f"as of {self.as_of}, windows {self.windows}: {self.users} consented users processed"
+        ]
+        lines += [f"  {stage}: {secs:.2f} s" for stage, secs in self.timings.items()]
+        if self.persona_counts.height:
+            lines.append("primary persona by window:")
+            for row in self.persona_counts.iter_rows(named=True):
+                lines.append(f"  {row['window_days']:>4}d  {row['persona']:<26} {row['users']}")
+        if self.confusion:
+            lines += ["archetype -> primary persona (180-day window):", self.confusion]
+        return "\n".join(lines)
+
+
+def load_ledger(settings: Settings) -> dict[str, pl.LazyFrame]:
+    """The ledger's Parquet copies, re-exported first if SQLite moved on since the last export."""
+    conn = connect(settings.db_path)
+    version_file = settings.data_dir / LEDGER_DIR / "VERSION"
+    current = ledger_version(conn)
+    if not version_file.exists() or version_file.read_text().strip() != str(current):
+        export_parquet(conn, settings.data_dir)
+    return read_ledger_parquet(settings.data_dir)
+
+
+def default_as_of(ledger: Mapping[str, pl.LazyFrame]) -> date:
+    newest = ledger["transactions"].select(pl.col("date").max()).collect().item()
+    if newest is None:
+        raise UserError("the ledger has no transactions: run `spendsense ingest` first")
+    return newest
+
+
+def compute_stages(
+    ledger: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: date,
+    settings: Settings,
+    computed_at: datetime,
+) -> StageOutputs:
+    """The pure chain for one chunk of users: signals -> personas (-> recommendations)."""
+    from spendsense.personas import assign_personas
+    from spendsense.signals import compute_features
+
+    signals_cfg = settings.signals.model_copy(update={"windows": settings.windows})
+    features = compute_features(ledger, as_of, signals_cfg)
+    assignments = assign_personas(features, settings.personas, computed_at)
+    return StageOutputs(features=features, assignments=assignments)
+
+
+def _chunks(user_ids: list[str], size: int) -> list[list[str]]:
+    return [user_ids[i : i + size] for i in range(0, len(user_ids), size)] or [[]]
+
+
+def _slice(ledger: Mapping[str, pl.LazyFrame], user_ids: list[str]) -> dict[str, pl.DataFrame]:
+    keep = pl.Series(user_ids, dtype=pl.String)
+    return {
+        name: frame.filter(pl.col("user_id").is_in(keep)).collect()
+        for name, frame in ledger.items()
+    }
+
+
+def run_pipeline(
+    settings: Settings, as_of: date | None = None, log: Callable[[str], object] = print
+) -> RunSummary:
+    """Compute and store every stage for all consented users at ``as_of``."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ledger = load_ledger(settings)
+    as_of = as_of or default_as_of(ledger)
+    consented = (
+        ledger["users"]
+        .filter(pl.col("consent_status") == "granted")
+        .select("user_id")
+        .sort("user_id")
+        .collect()
+    )["user_id"].to_list()
+    timings["load ledger"] = time.perf_counter() - t0
+    computed_at = datetime.now(UTC).replace(microsecond=0)
+    parts: list[StageOutputs] = []
+    t1 = time.perf_counter()
+    for chunk in _chunks(consented, settings.chunk_users):
+        parts.append(compute_stages(_slice(ledger, chunk), as_of, settings, computed_at))
+    timings["signals + personas"] = time.perf_counter() - t1
+    outputs = _concat(parts)
+    t2 = time.perf_counter()
+    store_outputs(settings, outputs, as_of)
+    timings["store"] = time.perf_counter() - t2
+    counts = persona_counts(outputs.assignments)
+    summary = RunSummary(as_of, settings.windows, len(consented), timings, counts)
+    summary.confusion = _confusion_report(settings, outputs.assignments)
+    return summary
+
+
+def _concat(parts: list[StageOutputs]) -> StageOutputs:
+    features = {k: pl.concat([p.features[k] for p in parts]) for k in parts[0].features}
+    assignments = pl.concat([p.assignments for p in parts])
+    extra_keys = parts[0].extra.keys()
+    extra = {k: pl.concat([p.extra[k] for p in parts]) for k in extra_keys}
+    return StageOutputs(features, assignments, extra)
+
+
+def store_outputs(
+    settings: Settings, outputs: StageOutputs, as_of: date, user_ids: list[str] | None = None
+) -> None:
+    """Write every output in one SQLite transaction, then the Parquet copies (atomic renames)."""
+    from spendsense.store.personas import upsert_assignments
+
+    conn = connect(settings.db_path)
+    with transaction(conn):
+        for name, frame in outputs.features.items():
+            replace_rows(conn, f"feature_{name}", frame, as_of=as_of, user_ids=user_ids)
+        if user_ids is None:
+            conn.execute(
+                "DELETE FROM persona_assignments WHERE as_of_date = ?", (as_of.isoformat(),)
+            )
+        upsert_assignments(conn, outputs.assignments)
+    features_dir = settings.data_dir / FEATURES_DIR
+    for name, frame in outputs.features.items():
+        merge_parquet(features_dir / f"{name}.parquet", frame, as_of=as_of, user_ids=user_ids)
+    merge_parquet(
+        features_dir / "persona_assignments.parquet",
+        outputs.assignments.select(PERSONA_PARQUET_COLUMNS),
+        as_of=as_of,
+        user_ids=user_ids,
+    )
+
+
+def persona_counts(assignments: pl.DataFrame) -> pl.DataFrame:
+    """Users per primary persona (STABLE included) and window."""
+    if assignments.height == 0:
+        return pl.DataFrame(
+            schema={"window_days": pl.Int32, "persona": pl.String, "users": pl.UInt32}
+        )
+    return (
+        assignments.with_columns(persona=pl.coalesce("primary_persona_name", pl.col("status")))
+        .group_by("window_days", "persona")
+        .agg(users=pl.len())
+        .sort("window_days", "users", descending=[False, True])
+    )
+
+
+def _confusion_report(settings: Settings, assignments: pl.DataFrame) -> str | None:
+    """Archetype -> primary persona matrix when the generator's ground truth is at hand."""
+    from spendsense.personas import confusion_matrix, render_confusion
+
+    truth_path = _ground_truth(settings.data_dir)
+    if truth_path is None or assignments.height == 0:
+        return None
+    truth = pl.read_parquet(truth_path)
+    window = max(settings.windows)
+    matrix = confusion_matrix(assignments, truth, window)
+    report_dir = settings.data_dir / "report"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    matrix.write_csv(report_dir / f"persona_confusion_{window}d.csv")
+    text = render_confusion(matrix)
+    (report_dir / f"persona_confusion_{window}d.txt").write_text(text + "\n")
+    return text
+
+
+def _ground_truth(data_dir: Path) -> Path | None:
+    path = data_dir / "raw" / "ground_truth" / "users.parquet"
+    return path if path.exists() else None

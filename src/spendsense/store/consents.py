@@ -1,0 +1,85 @@
+"""Consent: the current state on users and the full history (who, when, how) in consents."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+
+from spendsense.errors import NotFound, UserError
+from spendsense.store.db import transaction
+
+CONSENT_ACTIONS = {"grant": "granted", "revoke": "revoked"}
+# Derived data removed when consent is revoked (delivered recommendations stay as the record of what was shown).
+DERIVED_TABLES = (
+    "feature_subscriptions",
+    "feature_savings",
+    "feature_credit",
+    "feature_credit_cards",
+    "feature_income",
+    "feature_cash_flow",
+    "feature_recurring_streams",
+)
+
+
+def set_consent(
+    conn: sqlite3.Connection,
+    user_id: str,
+    action: str,
+    *,
+    source: str,
+    actor: str,
+    at: datetime | None = None,
+) -> dict[str, object]:
+    """Grant or revoke consent; revoking removes the user's derived data and undelivered recommendations at once."""
+    if action not in CONSENT_ACTIONS:
+        raise UserError(f"consent action must be grant or revoke, not {action!r}", field="action")
+    status = CONSENT_ACTIONS[action]
+    when = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    removed = 0
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT consent_status FROM users WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"unknown user {user_id!r}")
+        conn.execute("UPDATE users SET consent_status = ? WHERE user_id = ?", (status, user_id))
+        conn.execute(
+            "INSERT OR IGNORE INTO consents (user_id, status, changed_at, source, actor) VALUES (?,?,?,?,?)",
+            (user_id, status, when, source, actor),
+        )
+        if status == "revoked":
+            removed = _remove_derived(conn, user_id)
+    return {
+        "user_id": user_id,
+        "status": status,
+        "changed_at": when,
+        "source": source,
+        "removed_rows": removed,
+    }
+
+
+def _remove_derived(conn: sqlite3.Connection, user_id: str) -> int:
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    removed = 0
+    for table in DERIVED_TABLES:
+        if table in tables:
+            removed += conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount
+    if "recommendations" in tables:
+        removed += conn.execute(
+            "DELETE FROM recommendations WHERE user_id = ? AND status != 'delivered'", (user_id,)
+        ).rowcount
+    return removed
+
+
+def consent_history(conn: sqlite3.Connection, user_id: str) -> list[dict[str, object]]:
+    """Every consent change for a user, oldest first."""
+    rows = conn.execute(
+        "SELECT status, changed_at, source, actor FROM consents WHERE user_id = ? ORDER BY changed_at",
+        (user_id,),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def is_consented(conn: sqlite3.Connection, user_id: str) -> bool:
+    row = conn.execute("SELECT consent_status FROM users WHERE user_id = ?", (user_id,)).fetchone()
+    return bool(row and row[0] == "granted")

@@ -1,0 +1,68 @@
+"""Stage outputs: SQLite tables replaced per (as-of, users) and Parquet copies merged atomically."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from spendsense.store.ledger import _sql_rows
+
+FEATURES_DIR = "features"
+
+
+def replace_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    as_of: date,
+    user_ids: list[str] | None = None,
+) -> int:
+    """Delete the table's rows at ``as_of`` (for ``user_ids``, or all) and insert ``frame``.
+
+    Call inside a transaction: the caller decides what commits together.
+    """
+    if user_ids is None:
+        conn.execute(f"DELETE FROM {table} WHERE as_of_date = ?", (as_of.isoformat(),))
+    else:
+        conn.executemany(
+            f"DELETE FROM {table} WHERE as_of_date = ? AND user_id = ?",
+            [(as_of.isoformat(), u) for u in user_ids],
+        )
+    if frame.height == 0:
+        return 0
+    cols = frame.columns
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    conn.executemany(
+        f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(cols))})", _sql_rows(frame)
+    )
+    return frame.height
+
+
+def merge_parquet(
+    path: Path, frame: pl.DataFrame, *, as_of: date, user_ids: list[str] | None = None
+) -> Path:
+    """Replace the rows at ``as_of`` (for ``user_ids``, or all) in a Parquet file, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        old = pl.read_parquet(path)
+        keep = pl.col("as_of_date") != as_of
+        if user_ids is not None:
+            keep = keep | ~pl.col("user_id").is_in(user_ids)
+        old = old.filter(keep)
+        if old.height:
+            frame = pl.concat([old, frame.select(old.columns)], how="vertical_relaxed")
+    sort_cols = [c for c in ("as_of_date", "user_id", "window_days") if c in frame.columns]
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.sort(sort_cols, maintain_order=True).write_parquet(tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_parquet_output(data_dir: Path, name: str) -> pl.DataFrame | None:
+    """An output table from DIR/features/<name>.parquet, or None when it was never written."""
+    path = data_dir / FEATURES_DIR / f"{name}.parquet"
+    return pl.read_parquet(path) if path.exists() else None
