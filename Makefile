@@ -1,0 +1,47 @@
+# The two commands (see README): `make demo` and `make test`. Everything else is a helper.
+PY ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= data
+USERS ?= 100
+SEED ?= 42
+
+.PHONY: demo test setup setup-test lint typecheck pytest browsers bench clean
+
+$(UV):
+	$(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+setup: $(UV)  ## install the locked dependencies into .venv
+	$(UV) sync --frozen --extra web --extra report --group dev --quiet
+
+setup-test: setup browsers
+
+browsers:  ## Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium)
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+demo: setup  ## generate a population, ingest it, run the pipeline, serve the app
+	$(BIN)/spendsense --data-dir $(DATA) generate --users $(USERS) --seed $(SEED)
+	$(BIN)/spendsense --data-dir $(DATA) ingest $(DATA)/raw/bundles
+	$(BIN)/spendsense --data-dir $(DATA) run
+
+lint:
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+typecheck:
+	$(BIN)/mypy src
+
+pytest:
+	$(BIN)/pytest -q -m "not bench"
+
+test: setup-test lint typecheck pytest  ## the whole test suite, as CI runs it
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
