@@ -28,9 +28,9 @@ def to_cents(value: object) -> int:
         raise MoneyError(f"not an amount: {value!r}") from exc
     if not dec.is_finite():
         raise MoneyError(f"not a finite amount: {value!r}")
-    cents = (dec * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-    if abs(cents) >= 10**15:  # a trillion dollars: certainly bad input
+    if abs(dec) >= 10**13:  # ten trillion dollars: certainly bad input
         raise MoneyError(f"amount out of range: {value!r}")
+    cents = (dec * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
     return int(cents)
 
 

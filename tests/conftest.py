@@ -1,0 +1,27 @@
+"""Shared fixtures: every test works in its own tmp_path, never ./data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh data folder; SPENDSENSE_DATA_DIR points at it so nothing touches ./data."""
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("SPENDSENSE_DATA_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The read-only outside data sets beside the repository (../shared/data)."""
+    path = SHARED / "data"
+    if not path.exists():
+        pytest.skip("../shared/data is not beside this checkout")
+    return path

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from spendsense.ledger.batch import LedgerBatch
+from spendsense.ledger.schema import TABLES
+from spendsense.store.db import connect, schema_version
+from spendsense.store.ledger import (
+    apply_batch,
+    export_parquet,
+    ledger_version,
+    read_ledger_parquet,
+    read_table,
+)
+from spendsense.store.migrations import MIGRATIONS
+
+
+def _batch(amount: int = 1299, consent: str = "granted") -> LedgerBatch:
+    b = LedgerBatch()
+    b.add("users", pl.DataFrame({"user_id": ["u1"], "name": ["Ada"], "consent_status": [consent]}))
+    b.add(
+        "accounts",
+        pl.DataFrame(
+            {
+                "account_id": ["a1"],
+                "user_id": ["u1"],
+                "type": ["depository"],
+                "subtype": ["checking"],
+                "holder_category": ["personal"],
+                "current_cents": [100_00],
+            }
+        ),
+    )
+    b.add(
+        "transactions",
+        pl.DataFrame(
+            {
+                "transaction_id": ["t1", "t2"],
+                "account_id": ["a1", "a1"],
+                "user_id": ["u1", "u1"],
+                "date": [date(2026, 10, 1), date(2026, 10, 2)],
+                "amount_cents": [amount, -5000],
+                "pending": [False, False],
+                "merchant_name": ["Netflix", None],
+            }
+        ),
+    )
+    return b
+
+
+def test_migrations_apply_once_and_are_versioned(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    assert schema_version(conn) == len(MIGRATIONS)
+    conn.close()
+    conn = connect(tmp_path / "s.db")  # reopening applies nothing new
+    assert schema_version(conn) == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_apply_batch_roundtrips_exact_types(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch())
+    tx = read_table(conn, "transactions")
+    assert tx.schema == pl.Schema(TABLES["transactions"])
+    assert tx["amount_cents"].to_list() == [1299, -5000]
+    assert tx["date"].to_list() == [date(2026, 10, 1), date(2026, 10, 2)]
+
+
+def test_reapplying_the_same_batch_changes_nothing(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch())
+    before = {t: read_table(conn, t) for t in TABLES}
+    apply_batch(conn, _batch())
+    after = {t: read_table(conn, t) for t in TABLES}
+    for t in TABLES:
+        assert before[t].equals(after[t]), t
+
+
+def test_upsert_updates_by_plaid_id(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch(amount=1299))
+    apply_batch(conn, _batch(amount=1499))
+    assert read_table(conn, "transactions")["amount_cents"].to_list() == [1499, -5000]
+
+
+def test_failed_batch_leaves_previous_state_intact(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch())
+    bad = _batch(amount=1)
+    # a transaction pointing at an account that exists nowhere violates the foreign key mid-batch
+    bad.add(
+        "transactions",
+        pl.DataFrame(
+            {
+                "transaction_id": ["t9"],
+                "account_id": ["nope"],
+                "user_id": ["u1"],
+                "date": [date(2026, 10, 3)],
+                "amount_cents": [1],
+                "pending": [False],
+            }
+        ),
+    )
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        apply_batch(conn, bad)
+    assert read_table(conn, "transactions")["amount_cents"].to_list() == [1299, -5000]
+    assert ledger_version(conn) == 1
+
+
+def test_posted_transaction_replaces_pending_twin_and_removed_ids_go(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    b = _batch()
+    b.add(
+        "transactions",
+        pl.DataFrame(
+            {
+                "transaction_id": ["p1"],
+                "account_id": ["a1"],
+                "user_id": ["u1"],
+                "date": [date(2026, 10, 5)],
+                "amount_cents": [700],
+                "pending": [True],
+            }
+        ),
+    )
+    apply_batch(conn, b)
+    b2 = LedgerBatch()
+    b2.add(
+        "transactions",
+        pl.DataFrame(
+            {
+                "transaction_id": ["p1-posted"],
+                "account_id": ["a1"],
+                "user_id": ["u1"],
+                "date": [date(2026, 10, 6)],
+                "amount_cents": [700],
+                "pending": [False],
+                "pending_transaction_id": ["p1"],
+            }
+        ),
+    )
+    b2.removed_transaction_ids.append("t2")
+    b2.cursors.append(("u1", "item", "cursor-2"))
+    apply_batch(conn, b2)
+    ids = read_table(conn, "transactions")["transaction_id"].to_list()
+    assert ids == ["p1-posted", "t1"]
+    assert conn.execute("SELECT next_cursor FROM sync_cursors").fetchone()[0] == "cursor-2"
+
+
+def test_bundle_consent_none_keeps_recorded_consent(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch(consent="granted"))
+    apply_batch(conn, _batch(consent="none"))
+    assert read_table(conn, "users")["consent_status"].to_list() == ["granted"]
+
+
+def test_parquet_export_matches_sqlite(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch())
+    export_parquet(conn, tmp_path)
+    lazy = read_ledger_parquet(tmp_path)
+    for t in TABLES:
+        assert lazy[t].collect().equals(read_table(conn, t)), t
+    assert (tmp_path / "ledger" / "VERSION").read_text() == "1"
