@@ -179,4 +179,62 @@ CREATE TABLE eligibility_exclusions (
 )
 """
 
-MIGRATIONS: list[str] = [LEDGER, _feature_tables(), PERSONAS, RECOMMENDATIONS]
+OVERSIGHT = """
+CREATE TABLE operators (
+    operator_id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'operator',
+    created_at TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('operator','customer')),
+    subject_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_tokens_subject ON api_tokens(kind, subject_id);
+CREATE TABLE sessions (
+    session_hash TEXT PRIMARY KEY,
+    operator_id TEXT NOT NULL REFERENCES operators(operator_id),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE login_attempts (
+    username TEXT NOT NULL,
+    at TEXT NOT NULL,
+    success INTEGER NOT NULL
+);
+CREATE INDEX idx_login_attempts ON login_attempts(username, at);
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    reason TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TABLE feedback (
+    feedback_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    recommendation_id TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    text TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX idx_feedback_rec ON feedback(recommendation_id)
+"""
+
+MIGRATIONS: list[str] = [LEDGER, _feature_tables(), PERSONAS, RECOMMENDATIONS, OVERSIGHT]
