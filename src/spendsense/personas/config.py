@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -65,6 +67,24 @@ class PersonasConfig(BaseModel):
     """The seed's ``personas`` block; unknown keys (output paths) are accepted and ignored."""
 
     model_config = {"extra": "ignore"}
-    windows: list[int] | None = None
-    as_of_date: str | None = None
+    windows: list[int] | None = Field(
+        default=None, description="Windows to assign; None means the signal stage's windows."
+    )
+    as_of_date: str | None = Field(
+        default=None, description="As-of date (YYYY-MM-DD); None means the run's as-of."
+    )
     thresholds: PersonaThresholds = PersonaThresholds()
+    severity_comparison: Literal["threshold_ratio", "raw"] = Field(
+        default="threshold_ratio",
+        description=(
+            "How severities of two personas at the same priority are compared: "
+            "'threshold_ratio' divides each severity by its value at the persona's threshold "
+            "(gap/45 vs pct_days/0.30), 'raw' compares the seed's severities as they are. "
+            "See docs/decisions.md, Personas."
+        ),
+    )
+    tie_decimals: int = Field(
+        default=9,
+        description="Comparison scores are rounded to this many decimals before a tie goes to "
+        "the lower persona id, so float noise never decides a tie.",
+    )

@@ -1,0 +1,76 @@
+"""Plain-language reasoning: number formatting and sentence assembly, as Polars expressions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+
+def _strip_zero(text: pl.Expr) -> pl.Expr:
+    """'68.0' -> '68'; leaves '68.5' alone."""
+    return text.str.replace(r"\.0$", "")
+
+
+def fmt_number(value: pl.Expr, decimals: int = 2) -> pl.Expr:
+    """A number rounded for prose: 1.5, 32, 0.68."""
+    return _strip_zero(value.round(decimals).cast(pl.String))
+
+
+def fmt_pct(value: pl.Expr) -> pl.Expr:
+    """A share as a percentage: 0.68 -> '68%', 0.295 -> '29.5%'."""
+    return fmt_number(value * 100.0, 1) + pl.lit("%")
+
+
+def fmt_money(value: pl.Expr) -> pl.Expr:
+    """Dollars for prose: 75.0 -> '$75', -20.5 -> '-$20.5'."""
+    sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return sign + pl.lit("$") + fmt_number(value.abs(), 2)
+
+
+def lit_number(value: float, decimals: int = 2) -> str:
+    """A threshold (a Python number) formatted as ``fmt_number`` would."""
+    text = str(round(float(value), decimals))
+    return text.removesuffix(".0")
+
+
+def lit_pct(value: float) -> str:
+    """A threshold share as a percentage: 0.5 -> '50%'."""
+    return lit_number(float(value) * 100.0, 1) + "%"
+
+
+def lit_money(value: float) -> str:
+    """A threshold in dollars: 200.0 -> '$200'."""
+    return "$" + lit_number(value, 2)
+
+
+def join_phrases(phrases: Sequence[pl.Expr], met: Sequence[pl.Expr]) -> pl.Expr:
+    """'A, B and C' from the phrases whose ``met`` is true (empty string when none)."""
+    items = pl.concat_list(
+        [
+            pl.when(m).then(p).otherwise(pl.lit(None, pl.String))
+            for p, m in zip(phrases, met, strict=True)
+        ]
+    ).list.drop_nulls()
+    n = items.list.len()
+    head = items.list.head(n - 1).list.join(", ")
+    return (
+        pl.when(n == 0)
+        .then(pl.lit(""))
+        .when(n == 1)
+        .then(items.list.first())
+        .otherwise(head + pl.lit(" and ") + items.list.last())
+    )
+
+
+def sentence(phrases: pl.Expr, severity: pl.Expr, priority: str) -> pl.Expr:
+    """'Matched on <phrases>. Severity: 0.68. Priority: CRITICAL.'"""
+    return pl.concat_str(
+        [
+            pl.lit("Matched on "),
+            phrases,
+            pl.lit(". Severity: "),
+            fmt_number(severity.fill_null(0.0), 2),
+            pl.lit(f". Priority: {priority}."),
+        ]
+    )
