@@ -138,6 +138,19 @@ def run_pipeline(
     t2 = time.perf_counter()
     store_outputs(settings, outputs, as_of)
     timings["store"] = time.perf_counter() - t2
+    conn = connect(settings.db_path)
+    conn.execute(
+        "INSERT OR REPLACE INTO pipeline_runs VALUES (?,?,?,?,?,?,?)",
+        (
+            computed_at.strftime("%Y%m%dT%H%M%S") + f"-{as_of.isoformat()}",
+            as_of.isoformat(),
+            ",".join(map(str, settings.windows)),
+            settings.version,
+            computed_at.isoformat(),
+            datetime.now(UTC).isoformat(),
+            len(consented),
+        ),
+    )
     counts = persona_counts(outputs.assignments)
     summary = RunSummary(as_of, settings.windows, len(consented), timings, counts)
     summary.confusion = _confusion_report(settings, outputs.assignments)
@@ -213,3 +226,33 @@ def _confusion_report(settings: Settings, assignments: pl.DataFrame) -> str | No
 def _ground_truth(data_dir: Path) -> Path | None:
     path = data_dir / "raw" / "ground_truth" / "users.parquet"
     return path if path.exists() else None
+
+
+def latest_as_of(settings: Settings) -> date | None:
+    """The as-of date of the newest pipeline run, if any."""
+    row = (
+        connect(settings.db_path)
+        .execute("SELECT as_of_date FROM pipeline_runs ORDER BY finished_at DESC LIMIT 1")
+        .fetchone()
+    )
+    return date.fromisoformat(row[0]) if row else None
+
+
+def recompute_user(settings: Settings, user_id: str, as_of: date | None = None) -> StageOutputs:
+    """Recompute one user on demand (the API path): same stage functions, read straight from SQLite."""
+    from spendsense.ledger.schema import TABLES
+    from spendsense.store.consents import is_consented
+    from spendsense.store.ledger import read_table
+
+    conn = connect(settings.db_path)
+    if not is_consented(conn, user_id):
+        from spendsense.errors import ConsentRequired
+
+        raise ConsentRequired(f"user {user_id!r} has not granted consent: nothing is computed")
+    ledger = {t: read_table(conn, t, "WHERE user_id = ?", (user_id,)) for t in TABLES}
+    as_of = (
+        as_of or latest_as_of(settings) or default_as_of({k: v.lazy() for k, v in ledger.items()})
+    )
+    outputs = compute_stages(ledger, as_of, settings, datetime.now(UTC).replace(microsecond=0))
+    store_outputs(settings, outputs, as_of, user_ids=[user_id])
+    return outputs

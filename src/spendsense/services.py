@@ -72,6 +72,6 @@ def ingest_into_store(
             report.total_rejected,
         ),
     )
-    if written:
+    if written and export:  # otherwise the next batch run re-exports (ledger VERSION differs)
         export_parquet(conn, settings.data_dir)
     return report
