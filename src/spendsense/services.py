@@ -36,6 +36,7 @@ def ingest_into_store(
     *,
     user_id: str | None = None,
     mapping: Path | None = None,
+    export: bool = True,
 ) -> IngestReport:
     """Read, validate and load files; the ledger changes in one transaction or not at all."""
     from spendsense.ingest import ingest_paths, write_quarantine
