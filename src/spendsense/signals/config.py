@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+DEFAULT_CADENCE_BANDS: dict[str, tuple[int, int]] = {
+    "WEEKLY": (5, 10),
+    "BIWEEKLY": (12, 17),
+    "MONTHLY": (26, 35),
+    "QUARTERLY": (85, 100),
+    "ANNUALLY": (330, 400),
+}
+
 
 class SignalsConfig(BaseModel):
     """Settings for recurring detection and the signal families."""
@@ -18,13 +26,44 @@ class SignalsConfig(BaseModel):
     min_occurrences: int = Field(
         default=3, description="Charges needed for a stream (annual needs 2)."
     )
+    annual_min_occurrences: int = Field(
+        default=2, description="Charges needed for an annual stream to be MATURE."
+    )
     amount_tolerance: float = Field(
         default=0.10,
         description="Max relative deviation of a charge from the stream's median amount.",
+    )
+    cadence_bands: dict[str, tuple[int, int]] = Field(
+        default=DEFAULT_CADENCE_BANDS,
+        description="Inclusive day ranges of the median gap for each cadence.",
+    )
+    gap_jitter_days: int = Field(
+        default=2,
+        description="Extra days an individual gap may stray outside its cadence band (weekend shifts).",
+    )
+    max_missed_payments: int = Field(
+        default=1,
+        description="Gaps of about twice the cadence (one missed charge) tolerated per stream.",
+    )
+    semi_monthly_day_spread: int = Field(
+        default=4,
+        description="Max spread (days) of the day of month in each of the two semi-monthly clusters.",
+    )
+    pay_gap_cv_irregular: float = Field(
+        default=0.35, description="Pay-gap std/mean above which income is irregular."
+    )
+    minimum_payment_slack_cents: int = Field(
+        default=100,
+        description="A last payment within this many cents of the minimum counts as minimum-only.",
     )
     low_balance_threshold: float = Field(
         default=100.0, description="Dollars; a day below this counts as low."
     )
     utilization_flags: list[float] = Field(
-        default=[0.30, 0.50, 0.80], description="Utilization flag levels."
+        default=[0.30, 0.50, 0.80],
+        description="Utilization flag levels for utilization_flag_30/_50/_80, in that order.",
+    )
+    savings_subtypes: list[str] = Field(
+        default=["savings", "money market", "cash management", "hsa", "cd"],
+        description="Depository subtypes counted as savings-like accounts.",
     )

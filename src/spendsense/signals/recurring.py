@@ -1,0 +1,275 @@
+"""Recurring streams (Plaid's recurring semantics), detected whole-table over all users at once.
+
+Charges are merged per (user, direction, merchant key, day), sorted once, and every
+per-charge test uses the sorted order or window expressions over the stream id.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from spendsense.signals.config import SignalsConfig
+from spendsense.signals.windows import drop_pending_twins, in_window, income_expr, merchant_key
+
+STREAM_KEY = ("user_id", "direction", "merchant_key")
+NOMINAL_DAYS: dict[str, int] = {
+    "WEEKLY": 7,
+    "BIWEEKLY": 14,
+    "SEMI_MONTHLY": 15,
+    "MONTHLY": 30,
+    "QUARTERLY": 91,
+    "ANNUALLY": 365,
+}
+NEXT_OFFSET: dict[str, str] = {
+    "WEEKLY": "7d",
+    "BIWEEKLY": "14d",
+    "SEMI_MONTHLY": "15d",
+    "MONTHLY": "1mo",
+    "QUARTERLY": "3mo",
+    "ANNUALLY": "1y",
+}
+MONTHLY_FACTOR: dict[str, float] = {
+    "WEEKLY": 4.33,
+    "BIWEEKLY": 26 / 12,
+    "SEMI_MONTHLY": 2.0,
+    "MONTHLY": 1.0,
+    "QUARTERLY": 1 / 3,
+    "ANNUALLY": 1 / 12,
+}
+NOT_SUBSCRIPTION_PREFIXES: tuple[str, ...] = (
+    "LOAN_PAYMENTS_",
+    "TRANSFER_IN_",
+    "TRANSFER_OUT_",
+    "INCOME_",
+    "BANK_FEES_",
+)
+NOT_SUBSCRIPTION_DETAILED: tuple[str, ...] = (
+    "RENT_AND_UTILITIES_RENT",
+    "RENT_AND_UTILITIES_GAS_AND_ELECTRICITY",
+    "RENT_AND_UTILITIES_WATER",
+    "RENT_AND_UTILITIES_SEWAGE_AND_WASTE_MANAGEMENT",
+    "RENT_AND_UTILITIES_OTHER_UTILITIES",
+    "GENERAL_SERVICES_INSURANCE",
+    "GOVERNMENT_AND_NON_PROFIT_TAX_PAYMENT",
+)
+
+
+def _ensure_columns(txns: pl.LazyFrame) -> pl.LazyFrame:
+    """Accept bare ledger transactions: add the merchant key and account flags when absent."""
+    names = txns.collect_schema().names()
+    if "pending_transaction_id" in names and "pending" in names:
+        txns = drop_pending_twins(txns)
+    extra = []
+    if "merchant_key" not in names:
+        extra.append(merchant_key().alias("merchant_key"))
+    if "is_depository" not in names:
+        extra.append(pl.lit(True).alias("is_depository"))
+    return txns.with_columns(extra) if extra else txns
+
+
+def charges(txns: pl.LazyFrame | pl.DataFrame, as_of: date, lookback_days: int) -> pl.LazyFrame:
+    """Candidate charges in the lookback, merged per stream and day, sorted by stream then date."""
+    lf = _ensure_columns(txns.lazy())
+    direction = (
+        pl.when(income_expr())
+        .then(pl.lit("inflow"))
+        .when((pl.col("amount_cents") > 0) & (pl.col("pfc_primary").fill_null("") != "INCOME"))
+        .then(pl.lit("outflow"))
+    )
+    return (
+        lf.filter(in_window(as_of, lookback_days))
+        .with_columns(direction=direction)
+        .filter(pl.col("direction").is_not_null() & pl.col("merchant_key").is_not_null())
+        .group_by([*STREAM_KEY, "date"])
+        .agg(
+            pl.col("amount_cents").abs().sum(),
+            pl.coalesce("merchant_name", "name").last().alias("display_name"),
+            pl.col("pfc_primary").last(),
+            pl.col("pfc_detailed").last(),
+        )
+        .sort([*STREAM_KEY, "date"])
+    )
+
+
+def _band(col: str, bands: dict[str, tuple[int, int]], scale: int, slack: int) -> pl.Expr:
+    """(lo, hi) of ``freq`` scaled by ``scale`` with ``slack`` days either side, as two columns."""
+    lo: pl.Expr = pl.lit(None, pl.Int32)
+    hi: pl.Expr = pl.lit(None, pl.Int32)
+    for name, (b_lo, b_hi) in bands.items():
+        lo = pl.when(pl.col(col) == name).then(pl.lit(b_lo * scale - slack)).otherwise(lo)
+        hi = pl.when(pl.col(col) == name).then(pl.lit(b_hi * scale + slack)).otherwise(hi)
+    return pl.col("gap").is_between(lo, hi)
+
+
+def _cadence(gap: pl.Expr, bands: dict[str, tuple[int, int]]) -> pl.Expr:
+    """The cadence whose inclusive band holds ``gap``, else null."""
+    out: pl.Expr = pl.lit(None, pl.String)
+    for name, (lo, hi) in bands.items():
+        out = pl.when(gap.is_between(lo, hi)).then(pl.lit(name)).otherwise(out)
+    return out
+
+
+def _mapped(col: str, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr:
+    """Look up ``col`` in a small dict (null when absent)."""
+    return pl.col(col).replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def streams_from_charges(ch: pl.LazyFrame, as_of: date, config: SignalsConfig) -> pl.LazyFrame:
+    """Streams from sorted merged charges: cadence, steady amounts, status, Plaid-style fields."""
+    bands = dict(config.cadence_bands)
+    tol = config.amount_tolerance
+    same = (
+        (pl.col("user_id") == pl.col("user_id").shift(1))
+        & (pl.col("direction") == pl.col("direction").shift(1))
+        & (pl.col("merchant_key") == pl.col("merchant_key").shift(1))
+    ).fill_null(False)
+    ch = ch.with_columns(same=same).with_columns(
+        sid=(~pl.col("same")).cum_sum(),
+        gap=pl.when(pl.col("same")).then(
+            (pl.col("date") - pl.col("date").shift(1)).dt.total_days()
+        ),
+        jump=pl.col("same")
+        & (
+            (pl.col("amount_cents") - pl.col("amount_cents").shift(1)).abs()
+            > tol * pl.col("amount_cents").shift(1)
+        ),
+    )
+    # Day of month folded so month ends (and 1sts moved back to a Friday) sit together near 0.
+    dim = pl.col("date").dt.month_end().dt.day().cast(pl.Int32)
+    dom = pl.col("date").dt.day().cast(pl.Int32)
+    u = pl.when(dom >= dim - 3).then(31 - (dim - dom)).otherwise(dom)
+    ch = ch.with_columns(
+        base_gap=pl.col("gap").quantile(0.5, interpolation="lower").over("sid"),
+        med_amount=pl.col("amount_cents").median().over("sid"),
+        seg=pl.col("jump").cum_sum().over("sid"),
+        dom_u=pl.when(u >= 29).then(u - 31).otherwise(u),
+    ).with_columns(
+        freq0=_cadence(pl.col("base_gap"), bands),
+        seg_med=pl.col("amount_cents").median().over("sid", "seg"),
+        hi_half=pl.col("dom_u")
+        > (pl.col("dom_u").min().over("sid") + pl.col("dom_u").max().over("sid")) / 2,
+    )
+    semi_bands = {**bands, "SEMI_MONTHLY": bands.get("BIWEEKLY", (12, 17))}
+    ch = ch.with_columns(
+        within=(pl.col("amount_cents") - pl.col("med_amount")).abs() <= tol * pl.col("med_amount"),
+        within_seg=(pl.col("amount_cents") - pl.col("seg_med")).abs() <= tol * pl.col("seg_med"),
+        on_cadence=_band("freq0", semi_bands, 1, config.gap_jitter_days),
+        missed=_band("freq0", semi_bands, 2, config.gap_jitter_days),
+    )
+    spread = config.semi_monthly_day_spread
+    agg = ch.group_by("sid").agg(
+        pl.col("user_id", "direction", "merchant_key", "freq0").first(),
+        pl.col("display_name", "pfc_primary", "pfc_detailed").last(),
+        pl.len().alias("transaction_count"),
+        pl.col("date").first().alias("first_date"),
+        pl.col("date").last().alias("last_date"),
+        pl.col("amount_cents").mean().alias("avg_cents"),
+        pl.col("amount_cents").last().alias("last_cents"),
+        (pl.col("within").all() | ((pl.col("jump").sum() <= 1) & pl.col("within_seg").all())).alias(
+            "steady"
+        ),
+        (pl.col("gap").is_null() | pl.col("on_cadence") | pl.col("missed")).all().alias("gaps_ok"),
+        (pl.col("missed") & ~pl.col("on_cadence")).sum().alias("n_missed"),
+        pl.col("dom_u").filter(~pl.col("hi_half")).len().alias("n_lo"),
+        pl.col("dom_u").filter(pl.col("hi_half")).len().alias("n_hi"),
+        (
+            pl.col("dom_u").filter(~pl.col("hi_half")).max()
+            - pl.col("dom_u").filter(~pl.col("hi_half")).min()
+        ).alias("spread_lo"),
+        (
+            pl.col("dom_u").filter(pl.col("hi_half")).max()
+            - pl.col("dom_u").filter(pl.col("hi_half")).min()
+        ).alias("spread_hi"),
+    )
+    semi = (
+        (pl.col("freq0") == "BIWEEKLY")
+        & (pl.col("n_lo") >= 2)
+        & (pl.col("n_hi") >= 2)
+        & (pl.col("spread_lo") <= spread)
+        & (pl.col("spread_hi") <= spread)
+    )
+    required = (
+        pl.when(pl.col("frequency") == "ANNUALLY")
+        .then(pl.lit(config.annual_min_occurrences))
+        .otherwise(pl.lit(config.min_occurrences))
+    )
+    tolerance = {
+        name: hi - NOMINAL_DAYS[name] + config.gap_jitter_days
+        for name, (_, hi) in {**semi_bands}.items()
+        if name in NOMINAL_DAYS
+    }
+    next_offset = _mapped("frequency", dict(NEXT_OFFSET), pl.String())
+    predicted = pl.col("last_date").dt.offset_by(next_offset)
+    late = pl.lit(as_of) - pl.col("predicted_next_date")
+    out = (
+        agg.filter(
+            pl.col("freq0").is_not_null()
+            & (pl.col("transaction_count") >= 2)
+            & pl.col("steady")
+            & pl.col("gaps_ok")
+            & (pl.col("n_missed") <= config.max_missed_payments)
+        )
+        .with_columns(frequency=pl.when(semi).then(pl.lit("SEMI_MONTHLY")).otherwise("freq0"))
+        .with_columns(
+            predicted_next_date=predicted,
+            is_mature=pl.col("transaction_count") >= required,
+        )
+        .with_columns(
+            status=pl.when(late.dt.total_days() > _mapped("frequency", dict(tolerance), pl.Int64()))
+            .then(pl.lit("TOMBSTONED"))
+            .when(pl.col("is_mature"))
+            .then(pl.lit("MATURE"))
+            .otherwise(pl.lit("EARLY_DETECTION")),
+            average_amount=pl.col("avg_cents") / 100.0,
+            last_amount=pl.col("last_cents").cast(pl.Float64) / 100.0,
+            is_subscription=(pl.col("direction") == "outflow")
+            & ~pl.any_horizontal(
+                [
+                    pl.col("pfc_detailed").fill_null("").str.starts_with(p)
+                    for p in NOT_SUBSCRIPTION_PREFIXES
+                ]
+            )
+            & ~pl.col("pfc_detailed").fill_null("").is_in(NOT_SUBSCRIPTION_DETAILED),
+        )
+        .with_columns(
+            monthly_amount=pl.col("average_amount")
+            * _mapped("frequency", dict(MONTHLY_FACTOR), pl.Float64()),
+            stream_id=pl.concat_str(
+                "user_id", pl.col("direction").str.slice(0, 1), "merchant_key", separator="|"
+            ),
+        )
+    )
+    return out.select(
+        "user_id",
+        "stream_id",
+        "direction",
+        pl.col("display_name").alias("merchant_name"),
+        "merchant_key",
+        pl.col("pfc_primary").alias("category"),
+        "pfc_detailed",
+        "frequency",
+        "average_amount",
+        "last_amount",
+        "first_date",
+        "last_date",
+        "predicted_next_date",
+        "status",
+        pl.col("transaction_count").cast(pl.Int32),
+        "monthly_amount",
+        "is_subscription",
+        "is_mature",
+    )
+
+
+def detect_recurring(
+    transactions: pl.DataFrame | pl.LazyFrame,
+    as_of: date,
+    lookback_days: int,
+    config: SignalsConfig | None = None,
+) -> pl.DataFrame:
+    """Recurring inflow and outflow streams for every user in ``transactions``, sorted by stream."""
+    cfg = config or SignalsConfig()
+    ch = charges(transactions, as_of, lookback_days)
+    return streams_from_charges(ch, as_of, cfg).sort("user_id", "stream_id").collect()

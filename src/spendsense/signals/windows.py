@@ -1,0 +1,195 @@
+"""Scope and windows: consented users, personal accounts, deduplicated transactions, date bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from spendsense.ledger.schema import TABLES
+from spendsense.signals.config import SignalsConfig
+
+NON_SPENDING_PRIMARIES: tuple[str, ...] = (
+    "TRANSFER_IN",
+    "TRANSFER_OUT",
+    "LOAN_PAYMENTS",
+    "LOAN_DISBURSEMENTS",
+    "INCOME",
+)
+CARD_PAYMENT = "LOAN_PAYMENTS_CREDIT_CARD_PAYMENT"
+INTEREST_CHARGE = "BANK_FEES_INTEREST_CHARGE"
+GIG_INCOME = "INCOME_GIG_ECONOMY"
+
+# Transaction columns the signal stage keeps after scoping (plus account kind flags).
+TXN_COLUMNS: tuple[str, ...] = (
+    "transaction_id",
+    "user_id",
+    "account_id",
+    "date",
+    "amount_cents",
+    "merchant_name",
+    "name",
+    "pfc_primary",
+    "pfc_detailed",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The slice of the ledger the signal stage may see, collected once per run."""
+
+    users: pl.DataFrame  # user_id of every consented user
+    accounts: pl.DataFrame  # personal accounts of those users, with kind flags
+    transactions: pl.DataFrame  # their transactions, pending twins dropped, with kind flags
+    liabilities: pl.DataFrame  # credit liabilities of personal cards
+
+
+def window_start(as_of: date, days: int) -> date:
+    """Last day *outside* a window of ``days`` ending at ``as_of``: the window is (start, as_of]."""
+    return as_of - timedelta(days=days)
+
+
+def in_window(as_of: date, days: int, column: str = "date") -> pl.Expr:
+    """True for dates inside ``(as_of - days, as_of]``."""
+    return (pl.col(column) > window_start(as_of, days)) & (pl.col(column) <= as_of)
+
+
+def lookback_days(window: int, config: SignalsConfig) -> int:
+    """History used for streams and pay gaps: ``max(window, subscription_lookback_days)``."""
+    return max(window, config.subscription_lookback_days)
+
+
+def merchant_key() -> pl.Expr:
+    """Stream grouping key: lower-cased merchant_name, else the name stripped of digits and symbols."""
+    from_name = (
+        pl.col("name")
+        .str.to_lowercase()
+        .str.replace_all(r"[^a-z&' ]+", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+    return (
+        pl.when(pl.col("merchant_name").is_not_null() & (pl.col("merchant_name") != ""))
+        .then(pl.col("merchant_name").str.to_lowercase().str.strip_chars())
+        .otherwise(from_name)
+    )
+
+
+def drop_pending_twins(txns: pl.LazyFrame) -> pl.LazyFrame:
+    """Drop a pending row whose id a posted row names as its twin: the posted one counts once."""
+    twins = txns.filter(
+        ~pl.col("pending").fill_null(False) & pl.col("pending_transaction_id").is_not_null()
+    ).select(pl.col("pending_transaction_id").cast(pl.String).alias("transaction_id"))
+    return txns.with_columns(pl.col("transaction_id").cast(pl.String)).join(
+        twins, on="transaction_id", how="anti"
+    )
+
+
+def _frame(ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], table: str) -> pl.LazyFrame:
+    """The ledger table as a lazy frame, or an empty one with the canonical schema."""
+    frame = ledger.get(table)
+    if frame is None:
+        return pl.LazyFrame(schema=TABLES[table])
+    return frame.lazy()
+
+
+def account_flags(accounts: pl.LazyFrame, config: SignalsConfig) -> pl.LazyFrame:
+    """Personal accounts with boolean kind flags (checking, savings-like, card, depository)."""
+    subtype = pl.col("subtype").str.to_lowercase()
+    kind = pl.col("type").str.to_lowercase()
+    return accounts.filter(
+        pl.col("holder_category").is_null()
+        | (pl.col("holder_category").str.to_lowercase() != "business")
+    ).with_columns(
+        is_depository=(kind == "depository").fill_null(False),
+        is_checking=((kind == "depository") & (subtype == "checking")).fill_null(False),
+        is_savings=((kind == "depository") & subtype.is_in(config.savings_subtypes)).fill_null(
+            False
+        ),
+        is_card=((kind == "credit") & (subtype == "credit card")).fill_null(False),
+        is_credit=(kind == "credit").fill_null(False),
+    )
+
+
+def build_scope(
+    ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: date, config: SignalsConfig
+) -> Scope:
+    """Collect what the signals may use: consented users, personal accounts, deduplicated txns."""
+    users = (
+        _frame(ledger, "users")
+        .filter(pl.col("consent_status") == "granted")
+        .select("user_id")
+        .unique()
+    )
+    accounts = account_flags(
+        _frame(ledger, "accounts").join(users, on="user_id", how="semi"), config
+    ).select(
+        "account_id",
+        "user_id",
+        "name",
+        "official_name",
+        "mask",
+        "current_cents",
+        "limit_cents",
+        pl.col("balance_date").fill_null(as_of),
+        "is_depository",
+        "is_checking",
+        "is_savings",
+        "is_card",
+        "is_credit",
+    )
+    accounts_df = accounts.collect()
+    flags = accounts_df.lazy().select(
+        "account_id", "is_depository", "is_checking", "is_savings", "is_card", "is_credit"
+    )
+    txns = (
+        drop_pending_twins(_frame(ledger, "transactions"))
+        .select(TXN_COLUMNS)
+        .join(flags, on="account_id", how="inner")
+        .with_columns(merchant_key=merchant_key())
+    )
+    liabilities = _frame(ledger, "liabilities_credit").join(
+        accounts_df.lazy().filter(pl.col("is_card")).select("account_id"),
+        on="account_id",
+        how="semi",
+    )
+    return Scope(
+        users=users.collect().sort("user_id"),
+        accounts=accounts_df,
+        transactions=txns.collect(),
+        liabilities=liabilities.collect(),
+    )
+
+
+def grid(users: pl.DataFrame, windows: list[int], as_of: date) -> pl.LazyFrame:
+    """One row per (user_id, window_days, as_of_date): the key every per-user table fills."""
+    win = pl.LazyFrame({"window_days": windows}, schema={"window_days": pl.Int32})
+    return users.lazy().join(win, how="cross").with_columns(as_of_date=pl.lit(as_of, pl.Date))
+
+
+def spending_expr() -> pl.Expr:
+    """A positive amount in a spending category (for total_spend)."""
+    return (pl.col("amount_cents") > 0) & ~pl.col("pfc_primary").fill_null("").is_in(
+        NON_SPENDING_PRIMARIES
+    )
+
+
+def expense_expr() -> pl.Expr:
+    """A positive amount counted as an expense (excludes transfers out and card payments)."""
+    return (
+        (pl.col("amount_cents") > 0)
+        & (pl.col("is_depository") | pl.col("is_credit"))
+        & (pl.col("pfc_primary").fill_null("") != "TRANSFER_OUT")
+        & (pl.col("pfc_detailed").fill_null("") != CARD_PAYMENT)
+    )
+
+
+def income_expr() -> pl.Expr:
+    """An income deposit: negative INCOME amount on a personal depository account."""
+    return (
+        (pl.col("amount_cents") < 0)
+        & (pl.col("pfc_primary") == "INCOME").fill_null(False)
+        & pl.col("is_depository")
+    )
