@@ -1,0 +1,151 @@
+"""Column mappings (YAML) that let an outside export load without editing it.
+
+A mapping says where each table's records are in a JSON document, where the
+user is, and how to rename columns, translate values and set constants. The
+same renames/values/constants apply to CSV and Parquet tables. See
+docs/ingest.md for the format; mappings/ holds worked examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from spendsense.errors import ConfigError
+from spendsense.ingest.staging import Staged, text
+
+LIABILITY_ROUTES = {"credit": "liabilities_credit", "mortgage": "liabilities_mortgage"}
+_KEYS = {"name", "user", "lists", "rename", "values", "constants"}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A parsed mapping file."""
+
+    name: str
+    user_key: str | None = None  # top-level key of the document holding the user id
+    lists: dict[str, str] = field(default_factory=dict)  # table -> key of its list
+    rename: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
+    constants: dict[str, dict[str, str | None]] = field(default_factory=dict)
+
+
+def load_mapping(path: Path) -> Mapping:
+    """Read and check a mapping file; ConfigError names what is wrong."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read mapping {path.name}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"mapping {path.name}: expected a YAML mapping at the top level")
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise ConfigError(
+            f"mapping {path.name}: unknown keys {sorted(unknown)}; allowed {sorted(_KEYS)}"
+        )
+    user = raw.get("user") or {}
+    if not isinstance(user, dict):
+        raise ConfigError(f"mapping {path.name}: 'user' must be a mapping like {{key: user_id}}")
+
+    def nested(key: str) -> dict[str, Any]:
+        value = raw.get(key) or {}
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise ConfigError(f"mapping {path.name}: '{key}' must map table -> {{column: ...}}")
+        return value
+
+    values = {
+        t: {c: {str(k): text(v) for k, v in vm.items()} for c, vm in cols.items()}
+        for t, cols in nested("values").items()
+    }
+    return Mapping(
+        name=str(raw.get("name") or path.stem),
+        user_key=user.get("key"),
+        lists={str(k): str(v) for k, v in (raw.get("lists") or {}).items()},
+        rename={t: {str(a): str(b) for a, b in m.items()} for t, m in nested("rename").items()},
+        values=values,
+        constants={
+            t: {str(a): text(b) for a, b in m.items()} for t, m in nested("constants").items()
+        },
+    )
+
+
+def apply(mapping: Mapping | None, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Renames, then value translations, then constants, for one staged table."""
+    if mapping is None or frame.height == 0:
+        return frame
+    renames = {a: b for a, b in mapping.rename.get(table, {}).items() if a in frame.columns}
+    frame = frame.drop([b for b in renames.values() if b in frame.columns and b not in renames])
+    frame = frame.rename(renames)
+    exprs = [
+        pl.col(c).replace(list(vm), list(vm.values()))
+        for c, vm in mapping.values.get(table, {}).items()
+        if c in frame.columns
+    ]
+    exprs += [pl.lit(v, pl.String).alias(c) for c, v in mapping.constants.get(table, {}).items()]
+    return frame.with_columns(exprs) if exprs else frame
+
+
+def read_mapped(doc: dict[str, Any], file: str, user: str | None, mapping: Mapping) -> Staged:
+    """Stage a foreign JSON document by its mapping; a flat ``liabilities`` list is routed by account."""
+    staged = Staged()
+    if mapping.user_key and isinstance(doc.get(mapping.user_key), str):
+        user = user or doc[mapping.user_key]
+    for table, key in mapping.lists.items():
+        staged.add_records(table, doc.get(key), file=file, where=key, user=user)
+    for table in list(staged.frames):
+        staged.frames[table] = [apply(mapping, table, f) for f in staged.frames[table]]
+    if "liabilities" in staged.frames:
+        _route(staged, mapping)
+    return staged
+
+
+def _route(staged: Staged, mapping: Mapping) -> None:
+    """Send each flat liability to the credit, mortgage or student table by its account's kind."""
+    flat = staged.table("liabilities")
+    del staged.frames["liabilities"]
+    accts = staged.table("accounts")
+    kinds = accts.select(
+        pl.col("account_id")
+        if "account_id" in accts.columns
+        else pl.lit(None, pl.String).alias("account_id"),
+        *[
+            (pl.col(c) if c in accts.columns else pl.lit(None, pl.String))
+            .str.to_lowercase()
+            .alias(f"_{c}")
+            for c in ("type", "subtype")
+        ],
+    ).unique("account_id", keep="first")
+    if "account_id" not in flat.columns:
+        flat = flat.with_columns(pl.lit(None, pl.String).alias("account_id"))
+    routed = flat.with_row_index("_n").join(kinds, on="account_id", how="left").sort("_n")
+    target = (
+        pl.when(pl.col("_type") == "credit")
+        .then(pl.lit("liabilities_credit"))
+        .when(pl.col("_subtype") == "mortgage")
+        .then(pl.lit("liabilities_mortgage"))
+        .when(pl.col("_subtype") == "student")
+        .then(pl.lit("liabilities_student"))
+    )
+    routed = routed.with_columns(target.alias("_table"))
+    for table in ("liabilities_credit", "liabilities_mortgage", "liabilities_student"):
+        part = routed.filter(pl.col("_table") == table).drop("_n", "_type", "_subtype", "_table")
+        if part.height:
+            staged.add_frame(table, apply(mapping, table, part))
+    for row in (
+        routed.filter(pl.col("_table").is_null())
+        .select("_file", "_pos", "_subtype", "_rid")
+        .to_dicts()
+    ):
+        kind = (
+            f"a '{row['_subtype']}' account" if row["_subtype"] else "an account not in this file"
+        )
+        reason = (
+            f"liability for {kind}: the ledger keeps only credit, mortgage and student liabilities"
+        )
+        staged.file_rejects.append(
+            (row["_file"], row["_pos"], "liabilities", reason, staged.originals[int(row["_rid"])])
+        )

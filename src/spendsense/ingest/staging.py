@@ -1,0 +1,140 @@
+"""Staging: parsed records flattened into all-text frames, before validation.
+
+Every reader turns its input into *staged frames*: one frame per source table,
+every column a String holding the value as written (JSON numbers through their
+shortest repr), nested objects flattened with ``_`` (``balances_current``).
+Three bookkeeping columns travel with each row: ``_file``, ``_pos`` (e.g.
+``transactions[12]`` or ``row 7``) and ``_rid`` (index of the original record,
+kept for the quarantine). Validation then works on whole frames.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+NESTED = "\x00json:"  # prefix marking a list/object that was kept as JSON text
+META = ("_file", "_pos", "_rid", "_user")
+
+
+def text(value: object) -> str | None:
+    """One JSON value as text: numbers by repr, booleans lower-case, containers as marked JSON."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        return str(value)
+    return NESTED + json.dumps(value, sort_keys=True, default=str)
+
+
+def _aprs(value: list[Any], out: dict[str, str | None]) -> None:
+    """Plaid ``aprs[]`` (or ``{type, percentage}``) -> ``aprs_<type>_percentage`` etc."""
+    for apr in value:
+        if not isinstance(apr, dict):
+            continue
+        kind = str(apr.get("apr_type", apr.get("type")) or "unknown").strip().lower()
+        kind = kind if kind.endswith("_apr") or kind == "special" else f"{kind}_apr"
+        pct = apr.get("apr_percentage", apr.get("percentage"))
+        out.setdefault(f"aprs_{kind}_percentage", text(pct))
+        out.setdefault(
+            f"aprs_{kind}_interest_charge_amount", text(apr.get("interest_charge_amount"))
+        )
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, str | None]:
+    """Flatten nested objects with ``_``; lists stay JSON text (``aprs`` is expanded)."""
+    out: dict[str, str | None] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}_"))
+        elif key == "aprs" and isinstance(value, list):
+            _aprs(value, out)
+        else:
+            out[name] = text(value)
+    return out
+
+
+def frame_of(rows: list[dict[str, str | None]]) -> pl.DataFrame:
+    """All-String frame from flattened rows (columns are the union of keys, in first-seen order)."""
+    cols: dict[str, None] = {}
+    for row in rows:
+        cols.update(dict.fromkeys(row))
+    data = {c: [row.get(c) for row in rows] for c in cols}
+    return pl.DataFrame(data, schema=dict.fromkeys(cols, pl.String()))
+
+
+@dataclass
+class Staged:
+    """Staged frames per source table, plus what a reader found outside the tables."""
+
+    frames: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    originals: list[object] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    cursors: list[tuple[str, str, str]] = field(default_factory=list)
+    file_rejects: list[tuple[str, str, str, str, object]] = field(default_factory=list)
+
+    def add_records(
+        self,
+        table: str,
+        records: object,
+        *,
+        file: str,
+        where: str,
+        user: str | None,
+        extra: dict[str, str | None] | None = None,
+    ) -> None:
+        """Stage a JSON list of records found at ``where`` (non-objects are staged empty, to reject)."""
+        if not isinstance(records, list):
+            if records is not None:
+                self.file_rejects.append((file, where, table, "expected a list of records", None))
+            return
+        rows = []
+        for i, rec in enumerate(records):
+            if isinstance(rec, dict):
+                flat = {k: v for k, v in flatten(rec).items() if not k.startswith("_")}
+            else:
+                flat = {"_not_object": text(rec) or "null"}
+            if extra:
+                flat = {**extra, **flat}
+            flat.update({"_file": file, "_pos": f"{where}[{i}]", "_rid": str(len(self.originals))})
+            flat["_user"] = user
+            self.originals.append(rec)
+            rows.append(flat)
+        if rows:
+            self.add_frame(table, frame_of(rows))
+
+    def add_frame(self, table: str, frame: pl.DataFrame) -> None:
+        """Stage an already-built text frame."""
+        self.frames.setdefault(table, []).append(frame)
+
+    def extend(self, other: Staged) -> None:
+        """Merge another file's staging (record ids are renumbered)."""
+        offset = len(self.originals)
+        self.originals.extend(other.originals)
+        for table, frames in other.frames.items():
+            for f in frames:
+                shifted = f.with_columns(
+                    (pl.col("_rid").cast(pl.Int64) + offset).cast(pl.String).alias("_rid")
+                )
+                self.add_frame(table, shifted)
+        self.removed.extend(other.removed)
+        self.cursors.extend(other.cursors)
+        self.file_rejects.extend(other.file_rejects)
+
+    def table(self, name: str) -> pl.DataFrame:
+        """All staged frames of one table, stacked (String columns; missing columns null)."""
+        frames = self.frames.get(name, [])
+        if not frames:
+            return pl.DataFrame(schema=dict.fromkeys(META, pl.String()))
+        out = pl.concat(frames, how="diagonal")
+        return out.with_columns([pl.lit(None, pl.String).alias(c) for c in META if c not in out])

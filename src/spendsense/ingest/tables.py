@@ -1,0 +1,325 @@
+"""Per-table normalisation: staged text frame -> ledger columns plus a ``_reason`` per row.
+
+Each function takes the whole staged frame of one table and returns it with the
+ledger table's columns computed and ``_reason`` set on rows that must be
+rejected (first failing check wins). Cross-table checks (references, users,
+duplicates) live in ``validate``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from spendsense.ingest import parse as P
+from spendsense.ledger.vocab import (
+    ACCOUNT_SUBTYPES,
+    ACCOUNT_TYPES,
+    CONFIDENCE_LEVELS,
+    CONSENT_STATES,
+    HOLDER_CATEGORIES,
+    PAYMENT_CHANNELS,
+    taxonomy,
+)
+
+_PAIRS = sorted(f"{t}|{s}" for t, subs in ACCOUNT_SUBTYPES.items() for s in subs)
+NOT_OBJECT = "record is not a JSON object"
+
+
+def _required(frame: pl.DataFrame, name: str, label: str | None = None) -> pl.Expr:
+    return P.check(P.blank(P.col(frame, name)), f"missing {label or name}")
+
+
+def _not_object(frame: pl.DataFrame) -> pl.Expr:
+    return P.check(P.col(frame, "_not_object").is_not_null(), NOT_OBJECT)
+
+
+def _user(frame: pl.DataFrame) -> pl.Expr:
+    return pl.coalesce(P.clean(P.col(frame, "user_id")), P.clean(P.col(frame, "_user")))
+
+
+def users(frame: pl.DataFrame) -> pl.DataFrame:
+    """User records: id required, consent one of granted/revoked/none (default none)."""
+    consent = pl.coalesce(
+        P.clean(P.col(frame, "consent")).str.to_lowercase(),
+        P.clean(P.col(frame, "consent_status")).str.to_lowercase(),
+        pl.lit("none"),
+    )
+    changed, changed_reason = P.day(P.col(frame, "consent_changed_at"), "consent_changed_at")
+    return frame.with_columns(
+        _user(frame).alias("user_id"),
+        *[P.clean(P.col(frame, c)).alias(c) for c in ("age_band", "gender", "income_tier")],
+        *[P.clean(P.col(frame, c)).alias(c) for c in ("name", "region")],
+        consent.alias("consent_status"),
+        changed.alias("_consent_day"),
+        P.col(frame, "_file").alias("source"),
+        P.first_reason(
+            _not_object(frame),
+            P.check(_user(frame).is_null(), "missing user_id"),
+            P.check(
+                ~consent.is_in(sorted(CONSENT_STATES)),
+                pl.format("consent '{}' is not one of granted, revoked, none", consent),
+            ),
+            changed_reason,
+        ),
+    )
+
+
+def accounts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Plaid Account records (flattened balances) -> ledger accounts."""
+    kind = P.clean(P.col(frame, "type")).str.to_lowercase()
+    sub = P.clean(P.col(frame, "subtype")).str.to_lowercase()
+    holder = pl.coalesce(
+        P.clean(P.col(frame, "holder_category")).str.to_lowercase(), pl.lit("personal")
+    )
+    cur, cur_r = P.money(P.col(frame, "balances_current"), "balances.current")
+    avail, avail_r = P.money(P.col(frame, "balances_available"), "balances.available")
+    limit, limit_r = P.money(P.col(frame, "balances_limit"), "balances.limit")
+    when, when_r = P.day(P.col(frame, "balances_last_updated_datetime"), "balances.last_updated")
+    code, code_r = P.currency(
+        pl.coalesce(P.col(frame, "balances_iso_currency_code"), P.col(frame, "iso_currency_code")),
+        pl.coalesce(
+            P.col(frame, "balances_unofficial_currency_code"),
+            P.col(frame, "unofficial_currency_code"),
+        ),
+    )
+    return frame.with_columns(
+        P.clean(P.col(frame, "account_id")).alias("account_id"),
+        _user(frame).alias("user_id"),
+        P.clean(P.col(frame, "name")).alias("name"),
+        P.clean(P.col(frame, "official_name")).alias("official_name"),
+        kind.alias("type"),
+        sub.alias("subtype"),
+        holder.alias("holder_category"),
+        P.clean(P.col(frame, "mask")).str.slice(-4).alias("mask"),
+        cur.alias("current_cents"),
+        avail.alias("available_cents"),
+        limit.alias("limit_cents"),
+        code.alias("iso_currency_code"),
+        when.alias("balance_date"),
+        P.first_reason(
+            _not_object(frame),
+            _required(frame, "account_id"),
+            P.check(_user(frame).is_null(), "no user: give --user or a user_id"),
+            _required(frame, "type"),
+            P.check(
+                ~kind.is_in(sorted(ACCOUNT_TYPES)),
+                pl.format(
+                    "account type '{}' is not one of depository, credit, loan, investment, other",
+                    kind.str.slice(0, 40),
+                ),
+            ),
+            P.check(
+                sub.is_not_null() & ~pl.concat_str([kind, sub], separator="|").is_in(_PAIRS),
+                pl.format("subtype '{}' is not valid for type '{}'", sub.str.slice(0, 40), kind),
+            ),
+            P.check(
+                ~holder.is_in(sorted(HOLDER_CATEGORIES)),
+                pl.format(
+                    "holder_category '{}' is not one of personal, business, unrecognized",
+                    holder.str.slice(0, 40),
+                ),
+            ),
+            cur_r,
+            avail_r,
+            limit_r,
+            when_r,
+            code_r,
+        ),
+    )
+
+
+def _pfc(frame: pl.DataFrame) -> pl.DataFrame:
+    """Map (primary, detailed) in v1, v2 or mapped text to PFC v2; unknown -> OTHER_OTHER."""
+    primary = pl.coalesce(
+        P.clean(P.col(frame, "personal_finance_category_primary")),
+        P.clean(P.col(frame, "pfc_primary")),
+    )
+    detailed = pl.coalesce(
+        P.clean(P.col(frame, "personal_finance_category_detailed")),
+        P.clean(P.col(frame, "pfc_detailed")),
+    )
+    conf = pl.coalesce(
+        P.clean(P.col(frame, "personal_finance_category_confidence_level")),
+        P.clean(P.col(frame, "pfc_confidence")),
+    ).str.to_uppercase()
+    frame = frame.with_columns(
+        primary.alias("_p"),
+        detailed.alias("_d"),
+        conf.alias("_conf"),
+        pl.int_range(pl.len()).alias("_i"),
+    )
+    pairs = frame.select("_p", "_d").unique()
+    tax = taxonomy()
+    mapped = [tax.to_v2(p, d) for p, d in zip(pairs["_p"], pairs["_d"], strict=True)]
+    lookup = pairs.with_columns(
+        pl.Series("_vp", [m[0] if m else None for m in mapped], pl.String),
+        pl.Series("_vd", [m[1] if m else None for m in mapped], pl.String),
+    )
+    known = pl.col("_vd").is_not_null()
+    given = pl.col("_p").is_not_null() | pl.col("_d").is_not_null()
+    return (
+        frame.join(lookup, on=["_p", "_d"], how="left", nulls_equal=True)
+        .sort("_i")
+        .with_columns(
+            pl.when(known).then("_vp").when(given).then(pl.lit("OTHER")).alias("pfc_primary"),
+            pl.when(known)
+            .then("_vd")
+            .when(given)
+            .then(pl.lit("OTHER_OTHER"))
+            .alias("pfc_detailed"),
+            pl.when(known & pl.col("_conf").is_in(sorted(CONFIDENCE_LEVELS)))
+            .then("_conf")
+            .when(given & ~known)
+            .then(pl.lit("UNKNOWN"))
+            .alias("pfc_confidence"),
+        )
+        .drop("_p", "_d", "_conf", "_vp", "_vd", "_i")
+    )
+
+
+def transactions(frame: pl.DataFrame) -> pl.DataFrame:
+    """Plaid Transaction records (flattened) -> ledger transactions."""
+    frame = _pfc(frame)
+    posted, posted_r = P.day(P.col(frame, "date"), "date")
+    authed, authed_r = P.day(P.col(frame, "authorized_date"), "authorized_date")
+    amount, amount_r = P.money(P.col(frame, "amount"), "amount")
+    code, code_r = P.currency(
+        P.col(frame, "iso_currency_code"), P.col(frame, "unofficial_currency_code")
+    )
+    channel = pl.coalesce(
+        P.clean(P.col(frame, "payment_channel")).str.to_lowercase(), pl.lit("other")
+    )
+    pending, pending_r = P.flag(P.col(frame, "pending"), "pending")
+    return frame.with_columns(
+        P.clean(P.col(frame, "transaction_id")).alias("transaction_id"),
+        P.clean(P.col(frame, "account_id")).alias("account_id"),
+        _user(frame).alias("user_id"),
+        posted.alias("date"),
+        authed.alias("authorized_date"),
+        amount.alias("amount_cents"),
+        code.alias("iso_currency_code"),
+        P.clean(P.col(frame, "name")).alias("name"),
+        P.clean(P.col(frame, "merchant_name")).alias("merchant_name"),
+        channel.alias("payment_channel"),
+        pending.fill_null(False).alias("pending"),
+        P.clean(P.col(frame, "pending_transaction_id")).alias("pending_transaction_id"),
+        P.first_reason(
+            _not_object(frame),
+            _required(frame, "transaction_id"),
+            _required(frame, "account_id"),
+            _required(frame, "date"),
+            posted_r,
+            authed_r,
+            _required(frame, "amount"),
+            amount_r,
+            code_r,
+            P.check(
+                ~channel.is_in(sorted(PAYMENT_CHANNELS)),
+                pl.format(
+                    "payment_channel '{}' is not one of online, in store, other",
+                    channel.str.slice(0, 40),
+                ),
+            ),
+            pending_r,
+        ),
+    )
+
+
+_APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
+
+
+def liabilities_credit(frame: pl.DataFrame) -> pl.DataFrame:
+    """Credit-card liabilities: purchase APR, payments, statement, interest charged."""
+    apr, apr_r = P.rate(
+        pl.coalesce(P.col(frame, "aprs_purchase_apr_percentage"), P.col(frame, "purchase_apr")),
+        "purchase_apr",
+    )
+    money = {
+        c: P.money(P.col(frame, c), c)
+        for c in (
+            "last_payment_amount",
+            "last_statement_balance",
+            "minimum_payment_amount",
+        )
+    }
+    charges = [
+        P.money(P.col(frame, f"aprs_{k}_interest_charge_amount"), "interest") for k in _APR_KINDS
+    ]
+    days = {
+        c: P.day(P.col(frame, c), c)
+        for c in ("last_payment_date", "last_statement_issue_date", "next_payment_due_date")
+    }
+    overdue, overdue_r = P.flag(P.col(frame, "is_overdue"), "is_overdue")
+    any_charge = pl.any_horizontal([v.is_not_null() for v, _ in charges])
+    return frame.with_columns(
+        P.clean(P.col(frame, "account_id")).alias("account_id"),
+        _user(frame).alias("user_id"),
+        apr.alias("purchase_apr_pct"),
+        overdue.alias("is_overdue"),
+        *[v.alias(f"{c}_cents") for c, (v, _) in money.items()],
+        *[v.alias(c) for c, (v, _) in days.items()],
+        pl.when(any_charge)
+        .then(pl.sum_horizontal([v for v, _ in charges]))
+        .alias("interest_charge_cents"),
+        P.first_reason(
+            _not_object(frame),
+            _required(frame, "account_id"),
+            apr_r,
+            overdue_r,
+            *[r for _, r in money.values()],
+            *[r for _, r in charges],
+            *[r for _, r in days.values()],
+        ),
+    )
+
+
+def liabilities_mortgage(frame: pl.DataFrame) -> pl.DataFrame:
+    """Mortgage liabilities: rate, next payment, past due."""
+    rate, rate_r = P.rate(P.col(frame, "interest_rate_percentage"), "interest_rate.percentage")
+    nxt, nxt_r = P.money(P.col(frame, "next_monthly_payment"), "next_monthly_payment")
+    past, past_r = P.money(P.col(frame, "past_due_amount"), "past_due_amount")
+    due, due_r = P.day(P.col(frame, "next_payment_due_date"), "next_payment_due_date")
+    return frame.with_columns(
+        P.clean(P.col(frame, "account_id")).alias("account_id"),
+        _user(frame).alias("user_id"),
+        rate.alias("interest_rate_pct"),
+        P.clean(P.col(frame, "interest_rate_type")).alias("interest_rate_type"),
+        nxt.alias("next_monthly_payment_cents"),
+        due.alias("next_payment_due_date"),
+        past.alias("past_due_amount_cents"),
+        P.first_reason(
+            _not_object(frame), _required(frame, "account_id"), rate_r, nxt_r, past_r, due_r
+        ),
+    )
+
+
+def liabilities_student(frame: pl.DataFrame) -> pl.DataFrame:
+    """Student-loan liabilities: rate, overdue, minimum payment, status."""
+    rate, rate_r = P.rate(P.col(frame, "interest_rate_percentage"), "interest_rate_percentage")
+    minimum, min_r = P.money(P.col(frame, "minimum_payment_amount"), "minimum_payment_amount")
+    due, due_r = P.day(P.col(frame, "next_payment_due_date"), "next_payment_due_date")
+    overdue, overdue_r = P.flag(P.col(frame, "is_overdue"), "is_overdue")
+    return frame.with_columns(
+        P.clean(P.col(frame, "account_id")).alias("account_id"),
+        _user(frame).alias("user_id"),
+        rate.alias("interest_rate_pct"),
+        overdue.alias("is_overdue"),
+        minimum.alias("minimum_payment_amount_cents"),
+        due.alias("next_payment_due_date"),
+        pl.coalesce(
+            P.clean(P.col(frame, "loan_status_type")), P.clean(P.col(frame, "loan_status"))
+        ).alias("loan_status"),
+        P.first_reason(
+            _not_object(frame), _required(frame, "account_id"), rate_r, min_r, due_r, overdue_r
+        ),
+    )
+
+
+NORMALISERS = {
+    "users": users,
+    "accounts": accounts,
+    "transactions": transactions,
+    "liabilities_credit": liabilities_credit,
+    "liabilities_mortgage": liabilities_mortgage,
+    "liabilities_student": liabilities_student,
+}

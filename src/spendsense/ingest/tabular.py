@@ -1,0 +1,96 @@
+"""CSV and Parquet tables with Plaid field names (nested fields flattened with ``_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from spendsense.ingest import mapping as M
+from spendsense.ingest.staging import Staged
+
+TABLE_NAMES = (
+    "liabilities_credit",
+    "liabilities_mortgage",
+    "liabilities_student",
+    "transactions",
+    "accounts",
+    "users",
+)
+UNKNOWN_TABLE = (
+    "cannot tell which table: name the file after it (transactions.csv, accounts.csv, ...) "
+    "or include transaction_id, or account_id and type"
+)
+_CREDIT_COLS = {"aprs_purchase_apr_percentage", "purchase_apr", "last_statement_balance"}
+_MORTGAGE_COLS = {"interest_rate_percentage", "next_monthly_payment", "past_due_amount"}
+_STUDENT_COLS = {"loan_status_type", "loan_status", "interest_rate_percentage"}
+
+
+def read_table(path: Path) -> pl.DataFrame:
+    """A CSV or Parquet file as an all-String frame (raises polars/OS errors when unreadable)."""
+    if path.suffix.lower() == ".csv":
+        return pl.read_csv(path, infer_schema=False)
+    frame = pl.read_parquet(path)
+    nested = [c for c, t in frame.schema.items() if isinstance(t, pl.Struct)]
+    while nested:
+        frame = frame.with_columns(pl.col(c).name.prefix_fields(f"{c}_") for c in nested).unnest(
+            nested
+        )
+        nested = [c for c, t in frame.schema.items() if isinstance(t, pl.Struct)]
+    return frame.with_columns(
+        pl.col(c).cast(pl.String)
+        if not isinstance(t, pl.List | pl.Array)
+        else pl.col(c).cast(pl.List(pl.String)).list.join(",")
+        for c, t in frame.schema.items()
+    )
+
+
+def table_of(path: Path, columns: list[str]) -> str | None:
+    """Which ledger table a file holds: from its name, else from its columns."""
+    stem = path.stem.lower()
+    for table in TABLE_NAMES:
+        if table in stem or (table.startswith("liabilities_") and table.split("_")[1] in stem):
+            return table
+    cols = set(columns)
+    if "transaction_id" in cols:
+        return "transactions"
+    if "account_id" in cols and "type" in cols:
+        return "accounts"
+    if "account_id" in cols and cols & _CREDIT_COLS:
+        return "liabilities_credit"
+    if "account_id" in cols and cols & _MORTGAGE_COLS:
+        return "liabilities_mortgage"
+    if "account_id" in cols and cols & _STUDENT_COLS:
+        return "liabilities_student"
+    if "user_id" in cols and ("consent" in cols or "consent_status" in cols):
+        return "users"
+    return None
+
+
+def read_tabular(path: Path, file: str, user: str | None, mapping: M.Mapping | None) -> Staged:
+    """Stage one CSV/Parquet file; positions are 1-based data rows (``row 7``)."""
+    staged = Staged()
+    frame = read_table(path)
+    frame = frame.select([c for c in frame.columns if not c.startswith("_")])
+    table = table_of(path, frame.columns)
+    if table is None and mapping is not None:
+        for name, renames in mapping.rename.items():
+            if table_of(path, [renames.get(c, c) for c in frame.columns]) == name:
+                table = name
+                break
+    if table is None:
+        staged.file_rejects.append((file, "file", "unknown", UNKNOWN_TABLE, None))
+        return staged
+    frame = M.apply(mapping, table, frame)
+    offset = len(staged.originals)
+    staged.originals.extend(frame.to_dicts())
+    staged.add_frame(
+        table,
+        frame.with_columns(
+            pl.lit(file).alias("_file"),
+            pl.format("row {}", pl.int_range(1, pl.len() + 1)).alias("_pos"),
+            (pl.int_range(pl.len()) + offset).cast(pl.String).alias("_rid"),
+            pl.lit(user, pl.String).alias("_user"),
+        ),
+    )
+    return staged
