@@ -19,7 +19,8 @@ from spendsense.errors import ConfigError
 from spendsense.ingest.staging import Staged, text
 
 LIABILITY_ROUTES = {"credit": "liabilities_credit", "mortgage": "liabilities_mortgage"}
-_KEYS = {"name", "user", "lists", "rename", "values", "constants"}
+_KEYS = {"name", "user", "lists", "rename", "values", "constants", "scope_ids_by_user"}
+_ID_COLUMNS = ("account_id", "transaction_id", "pending_transaction_id")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Mapping:
     rename: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
     constants: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    scope_ids_by_user: bool = False  # prefix account/transaction ids with "<user>:"
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -67,6 +69,7 @@ def load_mapping(path: Path) -> Mapping:
         lists={str(k): str(v) for k, v in (raw.get("lists") or {}).items()},
         rename={t: {str(a): str(b) for a, b in m.items()} for t, m in nested("rename").items()},
         values=values,
+        scope_ids_by_user=bool(raw.get("scope_ids_by_user", False)),
         constants={
             t: {str(a): text(b) for a, b in m.items()} for t, m in nested("constants").items()
         },
@@ -97,10 +100,24 @@ def read_mapped(doc: dict[str, Any], file: str, user: str | None, mapping: Mappi
     for table, key in mapping.lists.items():
         staged.add_records(table, doc.get(key), file=file, where=key, user=user)
     for table in list(staged.frames):
-        staged.frames[table] = [apply(mapping, table, f) for f in staged.frames[table]]
+        staged.frames[table] = [
+            _scoped(apply(mapping, table, f), mapping.scope_ids_by_user)
+            for f in staged.frames[table]
+        ]
     if "liabilities" in staged.frames:
         _route(staged, mapping)
     return staged
+
+
+def _scoped(frame: pl.DataFrame, on: bool) -> pl.DataFrame:
+    """Ids made unique per user (``<user>:<id>``) for exports that reuse ids across users."""
+    if not on:
+        return frame
+    return frame.with_columns(
+        pl.concat_str([pl.col("_user"), pl.lit(":"), pl.col(c)]).alias(c)
+        for c in _ID_COLUMNS
+        if c in frame.columns
+    )
 
 
 def _route(staged: Staged, mapping: Mapping) -> None:
