@@ -12,7 +12,11 @@ from spendsense.personas.config import PersonasConfig
 from spendsense.personas.evaluators import evaluate, persona_rules
 from spendsense.personas.inputs import KEY_COLS, join_features
 from spendsense.personas.prioritize import choose, rank_personas
-from spendsense.personas.trace import reasoning_columns, trace_json
+from spendsense.personas.trace import (
+    persona_reasoning_columns,
+    reasoning_columns,
+    trace_json,
+)
 
 PERSONA_FIELDS: Final[tuple[str, ...]] = ("persona_id", "persona_name", "priority", "severity")
 
@@ -59,7 +63,11 @@ def assign_personas(
     wide = join_features(features)
     evaluated = evaluate(wide, rules)
     ranked = rank_personas(evaluated, rules, config.severity_comparison, config.tie_decimals)
-    chosen = choose(ranked, rules).with_columns(reasoning_columns(rules))
+    chosen = (
+        choose(ranked, rules)
+        .with_columns(persona_reasoning_columns(rules))
+        .with_columns(reasoning_columns(rules))
+    )
     return chosen.select(
         assignment_id(),
         *KEY_COLS,
@@ -68,4 +76,4 @@ def assign_personas(
         "status",
         trace_json(rules, config.severity_comparison),
         pl.lit(computed_at).alias("computed_at"),
-    )
+    ).collect()

@@ -303,7 +303,7 @@ def persona_rules(thresholds: PersonaThresholds) -> list[PersonaRule]:
     ]
 
 
-def evaluate(wide: pl.DataFrame, rules: list[PersonaRule]) -> pl.DataFrame:
+def evaluate(wide: pl.LazyFrame, rules: list[PersonaRule]) -> pl.LazyFrame:
     """Add, for every rule, one met column per criterion, a matched column and a severity column."""
     met = [c.met.alias(r.met_col(c.name)) for r in rules for c in r.criteria]
     return wide.with_columns(met).with_columns(

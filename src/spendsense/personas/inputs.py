@@ -57,7 +57,7 @@ def _family_frame(features: Mapping[str, pl.DataFrame], family: str) -> pl.DataF
     return frame.select(exprs).unique(subset=KEY_COLS, keep="last", maintain_order=True)
 
 
-def join_features(features: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+def join_features(features: Mapping[str, pl.DataFrame]) -> pl.LazyFrame:
     """One row per key seen in any family; ``has_<family>`` flags; missing values filled.
 
     Keys come from the union of all families, so a user with only some families present
@@ -93,7 +93,6 @@ def join_features(features: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
             .alias("net_inflow_monthly")
         )
         .sort(KEY_COLS)
-        .collect()
     )
 
 

@@ -53,8 +53,8 @@ def _beats(j: PersonaRule, i: PersonaRule) -> pl.Expr:
 
 
 def rank_personas(
-    evaluated: pl.DataFrame, rules: list[PersonaRule], comparison: Comparison, decimals: int
-) -> pl.DataFrame:
+    evaluated: pl.LazyFrame, rules: list[PersonaRule], comparison: Comparison, decimals: int
+) -> pl.LazyFrame:
     """Add score and rank columns; the matched persona with rank 0 is primary, rank 1 secondary."""
     scored = evaluated.with_columns(
         [comparison_score(r, comparison, decimals).alias(score_col(r)) for r in rules]
@@ -69,20 +69,19 @@ def rank_personas(
 
 
 def _pick(rules: list[PersonaRule], rank: int, value: dict[int, pl.Expr]) -> pl.Expr:
-    """The value of the matched persona holding ``rank`` (null when there is none)."""
-    expr: pl.Expr | None = None
-    for r in rules:
-        cond = pl.col(r.matched_col) & (pl.col(rank_col(r)) == rank)
-        expr = (
-            pl.when(cond).then(value[r.persona_id])
-            if expr is None
-            else expr.when(cond).then(value[r.persona_id])
-        )
-    assert expr is not None
-    return expr.otherwise(None)
+    """The value of the matched persona holding ``rank`` (null when there is none).
+
+    At most one matched persona holds a given rank, so a coalesce of guarded values picks it.
+    """
+    return pl.coalesce(
+        [
+            pl.when(pl.col(r.matched_col) & (pl.col(rank_col(r)) == rank)).then(value[r.persona_id])
+            for r in rules
+        ]
+    )
 
 
-def choose(ranked: pl.DataFrame, rules: list[PersonaRule]) -> pl.DataFrame:
+def choose(ranked: pl.LazyFrame, rules: list[PersonaRule]) -> pl.LazyFrame:
     """Add primary_* and secondary_* (id, name, priority, severity) and status."""
     out = []
     for rank, prefix in ((0, "primary"), (1, "secondary")):

@@ -9,7 +9,7 @@ import polars as pl
 
 def _strip_zero(text: pl.Expr) -> pl.Expr:
     """'68.0' -> '68'; leaves '68.5' alone."""
-    return text.str.replace(r"\.0$", "")
+    return text.str.strip_suffix(".0")
 
 
 def fmt_number(value: pl.Expr, decimals: int = 2) -> pl.Expr:
@@ -44,22 +44,18 @@ def lit_money(value: float) -> str:
     return "$" + lit_number(value, 2)
 
 
+_SEP = "\x1f"  # joins phrases internally; never appears in a phrase
+
+
 def join_phrases(phrases: Sequence[pl.Expr], met: Sequence[pl.Expr]) -> pl.Expr:
     """'A, B and C' from the phrases whose ``met`` is true (empty string when none)."""
-    items = pl.concat_list(
-        [
-            pl.when(m).then(p).otherwise(pl.lit(None, pl.String))
-            for p, m in zip(phrases, met, strict=True)
-        ]
-    ).list.drop_nulls()
-    n = items.list.len()
-    head = items.list.head(n - 1).list.join(", ")
-    return (
-        pl.when(n == 0)
-        .then(pl.lit(""))
-        .when(n == 1)
-        .then(items.list.first())
-        .otherwise(head + pl.lit(" and ") + items.list.last())
+    joined = pl.concat_str(
+        [pl.when(m).then(p) for p, m in zip(phrases, met, strict=True)],
+        separator=_SEP,
+        ignore_nulls=True,
+    )
+    return joined.str.replace(f"{_SEP}([^{_SEP}]*)$", " and $1").str.replace_all(
+        _SEP, ", ", literal=True
     )
 
 

@@ -26,17 +26,21 @@ def _criterion(rule: PersonaRule, c: Criterion) -> pl.Expr:
 
 
 def _triggered_by(rule: PersonaRule) -> pl.Expr:
-    """Names of the criteria met, listed only when the persona matched."""
-    names = pl.concat_list(
-        [
-            pl.when(pl.col(rule.met_col(c.name)))
-            .then(pl.lit(c.name))
-            .otherwise(pl.lit(None, pl.String))
-            for c in rule.criteria
-        ]
-    ).list.drop_nulls()
-    empty = pl.lit([], dtype=pl.List(pl.String))
-    return pl.when(pl.col(rule.matched_col)).then(names).otherwise(empty).alias("triggered_by")
+    """Names of the criteria met, listed only when the persona matched.
+
+    The met flags form a bitmask that indexes a small table of every possible name list:
+    a gather is far cheaper than building and compacting a list per row.
+    """
+    names = [c.name for c in rule.criteria]
+    table = pl.Series(
+        [[n for bit, n in enumerate(names) if mask >> bit & 1] for mask in range(2 ** len(names))],
+        dtype=pl.List(pl.String),
+    )
+    mask = pl.sum_horizontal(
+        [pl.col(rule.met_col(n)).cast(pl.UInt32) * (1 << bit) for bit, n in enumerate(names)]
+    )
+    mask = pl.when(pl.col(rule.matched_col)).then(mask).otherwise(0)
+    return pl.lit(table).gather(mask).alias("triggered_by")
 
 
 def _evaluation(rule: PersonaRule) -> pl.Expr:
@@ -64,23 +68,26 @@ def persona_reasoning(rule: PersonaRule) -> pl.Expr:
     return sentence(phrases, pl.col(rule.severity_col), priority)
 
 
+def reasoning_col(rule: PersonaRule) -> str:
+    """Column holding a persona's reasoning sentence."""
+    return f"p{rule.persona_id}__reasoning"
+
+
+def persona_reasoning_columns(rules: list[PersonaRule]) -> list[pl.Expr]:
+    """Each persona's sentence, computed once (primary and secondary both pick from them)."""
+    return [persona_reasoning(r).alias(reasoning_col(r)) for r in rules]
+
+
 def reasoning_columns(rules: list[PersonaRule]) -> list[pl.Expr]:
     """primary_reasoning and secondary_reasoning, chosen from the per-persona sentences."""
-    sentences = {r.persona_id: persona_reasoning(r) for r in rules}
+    sentences = {r.persona_id: pl.col(reasoning_col(r)) for r in rules}
     out = []
     for prefix in ("primary", "secondary"):
         chosen = pl.col(f"{prefix}_persona_id")
-        expr = pl.when(chosen == rules[0].persona_id).then(sentences[rules[0].persona_id])
-        for r in rules[1:]:
-            expr = expr.when(chosen == r.persona_id).then(sentences[r.persona_id])
+        expr = pl.coalesce([pl.when(chosen == i).then(text) for i, text in sentences.items()])
         fallback = pl.lit(STABLE_REASONING) if prefix == "primary" else pl.lit(None, pl.String)
         stable = pl.col("status") == STATUS_STABLE
-        out.append(
-            pl.when(stable)
-            .then(fallback)
-            .otherwise(expr.otherwise(None))
-            .alias(f"{prefix}_reasoning")
-        )
+        out.append(pl.when(stable).then(fallback).otherwise(expr).alias(f"{prefix}_reasoning"))
     return out
 
 
