@@ -69,8 +69,16 @@ def _ensure_columns(txns: pl.LazyFrame) -> pl.LazyFrame:
     return txns.with_columns(extra) if extra else txns
 
 
-def charges(txns: pl.LazyFrame | pl.DataFrame, as_of: date, lookback_days: int) -> pl.LazyFrame:
-    """Candidate charges in the lookback, merged per stream and day, sorted by stream then date."""
+def charges(
+    txns: pl.LazyFrame | pl.DataFrame, as_of: date, lookback_days: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Candidate charges in the lookback: ``(base, ch)``.
+
+    ``base`` holds the candidate transactions (strings included); ``ch`` holds one row per
+    stream and day (same-day charges merged) for streams with at least two days, sorted by
+    stream id ``sid`` then date, with ``ri`` pointing at the day's last row in ``base``.
+    Sorting and grouping run on integer codes, never on the strings.
+    """
     lf = _ensure_columns(txns.lazy())
     direction = (
         pl.when(income_expr())
@@ -78,19 +86,48 @@ def charges(txns: pl.LazyFrame | pl.DataFrame, as_of: date, lookback_days: int) 
         .when((pl.col("amount_cents") > 0) & (pl.col("pfc_primary").fill_null("") != "INCOME"))
         .then(pl.lit("outflow"))
     )
-    return (
+    base = (
         lf.filter(in_window(as_of, lookback_days))
         .with_columns(direction=direction)
         .filter(pl.col("direction").is_not_null() & pl.col("merchant_key").is_not_null())
-        .group_by([*STREAM_KEY, "date"])
-        .agg(
-            pl.col("amount_cents").abs().sum(),
-            pl.coalesce("merchant_name", "name").last().alias("display_name"),
-            pl.col("pfc_primary").last(),
-            pl.col("pfc_detailed").last(),
+        .select(
+            "user_id",
+            "direction",
+            "merchant_key",
+            "date",
+            pl.col("amount_cents").abs(),
+            pl.coalesce("merchant_name", "name").alias("display_name"),
+            "pfc_primary",
+            "pfc_detailed",
         )
-        .sort([*STREAM_KEY, "date"])
+        .collect()
+        .with_row_index("ri")
     )
+    codes = ["u", "d", "m"]
+    keyed = base.lazy().select(
+        "ri",
+        "date",
+        "amount_cents",
+        u=pl.col("user_id").cast(pl.Categorical).to_physical(),
+        d=pl.col("direction") == "inflow",
+        m=pl.col("merchant_key").cast(pl.Categorical).to_physical(),
+    )
+    same_key = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in codes]).fill_null(False)
+    same_day = same_key & (pl.col("date") == pl.col("date").shift(1)).fill_null(False)
+    ch = (
+        keyed.sort([*codes, "date"])
+        .with_columns(day_id=(~same_day).cum_sum())
+        .group_by("day_id", maintain_order=True)
+        .agg(
+            pl.col(*codes, "date").first(),
+            pl.col("amount_cents").sum(),
+            pl.col("ri").last(),
+        )
+        .with_columns(sid=(~same_key).cum_sum())
+        .filter(pl.len().over("sid") >= 2)
+        .select("sid", "date", "amount_cents", "ri")
+    )
+    return base, ch.collect()
 
 
 def _band(col: str, bands: dict[str, tuple[int, int]], scale: int, slack: int) -> pl.Expr:
@@ -116,25 +153,26 @@ def _mapped(col: str, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr
     return pl.col(col).replace_strict(mapping, default=None, return_dtype=dtype)
 
 
-def streams_from_charges(ch: pl.LazyFrame, as_of: date, config: SignalsConfig) -> pl.LazyFrame:
+def streams_from_charges(
+    base: pl.DataFrame, charges: pl.DataFrame, as_of: date, config: SignalsConfig
+) -> pl.LazyFrame:
     """Streams from sorted merged charges: cadence, steady amounts, status, Plaid-style fields."""
     bands = dict(config.cadence_bands)
     tol = config.amount_tolerance
-    same = (
-        (pl.col("user_id") == pl.col("user_id").shift(1))
-        & (pl.col("direction") == pl.col("direction").shift(1))
-        & (pl.col("merchant_key") == pl.col("merchant_key").shift(1))
-    ).fill_null(False)
-    ch = ch.with_columns(same=same).with_columns(
-        sid=(~pl.col("same")).cum_sum(),
-        gap=pl.when(pl.col("same")).then(
-            (pl.col("date") - pl.col("date").shift(1)).dt.total_days()
-        ),
-        jump=pl.col("same")
-        & (
-            (pl.col("amount_cents") - pl.col("amount_cents").shift(1)).abs()
-            > tol * pl.col("amount_cents").shift(1)
-        ),
+    same = (pl.col("sid") == pl.col("sid").shift(1)).fill_null(False)
+    ch = (
+        charges.lazy()
+        .with_columns(same=same)
+        .with_columns(
+            gap=pl.when(pl.col("same")).then(
+                (pl.col("date") - pl.col("date").shift(1)).dt.total_days()
+            ),
+            jump=pl.col("same")
+            & (
+                (pl.col("amount_cents") - pl.col("amount_cents").shift(1)).abs()
+                > tol * pl.col("amount_cents").shift(1)
+            ),
+        )
     )
     # Day of month folded so month ends (and 1sts moved back to a Friday) sit together near 0.
     dim = pl.col("date").dt.month_end().dt.day().cast(pl.Int32)
@@ -160,8 +198,8 @@ def streams_from_charges(ch: pl.LazyFrame, as_of: date, config: SignalsConfig) -
     )
     spread = config.semi_monthly_day_spread
     agg = ch.group_by("sid").agg(
-        pl.col("user_id", "direction", "merchant_key", "freq0").first(),
-        pl.col("display_name", "pfc_primary", "pfc_detailed").last(),
+        pl.col("freq0").first(),
+        pl.col("ri").last(),
         pl.len().alias("transaction_count"),
         pl.col("date").first().alias("first_date"),
         pl.col("date").last().alias("last_date"),
@@ -211,6 +249,7 @@ def streams_from_charges(ch: pl.LazyFrame, as_of: date, config: SignalsConfig) -
             & pl.col("gaps_ok")
             & (pl.col("n_missed") <= config.max_missed_payments)
         )
+        .join(base.lazy(), on="ri", how="left")
         .with_columns(frequency=pl.when(semi).then(pl.lit("SEMI_MONTHLY")).otherwise("freq0"))
         .with_columns(
             predicted_next_date=predicted,
@@ -241,7 +280,10 @@ def streams_from_charges(ch: pl.LazyFrame, as_of: date, config: SignalsConfig) -
             ),
         )
     )
+    # A stream that never matured and then stopped was never established: drop it.
+    out = out.filter(pl.col("is_mature") | (pl.col("status") != "TOMBSTONED"))
     return out.select(
+        "sid",
         "user_id",
         "stream_id",
         "direction",
@@ -271,5 +313,10 @@ def detect_recurring(
 ) -> pl.DataFrame:
     """Recurring inflow and outflow streams for every user in ``transactions``, sorted by stream."""
     cfg = config or SignalsConfig()
-    ch = charges(transactions, as_of, lookback_days)
-    return streams_from_charges(ch, as_of, cfg).sort("user_id", "stream_id").collect()
+    base, ch = charges(transactions, as_of, lookback_days)
+    return (
+        streams_from_charges(base, ch, as_of, cfg)
+        .drop("sid")
+        .sort("user_id", "stream_id")
+        .collect()
+    )

@@ -88,11 +88,16 @@ def drop_pending_twins(txns: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _frame(ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], table: str) -> pl.LazyFrame:
-    """The ledger table as a lazy frame, or an empty one with the canonical schema."""
+    """The ledger table as a lazy frame in the canonical schema (missing columns null)."""
     frame = ledger.get(table)
     if frame is None:
         return pl.LazyFrame(schema=TABLES[table])
-    return frame.lazy()
+    lf = frame.lazy()
+    names = set(lf.collect_schema().names())
+    return lf.select(
+        (pl.col(name).cast(dtype) if name in names else pl.lit(None, dtype)).alias(name)
+        for name, dtype in TABLES[table].items()
+    )
 
 
 def account_flags(accounts: pl.LazyFrame, config: SignalsConfig) -> pl.LazyFrame:
@@ -192,4 +197,36 @@ def income_expr() -> pl.Expr:
         (pl.col("amount_cents") < 0)
         & (pl.col("pfc_primary") == "INCOME").fill_null(False)
         & pl.col("is_depository")
+    )
+
+
+def account_balances(
+    accounts: pl.LazyFrame, txns: pl.LazyFrame, as_of: date, window: int
+) -> pl.LazyFrame:
+    """Per account: balance at the end of ``as_of`` and at the window start, and window net (cents).
+
+    The balance is read on ``balance_date``; money out is positive, so the balance on
+    day d is ``current + sum(amounts dated after d) - sum(amounts dated after balance_date)``.
+    """
+    start = window_start(as_of, window)
+    sums = (
+        txns.join(accounts.select("account_id", "balance_date"), on="account_id", how="inner")
+        .group_by("account_id")
+        .agg(
+            after_as_of=pl.col("amount_cents").filter(pl.col("date") > as_of).sum(),
+            after_read=pl.col("amount_cents").filter(pl.col("date") > pl.col("balance_date")).sum(),
+            in_window=pl.col("amount_cents")
+            .filter((pl.col("date") > start) & (pl.col("date") <= as_of))
+            .sum(),
+        )
+    )
+    return (
+        accounts.join(sums, on="account_id", how="left")
+        .with_columns(pl.col("after_as_of", "after_read", "in_window").fill_null(0))
+        .with_columns(
+            balance_cents=pl.col("current_cents").fill_null(0)
+            + pl.col("after_as_of")
+            - pl.col("after_read")
+        )
+        .with_columns(start_cents=pl.col("balance_cents") + pl.col("in_window"))
     )

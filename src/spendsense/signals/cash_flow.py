@@ -1,0 +1,85 @@
+"""Cash-flow features: daily checking balances, low-balance days and volatility, without a day grid.
+
+The end-of-day balance is a step function that only changes on days with checking
+transactions, so each such day starts a segment whose balance holds until the next
+one; statistics over the W days are duration-weighted sums over those segments.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from spendsense.signals.config import SignalsConfig
+from spendsense.signals.windows import account_balances, in_window, window_start
+
+
+def checking_balance(accounts: pl.LazyFrame, txns: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """Per user with checking: summed checking balance at the end of ``as_of`` (cents)."""
+    checking = accounts.filter(pl.col("is_checking"))
+    return (
+        account_balances(checking, txns.filter(pl.col("is_checking")), as_of, 1)
+        .group_by("user_id")
+        .agg(checking_cents=pl.col("balance_cents").sum())
+    )
+
+
+def cash_flow_features(
+    balance: pl.LazyFrame,
+    txns: pl.LazyFrame,
+    as_of: date,
+    window: int,
+    config: SignalsConfig,
+) -> pl.LazyFrame:
+    """Per user with checking: days observed, average/min balance, low days, std, volatility."""
+    first_day = window_start(as_of, window) + timedelta(days=1)
+    end = as_of + timedelta(days=1)
+    daily = (
+        txns.filter(pl.col("is_checking") & in_window(as_of, window))
+        .group_by("user_id", "date")
+        .agg(net=pl.col("amount_cents").sum())
+    )
+    later_row = (pl.col("user_id") == pl.col("user_id").shift(1)).fill_null(False)
+    # Balance from a transaction day until the next: balance at as_of plus later day nets.
+    seg = (
+        daily.join(balance, on="user_id", how="inner")
+        .sort("user_id", "date", descending=[False, True])
+        .with_columns(after=pl.col("net").cum_sum().over("user_id") - pl.col("net"))
+        .with_columns(
+            bal=pl.col("checking_cents") + pl.col("after"),
+            until=pl.when(later_row).then(pl.col("date").shift(1)).otherwise(pl.lit(end)),
+        )
+    )
+    segments = pl.concat(
+        [
+            seg.select("user_id", "bal", days=(pl.col("until") - pl.col("date")).dt.total_days()),
+            # Before the first transaction day: the balance with every window net added back.
+            balance.join(
+                daily.group_by("user_id").agg(
+                    total=pl.col("net").sum(), first=pl.col("date").min()
+                ),
+                on="user_id",
+                how="left",
+            ).select(
+                "user_id",
+                bal=pl.col("checking_cents") + pl.col("total").fill_null(0),
+                days=(pl.col("first").fill_null(end) - pl.lit(first_day)).dt.total_days(),
+            ),
+        ]
+    ).filter(pl.col("days") > 0)
+    low = config.low_balance_threshold * 100
+    dollars = pl.col("bal") / 100.0
+    mean = (dollars * pl.col("days")).sum() / window
+    stats = segments.group_by("user_id").agg(
+        days_observed=pl.col("days").sum(),
+        avg_daily_balance=mean,
+        min_daily_balance=dollars.min(),
+        pct_days_below_100=pl.col("days").filter(pl.col("bal") < low).sum() / window,
+        balance_std=(((dollars - mean) ** 2 * pl.col("days")).sum() / window).sqrt(),
+    )
+    return stats.with_columns(
+        balance_volatility=pl.when(pl.col("avg_daily_balance") > 0).then(
+            pl.col("balance_std") / pl.col("avg_daily_balance")
+        )
+    )
