@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from spendsense.signals.compute import compute_features
+from spendsense.signals.compute import compute_features, compute_features_from_scope
 from spendsense.signals.config import SignalsConfig
 from spendsense.signals.recurring import detect_recurring
+from spendsense.signals.story import BehaviorSignals, behavior_signals, detect_subscriptions
 
-__all__ = ["SignalsConfig", "compute_features", "detect_recurring"]
+__all__ = [
+    "BehaviorSignals",
+    "SignalsConfig",
+    "behavior_signals",
+    "compute_features",
+    "compute_features_from_scope",
+    "detect_recurring",
+    "detect_subscriptions",
+]

@@ -22,6 +22,15 @@ def total_spend(txns: pl.LazyFrame, as_of: date, window: int) -> pl.LazyFrame:
     )
 
 
+def counted_subscription() -> pl.Expr:
+    """On a recurring_streams row: counted in recurring_merchant_count for its window."""
+    return (
+        pl.col("is_subscription")
+        & (pl.col("status") != "EARLY_DETECTION")
+        & (pl.col("last_date") > pl.col("as_of_date") - pl.duration(days=pl.col("window_days")))
+    )
+
+
 def counted_streams(streams: pl.LazyFrame) -> pl.LazyFrame:
     """Subscription streams with enough charges (MATURE or TOMBSTONED after maturing)."""
     return streams.filter(pl.col("is_subscription") & pl.col("is_mature"))
