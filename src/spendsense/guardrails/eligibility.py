@@ -90,7 +90,7 @@ def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
     return [
         (
             "min_monthly_income",
-            min_income.is_null() | (_INCOME.is_not_null() & (_INCOME >= min_income)),
+            min_income.is_null() | (_INCOME.is_not_null() & (min_income <= _INCOME)),
             pl.when(_INCOME.is_null())
             .then(pl.format("monthly income unknown (minimum ${})", min_income.round(0)))
             .otherwise(
@@ -103,7 +103,7 @@ def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
         ),
         (
             "max_utilization",
-            max_util.is_null() | _UTIL.is_null() | (_UTIL <= max_util),
+            max_util.is_null() | _UTIL.is_null() | (max_util >= _UTIL),
             pl.format(
                 "card utilization {}% is above the {}% maximum",
                 (_UTIL * 100).round(0).cast(pl.Int64),
@@ -134,25 +134,40 @@ def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
             pl.when(age.is_null())
             .then(pl.format("age unknown (minimum {})", min_age))
             .otherwise(
-                pl.format("age band {} is below the minimum age {}", pl.col("user.age_band"), min_age)
+                pl.format(
+                    "age band {} is below the minimum age {}", pl.col("user.age_band"), min_age
+                )
             ),
         ),
         (
             "not_harmful",
-            ~harmful_expr(),
+            ~pl.col("item_harmful").fill_null(True),
             pl.lit("harmful product category or wording: never offered"),
         ),
     ]
 
 
 def apply_eligibility(offers: pl.DataFrame) -> pl.DataFrame:
-    """Add ``checks_passed`` / ``checks_failed`` (lists of check ids), ``fail_reasons`` and ``eligible``."""
+    """Add ``checks_passed`` / ``checks_failed`` (lists of check ids), ``fail_reasons`` and ``eligible``.
+
+    ``offers`` holds the user view's fields, the offer's ``elig_*`` requirements and
+    ``item_harmful`` (computed once per catalog item with :func:`harmful_expr`; when
+    absent it is computed here from the row's category and text).
+    """
+    if "item_harmful" not in offers.columns:
+        offers = offers.with_columns(harmful_expr().alias("item_harmful"))
     checks = eligibility_checks()
     passed = pl.concat_list(
-        [pl.when(ok).then(pl.lit(name)).otherwise(pl.lit(None, pl.String)) for name, ok, _ in checks]
+        [
+            pl.when(ok).then(pl.lit(name)).otherwise(pl.lit(None, pl.String))
+            for name, ok, _ in checks
+        ]
     ).list.drop_nulls()
     failed = pl.concat_list(
-        [pl.when(ok).then(pl.lit(None, pl.String)).otherwise(pl.lit(name)) for name, ok, _ in checks]
+        [
+            pl.when(ok).then(pl.lit(None, pl.String)).otherwise(pl.lit(name))
+            for name, ok, _ in checks
+        ]
     ).list.drop_nulls()
     reasons = pl.concat_list(
         [

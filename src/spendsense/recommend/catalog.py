@@ -43,7 +43,9 @@ class _Item(BaseModel):
     summary: str = Field(min_length=10)
     body: str = Field(min_length=20)
     personas: list[int] = Field(default_factory=list, description="Persona ids 1-5 it is made for.")
-    signals: list[str] = Field(min_length=1, description="Signals it answers (see triggers.SIGNALS).")
+    signals: list[str] = Field(
+        min_length=1, description="Signals it answers (see triggers.SIGNALS)."
+    )
     fields: list[str] = Field(min_length=1, description="Feature fields the rationale cites.")
     rationale: str = Field(description="Template: plain text with {field:format} placeholders.")
     weight: float = Field(default=0.5, ge=0, le=1, description="Editorial priority among equals.")
@@ -79,13 +81,19 @@ class Eligibility(BaseModel):
     """Who may see an offer; a missing value means no requirement."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    min_monthly_income: float | None = Field(default=None, ge=0, description="income.avg_monthly_income at least.")
-    max_utilization: float | None = Field(default=None, ge=0, description="credit.max_utilization at most.")
+    min_monthly_income: float | None = Field(
+        default=None, ge=0, description="income.avg_monthly_income at least."
+    )
+    max_utilization: float | None = Field(
+        default=None, ge=0, description="credit.max_utilization at most."
+    )
     no_overdue: bool = Field(default=False, description="No card payment past due.")
     exclude_if_has: list[Literal["savings_account", "credit_card"]] = Field(
         default_factory=list, description="Products the user must not already have."
     )
-    min_age: int | None = Field(default=None, ge=18, description="Youngest age of the user's age band.")
+    min_age: int | None = Field(
+        default=None, ge=18, description="Youngest age of the user's age band."
+    )
 
 
 class OfferItem(_Item):
@@ -156,7 +164,9 @@ class Catalog:
                     "elig_min_monthly_income": elig.min_monthly_income if elig else None,
                     "elig_max_utilization": elig.max_utilization if elig else None,
                     "elig_no_overdue": elig.no_overdue if elig else False,
-                    "elig_exclude_savings_account": bool(elig and "savings_account" in elig.exclude_if_has),
+                    "elig_exclude_savings_account": bool(
+                        elig and "savings_account" in elig.exclude_if_has
+                    ),
                     "elig_exclude_credit_card": bool(elig and "credit_card" in elig.exclude_if_has),
                     "elig_min_age": elig.min_age if elig else None,
                 }
@@ -218,7 +228,9 @@ def parse_catalog(documents: Mapping[str, str]) -> Catalog:
             seen[item.id] = name
             bad_tone = [v for text in item.texts() for v in tone_violations(text)]
             if bad_tone:
-                rejected.append(Rejection(item.id, name, f"tone: {', '.join(sorted(set(bad_tone)))}"))
+                rejected.append(
+                    Rejection(item.id, name, f"tone: {', '.join(sorted(set(bad_tone)))}")
+                )
                 continue
             if isinstance(item, OfferItem):
                 harm = harmful_reason(item.category, item.texts())

@@ -8,17 +8,29 @@ from pydantic import BaseModel, Field
 class SignalThresholds(BaseModel):
     """When a signal counts as present; defaults follow the persona design (seed 000)."""
 
-    utilization_watch: float = Field(default=0.30, description="A card at or above this utilization.")
+    utilization_watch: float = Field(
+        default=0.30, description="A card at or above this utilization."
+    )
     utilization_high: float = Field(default=0.50, description="High utilization, at or above.")
-    pay_gap_days: float = Field(default=45, description="Median pay gap above this: irregular income.")
-    buffer_months: float = Field(default=1.0, description="Cash-flow buffer below this: thin buffer.")
+    pay_gap_days: float = Field(
+        default=45, description="Median pay gap above this: irregular income."
+    )
+    buffer_months: float = Field(
+        default=1.0, description="Cash-flow buffer below this: thin buffer."
+    )
     recurring_merchants: int = Field(default=3, description="At least this many subscriptions.")
     recurring_spend: float = Field(default=50.0, description="Monthly recurring spend at or above.")
     subscription_share: float = Field(default=0.10, description="Subscription share at or above.")
     savings_growth: float = Field(default=0.02, description="Savings growth at or above.")
-    savings_inflow_monthly: float = Field(default=200.0, description="Net monthly savings at or above.")
-    emergency_fund_months: float = Field(default=3.0, description="Emergency fund below this many months.")
-    pct_days_below_100: float = Field(default=0.30, description="Share of days under $100, at or above.")
+    savings_inflow_monthly: float = Field(
+        default=200.0, description="Net monthly savings at or above."
+    )
+    emergency_fund_months: float = Field(
+        default=3.0, description="Emergency fund below this many months."
+    )
+    pct_days_below_100: float = Field(
+        default=0.30, description="Share of days under $100, at or above."
+    )
     balance_volatility: float = Field(default=1.0, description="Balance std/mean above this.")
 
 
@@ -26,11 +38,15 @@ class RuleWeights(BaseModel):
     """Base rank score by the rule that chose an item; signal strength and item weight add to it."""
 
     primary_persona: float = Field(default=30.0, description="Item made for the primary persona.")
-    secondary_persona: float = Field(default=20.0, description="Item made for the secondary persona.")
+    secondary_persona: float = Field(
+        default=20.0, description="Item made for the secondary persona."
+    )
     signal: float = Field(default=10.0, description="Item answering one of the user's signals.")
     stable_general: float = Field(default=5.0, description="General item for a STABLE user.")
     general: float = Field(default=0.0, description="General item used to reach the minimum.")
-    strength: float = Field(default=5.0, description="Multiplier of the strongest matched signal (0-1).")
+    strength: float = Field(
+        default=5.0, description="Multiplier of the strongest matched signal (0-1)."
+    )
     extra_signal: float = Field(default=0.5, description="Bonus per additional matched signal.")
 
 
@@ -44,7 +60,8 @@ class RecommendConfig(BaseModel):
     stable_education: int = Field(default=3, description="Education items for a STABLE user.")
     stable_offers: int = Field(default=1, description="Offers for a STABLE user.")
     render_buffer: int = Field(
-        default=3, description="Extra candidates rendered per kind in case some fail the tone check."
+        default=3,
+        description="Extra candidates rendered per kind in case some fail the tone check.",
     )
     thresholds: SignalThresholds = SignalThresholds()
     weights: RuleWeights = RuleWeights()

@@ -21,8 +21,16 @@ KEYS = ["user_id", "window_days"]
 # Whole tables joined one row per user and window, namespaced by table name.
 _ROW_TABLES = ("subscriptions", "savings", "credit", "income", "cash_flow")
 # Per-card and per-stream tables reduced to one representative row.
-_CARD_FIELDS = ("card_name", "mask", "balance", "limit", "utilization", "minimum_payment",
-                "interest_charges_monthly", "is_overdue")
+_CARD_FIELDS = (
+    "card_name",
+    "mask",
+    "balance",
+    "limit",
+    "utilization",
+    "minimum_payment",
+    "interest_charges_monthly",
+    "is_overdue",
+)
 _STREAM_FIELDS = ("merchant_name", "frequency", "monthly_amount", "last_amount")
 
 
@@ -56,7 +64,9 @@ def _table(features: Mapping[str, pl.DataFrame], name: str, as_of: date) -> pl.D
     return frame.select(cols).filter(pl.col("as_of_date") == as_of)
 
 
-def _namespaced(frame: pl.DataFrame, prefix: str, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
+def _namespaced(
+    frame: pl.DataFrame, prefix: str, columns: tuple[str, ...] | None = None
+) -> pl.DataFrame:
     cols = columns or tuple(c for c in frame.columns if c not in KEY)
     return frame.select(
         pl.col("user_id"), pl.col("window_days"), *[pl.col(c).alias(f"{prefix}.{c}") for c in cols]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 import polars as pl
 
@@ -26,7 +27,7 @@ FORMATS: dict[str, str] = {
 }
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)(?::([a-z0-9]+))?\}")
-_ROUND = "half_away_from_zero"
+_ROUND: Final = "half_away_from_zero"
 
 # What each format looks like in rendered text (regex), for verification.
 _TOKEN = {
@@ -84,10 +85,21 @@ def _group_thousands(whole: pl.Expr) -> pl.Expr:
 
     return (
         pl.when(whole >= 1_000_000_000)
-        .then(pl.format("{},{},{},{}", whole // 1_000_000_000, pad((whole // 1_000_000) % 1000),
-                        pad((whole // 1000) % 1000), pad(whole % 1000)))
+        .then(
+            pl.format(
+                "{},{},{},{}",
+                whole // 1_000_000_000,
+                pad((whole // 1_000_000) % 1000),
+                pad((whole // 1000) % 1000),
+                pad(whole % 1000),
+            )
+        )
         .when(whole >= 1_000_000)
-        .then(pl.format("{},{},{}", whole // 1_000_000, pad((whole // 1000) % 1000), pad(whole % 1000)))
+        .then(
+            pl.format(
+                "{},{},{}", whole // 1_000_000, pad((whole // 1000) % 1000), pad(whole % 1000)
+            )
+        )
         .when(whole >= 1000)
         .then(pl.format("{},{}", whole // 1000, pad(whole % 1000)))
         .otherwise(whole.cast(pl.String))
@@ -100,8 +112,10 @@ def money_expr(value: pl.Expr, *, whole_dollars: bool = False) -> pl.Expr:
     if whole_dollars:
         cents = (value.abs()).round(0, mode=_ROUND).cast(pl.Int64) * 100
     dollars, rest = cents // 100, cents % 100
-    tail = pl.when(rest == 0).then(pl.lit("")).otherwise(
-        pl.concat_str([pl.lit("."), rest.cast(pl.String).str.zfill(2)])
+    tail = (
+        pl.when(rest == 0)
+        .then(pl.lit(""))
+        .otherwise(pl.concat_str([pl.lit("."), rest.cast(pl.String).str.zfill(2)]))
     )
     sign = pl.when((value < 0) & (cents > 0)).then(pl.lit("-")).otherwise(pl.lit(""))
     text = pl.concat_str([sign, pl.lit("$"), _group_thousands(dollars), tail])
@@ -116,11 +130,15 @@ def format_expr(field: str, fmt: str) -> pl.Expr:
     if fmt == "money0":
         return money_expr(col, whole_dollars=True)
     if fmt == "pct":
-        return pl.concat_str([(col * 100).round(0, mode=_ROUND).cast(pl.Int64).cast(pl.String), pl.lit("%")])
+        return pl.concat_str(
+            [(col * 100).round(0, mode=_ROUND).cast(pl.Int64).cast(pl.String), pl.lit("%")]
+        )
     if fmt == "int":
         whole = col.round(0, mode=_ROUND).cast(pl.Int64)
-        return pl.when(whole < 0).then(pl.concat_str([pl.lit("-"), _group_thousands(-whole)])).otherwise(
-            _group_thousands(whole)
+        return (
+            pl.when(whole < 0)
+            .then(pl.concat_str([pl.lit("-"), _group_thousands(-whole)]))
+            .otherwise(_group_thousands(whole))
         )
     if fmt == "num1":
         return col.cast(pl.Float64).round(1, mode=_ROUND).cast(pl.String)
@@ -170,3 +188,31 @@ def shown_matches(token: pl.Expr, value: pl.Expr, fmt: str) -> pl.Expr:
         return token == value.cast(pl.String)
     number = value.cast(pl.Float64) * (100 if fmt == "pct" else 1)
     return (parse_shown(token, fmt) - number).abs() <= _TOLERANCE[fmt] + 1e-6
+
+
+def render(frame: pl.DataFrame, view: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+    """Add ``rationale`` and ``signal_values`` (JSON of the cited fields) to every candidate row.
+
+    Rows are grouped by catalog item (not by user): each item's template is one
+    expression evaluated over all of that item's rows at once.
+    """
+    templates = dict(zip(items["item_id"].to_list(), items["template"].to_list(), strict=True))
+    fields = dict(zip(items["item_id"].to_list(), items["fields"].to_list(), strict=True))
+    keys = ["user_id", "window_days"]
+    parts = []
+    for key, part in frame.partition_by("item_id", as_dict=True, maintain_order=True).items():
+        item_id = str(key[0])
+        cited: list[str] = list(dict.fromkeys(fields[item_id]))
+        joined = part.join(view.select(*keys, *cited), on=keys, how="left")
+        parts.append(
+            joined.with_columns(
+                compile_template(templates[item_id]).alias("rationale"),
+                pl.struct([pl.col(f) for f in cited]).struct.json_encode().alias("signal_values"),
+            ).drop(cited)
+        )
+    if not parts:
+        return frame.with_columns(
+            pl.lit(None, pl.String).alias("rationale"),
+            pl.lit(None, pl.String).alias("signal_values"),
+        )
+    return pl.concat(parts, how="vertical")

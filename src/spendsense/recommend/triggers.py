@@ -28,11 +28,17 @@ def _clip(e: pl.Expr) -> pl.Expr:
 SIGNALS: dict[str, tuple[str, Rule]] = {
     "utilization_watch": (
         "a card at 30% utilization or more",
-        lambda t: (_c("credit.max_utilization") >= t.utilization_watch, _clip(_c("credit.max_utilization"))),
+        lambda t: (
+            _c("credit.max_utilization") >= t.utilization_watch,
+            _clip(_c("credit.max_utilization")),
+        ),
     ),
     "high_utilization": (
         "a card at 50% utilization or more",
-        lambda t: (_c("credit.max_utilization") >= t.utilization_high, _clip(_c("credit.max_utilization"))),
+        lambda t: (
+            _c("credit.max_utilization") >= t.utilization_high,
+            _clip(_c("credit.max_utilization")),
+        ),
     ),
     "interest_charges": (
         "interest charged on cards",
@@ -51,7 +57,9 @@ SIGNALS: dict[str, tuple[str, Rule]] = {
         lambda t: (
             (_c("income.median_pay_gap_days") > t.pay_gap_days)
             | (_c("income.pay_frequency") == "irregular"),
-            _clip(_c("income.median_pay_gap_days").fill_null(t.pay_gap_days) / (2 * t.pay_gap_days)),
+            _clip(
+                _c("income.median_pay_gap_days").fill_null(t.pay_gap_days) / (2 * t.pay_gap_days)
+            ),
         ),
     ),
     "gig_income": ("income from gig work", lambda t: (_c("income.has_gig_income"), pl.lit(0.5))),
@@ -114,7 +122,10 @@ SIGNALS: dict[str, tuple[str, Rule]] = {
             _clip(_c("cash_flow.balance_volatility").fill_null(3.0) / 3),
         ),
     ),
-    "general": ("always present: general financial wellness", lambda t: (pl.lit(True), pl.lit(0.0))),
+    "general": (
+        "always present: general financial wellness",
+        lambda t: (pl.lit(True), pl.lit(0.0)),
+    ),
 }
 """Signal id -> (description, rule building (present, strength) from thresholds)."""
 
@@ -125,7 +136,9 @@ def user_signals(view: pl.DataFrame, thresholds: SignalThresholds) -> pl.DataFra
     for name, (_, rule) in SIGNALS.items():
         present, strength = rule(thresholds)
         cols.append(
-            pl.when(present.fill_null(False)).then(strength.fill_null(0.0).cast(pl.Float64)).alias(name)
+            pl.when(present.fill_null(False))
+            .then(strength.fill_null(0.0).cast(pl.Float64))
+            .alias(name)
         )
     wide = view.select(*KEYS, *cols)
     return wide.unpivot(index=KEYS, variable_name="signal", value_name="strength").drop_nulls(
