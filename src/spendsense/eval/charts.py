@@ -1,0 +1,111 @@
+"""The report's charts as PNG files (matplotlib, Agg backend); skipped with a note when unavailable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+COLOURS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#999999"]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 8, "axes.spines.top": False, "axes.spines.right": False})
+    return plt
+
+
+def persona_mix(mix: pl.DataFrame, path: Path) -> Path:
+    """Stacked bars: share of consented users per primary persona (STABLE, none), per window."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 2.4))
+    wide = (
+        mix.pivot(on="persona", index="window_days", values="share")
+        .fill_null(0)
+        .sort("window_days")
+    )
+    labels = [f"{w}d" for w in wide["window_days"].to_list()]
+    bottom = [0.0] * wide.height
+    for i, col in enumerate(c for c in wide.columns if c != "window_days"):
+        vals = (wide[col] * 100).to_list()
+        ax.barh(labels, vals, left=bottom, color=COLOURS[i % len(COLOURS)], label=col)
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.set_xlabel("% of consented users")
+    ax.set_xlim(0, 100)
+    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    ax.set_title("Primary persona by window")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
+
+
+def coverage(counts: pl.DataFrame, path: Path) -> Path:
+    """Stacked bars per window: covered, ASSIGNED with < 3 behaviours, STABLE, no assignment."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 2.0))
+    parts = [("covered", "covered"), ("assigned_lt3", "assigned, < 3 behaviours"),
+             ("stable", "STABLE"), ("unassigned", "no assignment")]  # fmt: skip
+    labels = [f"{w}d" for w in counts["window_days"].to_list()]
+    total = counts["users"].cast(pl.Float64)
+    bottom = [0.0] * counts.height
+    for i, (col, label) in enumerate(parts):
+        vals = (counts[col].cast(pl.Float64) / total * 100).fill_nan(0).to_list()
+        ax.barh(labels, vals, left=bottom, color=COLOURS[[2, 1, 6, 3][i]], label=label)
+        bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
+    ax.axvline(100, color="black", lw=0.8, ls=":")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of consented users (target: 100% covered)")
+    ax.legend(fontsize=6, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.45), frameon=False)
+    ax.set_title("Coverage")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
+
+
+def fairness(rates: pl.DataFrame, path: Path) -> Path:
+    """Offer rate of each group relative to the best group of its attribute, with the 0.8 line."""
+    plt = _pyplot()
+    offer = rates.filter(pl.col("outcome") == "offer").sort("attribute", "group", descending=True)
+    fig, ax = plt.subplots(figsize=(4.2, max(1.6, 0.16 * offer.height + 0.6)))
+    labels = [f"{a}: {g} (n={n})" for a, g, n in offer.select("attribute", "group", "n").rows()]
+    ratios = offer["ratio"].fill_null(0).to_list()
+    colours = [
+        COLOURS[3] if v else (COLOURS[1] if b else COLOURS[0])
+        for v, b in offer.select("significant_violation", "below_four_fifths").rows()
+    ]
+    ax.barh(labels, ratios, color=colours)
+    ax.axvline(0.8, color="black", lw=0.8, ls="--")
+    ax.set_xlim(0, 1.05)
+    ax.tick_params(axis="y", labelsize=6)
+    ax.set_xlabel("offer rate / best group's rate (red: significant, orange: n.s.)")
+    ax.set_title("Four-fifths check: offers")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
+
+
+def latency(timings: pl.DataFrame, p50: float | None, p95: float | None, path: Path) -> Path:
+    """Histogram of per-user seconds with p50 and p95 marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.2, 1.9))
+    secs = timings["seconds"].drop_nulls().to_list()
+    ax.hist(secs or [0.0], bins=min(20, max(5, len(secs))), color=COLOURS[0])
+    for value, label, style in ((p50, "p50", "-"), (p95, "p95", "--")):
+        if value is not None:
+            ax.axvline(value, color="black", lw=0.8, ls=style, label=f"{label} {value:.2f}s")
+    ax.set_xlabel("seconds per user (recompute_user)")
+    ax.set_ylabel("users")
+    ax.legend(fontsize=6, frameon=False)
+    ax.set_title("Per-user latency")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return path
