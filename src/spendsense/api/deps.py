@@ -1,0 +1,146 @@
+"""Request dependencies: a pooled connection, the caller (token, session or customer cookie), CSRF."""
+
+from __future__ import annotations
+
+import hmac
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from spendsense.config import Settings
+from spendsense.errors import Forbidden, Unauthorized
+from spendsense.store.auth import (
+    Principal,
+    customer_csrf,
+    principal_from_session,
+    principal_from_token,
+)
+from spendsense.store.db import connect
+
+SESSION_COOKIE = "ss_session"
+CUSTOMER_COOKIE = "ss_me"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class ConnectionPool:
+    """A few SQLite connections shared by request threads, each used by one request at a time."""
+
+    def __init__(self, path: Path, size: int = 16) -> None:
+        self.path, self.size = path, size
+        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+        self.release(connect(path))  # migrate once, up front
+        self._created = 1
+
+    def acquire(self) -> sqlite3.Connection:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if self._created < self.size:
+                self._created += 1
+                return connect(self.path, migrate=False)
+        return self._idle.get(timeout=30)
+
+    def release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # never hand on a connection mid-transaction
+            conn.execute("ROLLBACK")
+        self._idle.put(conn)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_conn(request: Request) -> Iterator[sqlite3.Connection]:
+    """One pooled connection for the whole request."""
+    pool: ConnectionPool = request.app.state.pool
+    conn = pool.acquire()
+    try:
+        yield conn
+    finally:
+        pool.release(conn)
+
+
+ConnDep = Annotated[sqlite3.Connection, Depends(get_conn)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def identify(request: Request, conn: sqlite3.Connection) -> Principal | None:
+    """The caller, from a bearer token, an operator session cookie or a customer cookie."""
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("use the header 'Authorization: Bearer <token>'")
+        principal = principal_from_token(conn, token.strip())
+        if principal is None:
+            raise Unauthorized("unknown or revoked token")
+        return principal
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        found = principal_from_session(conn, session)
+        if found is not None:
+            return found
+    token = request.cookies.get(CUSTOMER_COOKIE)
+    if token:
+        found = principal_from_token(conn, token)
+        if found is not None and found.kind == "customer":
+            return Principal(
+                "customer", found.subject_id, found.name, "cookie", customer_csrf(token)
+            )
+    return None
+
+
+async def check_csrf(request: Request, expected: str | None) -> None:
+    """Browser sessions must echo their CSRF token (header or form field) on every state change."""
+    sent: str | None = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(sent, expected):
+        raise Forbidden(
+            "missing or wrong CSRF token: reload the page and try again", field=CSRF_FIELD
+        )
+
+
+async def get_principal(request: Request, conn: ConnDep) -> Principal:
+    """The authenticated caller (401 otherwise); browser state changes must pass CSRF."""
+    principal = identify(request, conn)
+    if principal is None:
+        raise Unauthorized(
+            "sign in first: send 'Authorization: Bearer <token>' or sign in at /login"
+        )
+    if principal.via != "token" and request.method not in SAFE_METHODS:
+        await check_csrf(request, principal.csrf)
+    request.state.principal = principal
+    return principal
+
+
+def get_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    """Operators only: customers get 403."""
+    if not principal.is_operator:
+        raise Forbidden("this needs an operator credential")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+CurrentOperator = Annotated[Principal, Depends(get_operator)]
+
+
+def ensure_access(principal: Principal, user_id: str) -> None:
+    """Operators reach every user; a customer reaches only their own data."""
+    if not principal.is_operator and principal.subject_id != user_id:
+        raise Forbidden("you can only reach your own data")

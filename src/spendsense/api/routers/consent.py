@@ -1,0 +1,27 @@
+"""Consent: grant or revoke, with source and time, through store.consents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from spendsense.api.deps import ConnDep, CurrentPrincipal, ensure_access
+from spendsense.api.schemas import ConsentIn, ConsentOut
+from spendsense.store.oversight import change_consent
+
+router = APIRouter(tags=["consent"])
+
+
+@router.post("/consent", response_model=ConsentOut)
+def post_consent(body: ConsentIn, conn: ConnDep, principal: CurrentPrincipal) -> ConsentOut:
+    """Grant or revoke; revoking hides recommendations at once. Operator changes are audited."""
+    ensure_access(principal, body.user_id)
+    result = change_consent(
+        conn,
+        body.user_id,
+        body.action,
+        source=body.source,
+        actor=principal.name if principal.is_operator else f"user:{principal.subject_id}",
+        by_operator=principal.is_operator,
+        at=body.at,
+    )
+    return ConsentOut.model_validate(result)

@@ -1,0 +1,59 @@
+"""A user's profile (signals and personas), recommendations, decision traces and feedback."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path
+
+from spendsense.api.deps import ConnDep, CurrentPrincipal, ensure_access
+from spendsense.api.schemas import (
+    ID_PATTERN,
+    FeedbackIn,
+    FeedbackOut,
+    ProfileOut,
+    RecommendationsOut,
+    TraceOut,
+)
+from spendsense.api.service import build_profile, require_consent, user_recommendations
+from spendsense.store.oversight import record_feedback
+from spendsense.store.reads import get_trace
+
+router = APIRouter(tags=["insights"])
+UserId = Path(pattern=ID_PATTERN)
+
+
+@router.get("/profile/{user_id}", response_model=ProfileOut)
+def get_profile(conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserId) -> ProfileOut:
+    """Signals from the feature tables and personas for every window at the latest as-of."""
+    ensure_access(principal, user_id)
+    return build_profile(conn, user_id)
+
+
+@router.get("/recommendations/{user_id}", response_model=RecommendationsOut)
+def get_recommendations(
+    conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserId
+) -> RecommendationsOut:
+    """Items with rationale, disclosure and trace id; customers never see flagged items."""
+    ensure_access(principal, user_id)
+    return user_recommendations(conn, principal, user_id)
+
+
+@router.get("/traces/{trace_id}", response_model=TraceOut)
+def get_decision_trace(trace_id: str, conn: ConnDep, principal: CurrentPrincipal) -> TraceOut:
+    """One decision trace: why an item was (or was not) recommended."""
+    trace = get_trace(conn, trace_id)
+    ensure_access(principal, trace["user_id"])
+    require_consent(conn, trace["user_id"])
+    return TraceOut.model_validate(trace)
+
+
+@router.post("/feedback", response_model=FeedbackOut, status_code=201)
+def post_feedback(body: FeedbackIn, conn: ConnDep, principal: CurrentPrincipal) -> FeedbackOut:
+    """Helpful or not, with optional text; a customer rates only their own items."""
+    row = record_feedback(
+        conn,
+        body.recommendation_id,
+        helpful=body.helpful,
+        text=body.text,
+        user_id=None if principal.is_operator else principal.subject_id,
+    )
+    return FeedbackOut.model_validate(row)

@@ -1,0 +1,104 @@
+"""Operator oversight: the review queue, approve / override / flag / unflag, the audit log."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Query
+
+from spendsense.api.deps import ConnDep, CurrentOperator
+from spendsense.api.schemas import (
+    ActionIn,
+    AuditOut,
+    FlagIn,
+    OverrideIn,
+    RecommendationOut,
+    ReviewItem,
+    ReviewOut,
+)
+from spendsense.api.service import audit_page
+from spendsense.store.oversight import act_on_recommendation, review_queue
+
+router = APIRouter(prefix="/operator", tags=["operator"])
+Status = Literal["proposed", "approved", "overridden", "flagged", "delivered"]
+
+
+@router.get("/review", response_model=ReviewOut)
+def get_review(
+    conn: ConnDep,
+    operator: CurrentOperator,
+    status: Status | None = None,
+    persona: str | None = Query(default=None, max_length=100),
+    window: int | None = Query(default=None, ge=1, le=3650),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> ReviewOut:
+    """The approval queue (proposed and flagged by default), filterable by status, persona, window."""
+    rows, total = review_queue(
+        conn, status=status, persona=persona, window=window, limit=limit, offset=offset
+    )
+    return ReviewOut(total=total, items=[ReviewItem.model_validate(r) for r in rows])
+
+
+@router.post("/recommendations/{recommendation_id}/approve", response_model=RecommendationOut)
+def approve(
+    recommendation_id: str, body: ActionIn, conn: ConnDep, operator: CurrentOperator
+) -> RecommendationOut:
+    """Approve the item as it stands."""
+    rec = act_on_recommendation(
+        conn, recommendation_id, "approve", version=body.version, actor=operator.name,
+        reason=body.reason,
+    )  # fmt: skip
+    return RecommendationOut.model_validate(rec.as_dict())
+
+
+@router.post("/recommendations/{recommendation_id}/override", response_model=RecommendationOut)
+def override(
+    recommendation_id: str, body: OverrideIn, conn: ConnDep, operator: CurrentOperator
+) -> RecommendationOut:
+    """Replace the item or edit its title/rationale; a reason is required."""
+    rec = act_on_recommendation(
+        conn, recommendation_id, "override", version=body.version, actor=operator.name,
+        reason=body.reason, title=body.title, rationale=body.rationale, item_id=body.item_id,
+    )  # fmt: skip
+    return RecommendationOut.model_validate(rec.as_dict())
+
+
+@router.post("/recommendations/{recommendation_id}/flag", response_model=RecommendationOut)
+def flag(
+    recommendation_id: str, body: FlagIn, conn: ConnDep, operator: CurrentOperator
+) -> RecommendationOut:
+    """Flag the item: customers stop seeing it at once."""
+    rec = act_on_recommendation(
+        conn, recommendation_id, "flag", version=body.version, actor=operator.name,
+        reason=body.reason,
+    )  # fmt: skip
+    return RecommendationOut.model_validate(rec.as_dict())
+
+
+@router.post("/recommendations/{recommendation_id}/unflag", response_model=RecommendationOut)
+def unflag(
+    recommendation_id: str, body: ActionIn, conn: ConnDep, operator: CurrentOperator
+) -> RecommendationOut:
+    """Clear a flag: the item goes back to proposed."""
+    rec = act_on_recommendation(
+        conn, recommendation_id, "unflag", version=body.version, actor=operator.name,
+        reason=body.reason,
+    )  # fmt: skip
+    return RecommendationOut.model_validate(rec.as_dict())
+
+
+@router.get("/audit", response_model=AuditOut)
+def get_audit(
+    conn: ConnDep,
+    operator: CurrentOperator,
+    action: str | None = Query(default=None, max_length=64),
+    actor: str | None = Query(default=None, max_length=64),
+    target_id: str | None = Query(default=None, max_length=128),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: int = Query(default=0, ge=0),
+) -> AuditOut:
+    """Audit-log entries, newest first, with the hash chain's verification result."""
+    return audit_page(
+        conn, action=action, actor=actor, target_id=target_id, limit=limit, offset=offset
+    )

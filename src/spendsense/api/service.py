@@ -1,0 +1,142 @@
+"""Service functions shared by the REST routes and the pages: store reads shaped into models."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from spendsense.api.schemas import (
+    AuditEntryOut,
+    AuditOut,
+    PersonaOut,
+    PlaidOut,
+    ProfileOut,
+    RecommendationOut,
+    RecommendationsOut,
+    WindowProfile,
+)
+from spendsense.config import Settings
+from spendsense.errors import ConsentRequired, UserError
+from spendsense.store import audit, reads
+from spendsense.store.auth import Principal
+from spendsense.store.consents import is_consented
+
+
+def require_consent(conn: sqlite3.Connection, user_id: str) -> dict[str, Any]:
+    """The user's row; 403 consent_required unless consent is granted (404 if unknown)."""
+    user = reads.get_user(conn, user_id)
+    if not is_consented(conn, user_id):
+        raise ConsentRequired(
+            f"user {user_id} has not granted consent, so nothing is computed or shown",
+            field="user_id",
+        )
+    return user
+
+
+def build_profile(conn: sqlite3.Connection, user_id: str) -> ProfileOut:
+    """Signals for every window and personas at the latest as-of."""
+    user = require_consent(conn, user_id)
+    return profile_of(conn, user)
+
+
+def profile_of(conn: sqlite3.Connection, user: dict[str, Any]) -> ProfileOut:
+    """The profile of a user row, without the consent check (the console shows it with a notice)."""
+    user_id = user["user_id"]
+    as_of = reads.latest_as_of(conn, user_id)
+    windows: list[WindowProfile] = []
+    if as_of:
+        sig = reads.signals(conn, user_id, as_of)
+        pers = {int(p["window_days"]): p for p in reads.personas(conn, user_id, as_of)}
+        for window in sorted(set(sig) | set(pers)):
+            persona = PersonaOut.model_validate(pers[window]) if window in pers else None
+            windows.append(
+                WindowProfile(window_days=window, signals=sig.get(window, {}), persona=persona)
+            )
+    return ProfileOut(
+        user_id=user_id,
+        name=user.get("name"),
+        consent_status=user["consent_status"],
+        as_of_date=as_of,
+        windows=windows,
+    )
+
+
+def user_recommendations(
+    conn: sqlite3.Connection, principal: Principal, user_id: str
+) -> RecommendationsOut:
+    """Consented users only; customers see every item except flagged ones, operators see all."""
+    require_consent(conn, user_id)
+    as_of = reads.latest_as_of(conn, user_id)
+    items = reads.recommendations(
+        conn, user_id, for_customer=not principal.is_operator, as_of=as_of
+    )
+    return RecommendationsOut(
+        user_id=user_id,
+        as_of_date=as_of,
+        items=[RecommendationOut.model_validate(r.as_dict()) for r in items],
+    )
+
+
+def audit_page(
+    conn: sqlite3.Connection,
+    *,
+    action: str | None,
+    actor: str | None,
+    target_id: str | None,
+    limit: int,
+    offset: int,
+) -> AuditOut:
+    """A page of the audit log with the chain's verification result."""
+    entries, total = audit.list_audit(
+        conn, action=action, actor=actor, target_id=target_id, limit=limit, offset=offset
+    )
+    ok, problems = audit.verify_audit_chain(conn)
+    items = [
+        AuditEntryOut(
+            seq=e.seq,
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            target_type=e.target_type,
+            target_id=e.target_id,
+            before=json.loads(e.before) if e.before else None,
+            after=json.loads(e.after) if e.after else None,
+            reason=e.reason,
+            hash=e.hash,
+        )
+        for e in entries
+    ]
+    return AuditOut(total=total, chain_ok=ok, problems=problems, items=items)
+
+
+def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any]) -> PlaidOut:
+    """Write the JSON to a temp file, ingest it for the user, then recompute that user at once."""
+    from spendsense import pipeline, services
+
+    if not body:
+        raise UserError("the body must be a user bundle or a raw Plaid response", field="body")
+    bundle_user = body.get("user")
+    if isinstance(bundle_user, dict) and bundle_user.get("user_id") not in (None, user_id):
+        raise UserError(
+            f"the bundle is for user {bundle_user.get('user_id')!r}, not {user_id!r}",
+            field="user.user_id",
+        )
+    with tempfile.TemporaryDirectory(prefix="spendsense-upload-") as tmp:
+        path = Path(tmp) / f"{user_id}.json"
+        path.write_text(json.dumps(body))
+        report = services.ingest_into_store(settings, [path], user_id=user_id)
+    recompute = getattr(pipeline, "recompute_user", None)
+    recomputed = False
+    if recompute is not None:
+        recompute(settings, user_id)
+        recomputed = True
+    return PlaidOut(
+        user_id=user_id,
+        loaded={t: n for t, (n, _) in report.per_table.items()},
+        rejected={t: n for t, (_, n) in report.per_table.items() if n},
+        quarantine=str(report.quarantine) if report.quarantine else None,
+        recomputed=recomputed,
+    )

@@ -1,0 +1,288 @@
+"""Read-only queries behind the API and the console: users, profiles, recommendations, metrics."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from spendsense.errors import NotFound
+
+FEATURE_FAMILIES = ("subscriptions", "savings", "credit", "income", "cash_flow")
+KEY_COLUMNS = ("user_id", "window_days", "as_of_date")
+CUSTOMER_HIDDEN = ("flagged",)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One stored recommendation (the columns of the recommendations table)."""
+
+    recommendation_id: str
+    user_id: str
+    window_days: int
+    as_of_date: str
+    kind: str
+    item_id: str
+    title: str
+    rationale: str
+    disclosure: str
+    rank: int
+    rank_score: float | None
+    status: str
+    trace_id: str
+    version: int
+    updated_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+REC_COLUMNS = ", ".join(f"r.{f}" for f in Recommendation.__dataclass_fields__)
+
+
+def get_user(conn: sqlite3.Connection, user_id: str) -> dict[str, Any]:
+    """The user's row, or 404."""
+    row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"unknown user {user_id!r}", field="user_id")
+    return dict(row)
+
+
+def latest_as_of(conn: sqlite3.Connection, user_id: str) -> str | None:
+    """The newest as-of date with persona or feature output for the user."""
+    row = conn.execute(
+        "SELECT MAX(d) FROM (SELECT MAX(as_of_date) AS d FROM persona_assignments WHERE user_id = ?"
+        " UNION ALL SELECT MAX(as_of_date) FROM feature_cash_flow WHERE user_id = ?"
+        " UNION ALL SELECT MAX(as_of_date) FROM recommendations WHERE user_id = ?)",
+        (user_id, user_id, user_id),
+    ).fetchone()
+    return row[0] if row and row[0] else None
+
+
+def signals(conn: sqlite3.Connection, user_id: str, as_of: str) -> dict[int, dict[str, Any]]:
+    """{window_days: {family: {column: value}}} from the feature tables at one as-of."""
+    out: dict[int, dict[str, Any]] = {}
+    for family in FEATURE_FAMILIES:
+        rows = conn.execute(
+            f"SELECT * FROM feature_{family} WHERE user_id = ? AND as_of_date = ? ORDER BY window_days",
+            (user_id, as_of),
+        ).fetchall()
+        for r in rows:
+            values = {k: v for k, v in dict(r).items() if k not in KEY_COLUMNS}
+            out.setdefault(int(r["window_days"]), {})[family] = values
+    return out
+
+
+def personas(conn: sqlite3.Connection, user_id: str, as_of: str) -> list[dict[str, Any]]:
+    """Persona assignments per window at one as-of, the trace decoded."""
+    rows = conn.execute(
+        "SELECT * FROM persona_assignments WHERE user_id = ? AND as_of_date = ? ORDER BY window_days",
+        (user_id, as_of),
+    ).fetchall()
+    out = []
+    for r in rows:
+        item = dict(r)
+        item["assignment_trace"] = _json(item.get("assignment_trace"))
+        out.append(item)
+    return out
+
+
+def recurring_streams(conn: sqlite3.Connection, user_id: str, as_of: str) -> list[dict[str, Any]]:
+    """Recurring streams at one as-of, longest window first, biggest monthly amount first."""
+    rows = conn.execute(
+        "SELECT * FROM feature_recurring_streams WHERE user_id = ? AND as_of_date = ?"
+        " ORDER BY window_days DESC, monthly_amount DESC",
+        (user_id, as_of),
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def recommendations(
+    conn: sqlite3.Connection, user_id: str, *, for_customer: bool, as_of: str | None = None
+) -> list[Recommendation]:
+    """The user's recommendations at the latest as-of; customers never see flagged items."""
+    as_of = as_of or latest_as_of(conn, user_id)
+    if as_of is None:
+        return []
+    hidden = CUSTOMER_HIDDEN if for_customer else ()
+    marks = ",".join("?" * len(hidden))
+    extra = f" AND r.status NOT IN ({marks})" if hidden else ""
+    rows = conn.execute(
+        f"SELECT {REC_COLUMNS} FROM recommendations r WHERE r.user_id = ? AND r.as_of_date = ?{extra}"
+        " ORDER BY r.window_days, r.kind, r.rank",
+        (user_id, as_of, *hidden),
+    ).fetchall()
+    return [Recommendation(**dict(r)) for r in rows]
+
+
+def get_recommendation(conn: sqlite3.Connection, recommendation_id: str) -> Recommendation:
+    row = conn.execute(
+        f"SELECT {REC_COLUMNS} FROM recommendations r WHERE r.recommendation_id = ?",
+        (recommendation_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"unknown recommendation {recommendation_id!r}", field="recommendation_id")
+    return Recommendation(**dict(row))
+
+
+def get_trace(conn: sqlite3.Connection, trace_id: str) -> dict[str, Any]:
+    """One decision trace, decoded, or 404."""
+    row = conn.execute("SELECT * FROM decision_traces WHERE trace_id = ?", (trace_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"unknown trace {trace_id!r}", field="trace_id")
+    item = dict(row)
+    item["trace"] = _json(item["trace"])
+    return item
+
+
+def traces_for(conn: sqlite3.Connection, trace_ids: list[str]) -> dict[str, Any]:
+    """Decoded traces by id for a page of recommendations."""
+    if not trace_ids:
+        return {}
+    marks = ",".join("?" * len(trace_ids))
+    rows = conn.execute(
+        f"SELECT trace_id, trace FROM decision_traces WHERE trace_id IN ({marks})", trace_ids
+    ).fetchall()
+    return {r["trace_id"]: _json(r["trace"]) for r in rows}
+
+
+def list_users(
+    conn: sqlite3.Connection,
+    *,
+    q: str | None = None,
+    persona: str | None = None,
+    window: int | None = None,
+    consent: str | None = None,
+    review_status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Users with their newest primary personas (30d/180d) and counts of recommendations by status."""
+    clauses: list[str] = []
+    args: list[object] = []
+    if q:
+        clauses.append("(u.user_id LIKE ? OR u.name LIKE ?)")
+        args += [f"%{q}%", f"%{q}%"]
+    if consent:
+        clauses.append("u.consent_status = ?")
+        args.append(consent)
+    if persona:
+        win = " AND pa.window_days = ?" if window else ""
+        clauses.append(
+            "EXISTS (SELECT 1 FROM persona_assignments pa WHERE pa.user_id = u.user_id"
+            " AND pa.as_of_date = (SELECT MAX(as_of_date) FROM persona_assignments p2"
+            " WHERE p2.user_id = u.user_id)"
+            f" AND (pa.primary_persona_name = ? OR pa.status = ?){win})"
+        )
+        args += [persona, persona, *([window] if window else [])]
+    if review_status:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM recommendations r WHERE r.user_id = u.user_id AND r.status = ?)"
+        )
+        args.append(review_status)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    total = conn.execute(f"SELECT COUNT(*) FROM users u{where}", args).fetchone()[0]
+    rows = conn.execute(
+        "SELECT u.user_id, u.name, u.consent_status,"
+        " (SELECT COALESCE(primary_persona_name, status) FROM persona_assignments pa"
+        "  WHERE pa.user_id = u.user_id AND pa.window_days = 30"
+        "  ORDER BY as_of_date DESC LIMIT 1) AS persona_30,"
+        " (SELECT COALESCE(primary_persona_name, status) FROM persona_assignments pa"
+        "  WHERE pa.user_id = u.user_id AND pa.window_days = 180"
+        "  ORDER BY as_of_date DESC LIMIT 1) AS persona_180,"
+        " (SELECT COUNT(*) FROM recommendations r WHERE r.user_id = u.user_id"
+        "  AND r.status = 'proposed') AS proposed,"
+        " (SELECT COUNT(*) FROM recommendations r WHERE r.user_id = u.user_id"
+        "  AND r.status = 'flagged') AS flagged"
+        f" FROM users u{where} ORDER BY u.user_id LIMIT ? OFFSET ?",
+        (*args, limit, offset),
+    ).fetchall()
+    return [dict(r) for r in rows], int(total)
+
+
+def persona_names(conn: sqlite3.Connection) -> list[str]:
+    """Every persona name (and STABLE) present in the assignments, for filter menus."""
+    rows = conn.execute(
+        "SELECT DISTINCT COALESCE(primary_persona_name, status) FROM persona_assignments ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows if r[0]]
+
+
+def balance_series(
+    conn: sqlite3.Connection, user_id: str, as_of: str | None, days: int = 180
+) -> list[tuple[str, float]]:
+    """Daily end-of-day checking balance (dollars), rebuilt backwards from the current balance."""
+    rows = conn.execute(
+        """
+        WITH cur AS (
+            SELECT COALESCE(SUM(current_cents), 0) AS cents FROM accounts
+            WHERE user_id = :u AND type = 'depository' AND subtype = 'checking'
+              AND COALESCE(holder_category, 'personal') != 'business'
+        ), daily AS (
+            SELECT t.date AS d, SUM(t.amount_cents) AS out_cents FROM transactions t
+            JOIN accounts a ON a.account_id = t.account_id
+            WHERE t.user_id = :u AND a.type = 'depository' AND a.subtype = 'checking'
+              AND COALESCE(a.holder_category, 'personal') != 'business' AND t.pending = 0
+            GROUP BY t.date
+        )
+        SELECT d, (SELECT cents FROM cur)
+                  + COALESCE(SUM(out_cents) OVER (ORDER BY d DESC
+                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS bal
+        FROM daily ORDER BY d
+        """,
+        {"u": user_id},
+    ).fetchall()
+    series = [(r["d"], r["bal"] / 100.0) for r in rows]
+    if as_of:
+        series = [p for p in series if p[0] <= as_of]
+    return series[-days:]
+
+
+def metrics(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Persona mix by window, coverage, review status counts and feedback, for the metrics page."""
+    mix = conn.execute(
+        "SELECT pa.window_days, COALESCE(pa.primary_persona_name, pa.status) AS persona,"
+        " COUNT(*) AS users FROM persona_assignments pa"
+        " WHERE pa.as_of_date = (SELECT MAX(as_of_date) FROM persona_assignments)"
+        " GROUP BY 1, 2 ORDER BY 1, 3 DESC"
+    ).fetchall()
+    consented = conn.execute(
+        "SELECT COUNT(*) FROM users WHERE consent_status = 'granted'"
+    ).fetchone()[0]
+    with_persona = conn.execute(
+        "SELECT COUNT(DISTINCT pa.user_id) FROM persona_assignments pa"
+        " JOIN users u ON u.user_id = pa.user_id AND u.consent_status = 'granted'"
+    ).fetchone()[0]
+    with_recs = conn.execute(
+        "SELECT COUNT(DISTINCT r.user_id) FROM recommendations r"
+        " JOIN users u ON u.user_id = r.user_id AND u.consent_status = 'granted'"
+    ).fetchone()[0]
+    statuses = conn.execute(
+        "SELECT status, COUNT(*) AS n FROM recommendations GROUP BY status ORDER BY status"
+    ).fetchall()
+    feedback = conn.execute(
+        "SELECT COALESCE(SUM(helpful), 0) AS helpful, COUNT(*) AS total FROM feedback"
+    ).fetchone()
+    users = conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+    return {
+        "users": int(users),
+        "consented": int(consented),
+        "persona_mix": [dict(r) for r in mix],
+        "coverage": {
+            "with_persona": int(with_persona),
+            "with_recommendations": int(with_recs),
+            "consented": int(consented),
+        },
+        "review_status": {r["status"]: int(r["n"]) for r in statuses},
+        "feedback": {"helpful": int(feedback["helpful"]), "total": int(feedback["total"])},
+    }
+
+
+def _json(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"raw": text}

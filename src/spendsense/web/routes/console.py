@@ -1,0 +1,215 @@
+"""The operator console: users, a user's page, the review queue, metrics and the audit log."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from spendsense.api.deps import ConnDep, CurrentOperator
+from spendsense.api.service import audit_page, profile_of
+from spendsense.errors import SpendSenseError
+from spendsense.store import reads
+from spendsense.store.auth import create_customer_token
+from spendsense.store.consents import consent_history
+from spendsense.store.oversight import (
+    REVIEW_STATUSES,
+    act_on_recommendation,
+    change_consent,
+    review_queue,
+)
+from spendsense.web.charts import bar_chart, line_chart
+from spendsense.web.templates import render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE = 50
+
+
+def _back(target: str, message: str, kind: str = "ok") -> RedirectResponse:
+    """Redirect to a console page with a one-line notice (rendered escaped)."""
+    if not target.startswith("/console") or "//" in target:
+        target = "/console/users"
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}{kind}={quote(message)}", status_code=303)
+
+
+def _pager_query(**filters: object) -> str:
+    """The current filters as a query-string prefix for the pager links."""
+    kept = {k: v for k, v in filters.items() if v not in (None, "")}
+    return urlencode(kept) + "&" if kept else ""
+
+
+@router.get("", response_class=HTMLResponse, response_model=None)
+def home(operator: CurrentOperator) -> Response:
+    """The console starts at the users list."""
+    return RedirectResponse("/console/users", status_code=303)
+
+
+@router.get("/users", response_class=HTMLResponse, response_model=None)
+def users_page(
+    request: Request,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    q: str = Query(default="", max_length=100),
+    persona: str = Query(default="", max_length=100),
+    window: int | None = Query(default=None, ge=1, le=3650),
+    consent: str = Query(default="", pattern="^(|granted|revoked|none)$"),
+    status: str = Query(default="", max_length=20),
+    page: int = Query(default=1, ge=1),
+) -> Response:
+    """Search and filter users by persona, window, consent and review status."""
+    rows, total = reads.list_users(
+        conn, q=q or None, persona=persona or None, window=window, consent=consent or None,
+        review_status=status or None, limit=PAGE, offset=(page - 1) * PAGE,
+    )  # fmt: skip
+    filters = {
+        "q": q, "persona": persona, "window": window, "consent": consent, "status": status,
+    }  # fmt: skip
+    context = {
+        "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE)),
+        "filters": filters, "personas": reads.persona_names(conn), "statuses": REVIEW_STATUSES,
+        "pager_query": _pager_query(**filters),
+    }  # fmt: skip
+    return render(request, "console/users.html", context)
+
+
+@router.get("/users/{user_id}", response_class=HTMLResponse, response_model=None)
+def user_page(request: Request, user_id: str, conn: ConnDep, operator: CurrentOperator) -> Response:
+    """Signals side by side, personas with readable traces, streams, balance chart, recommendations."""
+    user = reads.get_user(conn, user_id)
+    profile = profile_of(conn, user)
+    as_of = profile.as_of_date
+    recs = reads.recommendations(conn, user_id, for_customer=False, as_of=as_of)
+    context = {
+        "user": user,
+        "profile": profile,
+        "families": reads.FEATURE_FAMILIES,
+        "streams": reads.recurring_streams(conn, user_id, as_of) if as_of else [],
+        "balance": line_chart(reads.balance_series(conn, user_id, as_of)),
+        "recs": recs,
+        "traces": reads.traces_for(conn, [r.trace_id for r in recs]),
+        "consents": consent_history(conn, user_id),
+        "here": f"/console/users/{user_id}",
+    }
+    return render(request, "console/user.html", context)
+
+
+@router.post(
+    "/recommendations/{recommendation_id}/{action}",
+    response_class=HTMLResponse,
+    response_model=None,
+)
+def act(
+    recommendation_id: str,
+    action: str,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    version: int = Form(ge=1),
+    reason: str = Form(default="", max_length=1000),
+    title: str = Form(default="", max_length=300),
+    rationale: str = Form(default="", max_length=4000),
+    item_id: str = Form(default="", max_length=128),
+    next: str = Form(default="/console/review"),
+) -> Response:
+    """Approve / override / flag / unflag from a form; conflicts come back as a notice."""
+    try:
+        rec = act_on_recommendation(
+            conn, recommendation_id, action, version=version, actor=operator.name,
+            reason=reason, title=title, rationale=rationale, item_id=item_id,
+        )  # fmt: skip
+    except SpendSenseError as exc:
+        return _back(next, exc.message, "error")
+    return _back(next, f"{rec.title}: {rec.status} (version {rec.version})")
+
+
+@router.post("/users/{user_id}/consent", response_class=HTMLResponse, response_model=None)
+def consent(
+    user_id: str,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    action: str = Form(pattern="^(grant|revoke)$"),
+) -> Response:
+    """An operator records a consent change (audited)."""
+    result = change_consent(
+        conn, user_id, action, source="console", actor=operator.name, by_operator=True
+    )
+    return _back(f"/console/users/{user_id}", f"consent {result['status']}")
+
+
+@router.post("/users/{user_id}/token", response_class=HTMLResponse, response_model=None)
+def token(request: Request, user_id: str, conn: ConnDep, operator: CurrentOperator) -> Response:
+    """Issue a personal link for the user (shown once)."""
+    secret = create_customer_token(conn, user_id)
+    link = str(request.base_url).rstrip("/") + f"/me?token={secret}"
+    return render(request, "console/token.html", {"user_id": user_id, "link": link})
+
+
+@router.get("/review", response_class=HTMLResponse, response_model=None)
+def review_page(
+    request: Request,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    status: str = Query(default="", max_length=20),
+    persona: str = Query(default="", max_length=100),
+    window: int | None = Query(default=None, ge=1, le=3650),
+    page: int = Query(default=1, ge=1),
+) -> Response:
+    """The approval queue with inline actions."""
+    rows, total = review_queue(
+        conn, status=status or None, persona=persona or None, window=window,
+        limit=PAGE, offset=(page - 1) * PAGE,
+    )  # fmt: skip
+    context = {
+        "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE)),
+        "filters": {"status": status, "persona": persona, "window": window},
+        "personas": reads.persona_names(conn), "statuses": REVIEW_STATUSES,
+        "here": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        "pager_query": _pager_query(status=status, persona=persona, window=window),
+    }  # fmt: skip
+    return render(request, "console/review.html", context)
+
+
+@router.get("/metrics", response_class=HTMLResponse, response_model=None)
+def metrics_page(request: Request, conn: ConnDep, operator: CurrentOperator) -> Response:
+    """Persona mix by window, coverage, review status and feedback, as charts."""
+    m = reads.metrics(conn)
+    windows = sorted({row["window_days"] for row in m["persona_mix"]})
+    mix = {
+        w: bar_chart(
+            [(r["persona"], r["users"]) for r in m["persona_mix"] if r["window_days"] == w]
+        )
+        for w in windows
+    }
+    coverage = bar_chart(
+        [
+            ("consented", m["coverage"]["consented"]),
+            ("with a persona", m["coverage"]["with_persona"]),
+            ("with recommendations", m["coverage"]["with_recommendations"]),
+        ]
+    )
+    statuses = bar_chart(sorted(m["review_status"].items()))
+    fb = m["feedback"]
+    feedback = bar_chart([("helpful", fb["helpful"]), ("not helpful", fb["total"] - fb["helpful"])])
+    context = {"m": m, "mix": mix, "coverage": coverage, "statuses": statuses, "feedback": feedback}
+    return render(request, "console/metrics.html", context)
+
+
+@router.get("/audit", response_class=HTMLResponse, response_model=None)
+def audit_log_page(
+    request: Request,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    action: str = Query(default="", max_length=64),
+    page: int = Query(default=1, ge=1),
+) -> Response:
+    """The audit log, newest first, with the chain's verification result."""
+    log = audit_page(
+        conn, action=action or None, actor=None, target_id=None, limit=PAGE,
+        offset=(page - 1) * PAGE,
+    )  # fmt: skip
+    context = {
+        "log": log, "action": action, "page": page, "pages": max(1, -(-log.total // PAGE)),
+        "pager_query": _pager_query(action=action),
+    }  # fmt: skip
+    return render(request, "console/audit.html", context)
