@@ -46,9 +46,7 @@ def features_from_rows(rows: list[dict[str, Any]]) -> dict[str, pl.DataFrame]:
     out = {}
     for family, cols in NEEDED.items():
         schema = {c: FEATURE_TABLES[family][c] for c in (*KEY, *cols)}
-        kept = [
-            {c: r[c] for c in schema} for r in full if family not in r.get("missing", ())
-        ]
+        kept = [{c: r[c] for c in schema} for r in full if family not in r.get("missing", ())]
         out[family] = pl.DataFrame(kept, schema=schema)
     return out
 

@@ -30,7 +30,9 @@ def test_exact_severity_tie_goes_to_lower_persona_id(assign_one: Assign) -> None
     row = assign_one(median_pay_gap_days=90.0, pct_days_below_100=0.60, **P2, **P5)
     assert (row["primary_persona_id"], row["secondary_persona_id"]) == (2, 5)
     evaluations = row["trace"]["evaluations"]
-    assert evaluations["persona_2"]["comparison_score"] == evaluations["persona_5"]["comparison_score"]
+    assert (
+        evaluations["persona_2"]["comparison_score"] == evaluations["persona_5"]["comparison_score"]
+    )
 
 
 def test_raw_comparison_is_the_seeds_literal_sort(assign_one: Assign) -> None:
