@@ -92,12 +92,12 @@ def identify(request: Request, conn: sqlite3.Connection) -> Principal | None:
         found = principal_from_session(conn, session)
         if found is not None:
             return found
-    token = request.cookies.get(CUSTOMER_COOKIE)
-    if token:
-        found = principal_from_token(conn, token)
+    cookie = request.cookies.get(CUSTOMER_COOKIE)
+    if cookie:
+        found = principal_from_token(conn, cookie)
         if found is not None and found.kind == "customer":
             return Principal(
-                "customer", found.subject_id, found.name, "cookie", customer_csrf(token)
+                "customer", found.subject_id, found.name, "cookie", customer_csrf(cookie)
             )
     return None
 

@@ -7,8 +7,8 @@ import secrets
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from spendsense.errors import Conflict, NotFound, SpendSenseError, Unauthorized, UserError
 from spendsense.store.audit import append_audit

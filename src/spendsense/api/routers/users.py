@@ -41,8 +41,8 @@ def post_token(conn: ConnDep, operator: CurrentOperator, user_id: str = UserId) 
 def post_plaid(
     settings: SettingsDep,
     principal: CurrentPrincipal,
-    user_id: str = UserId,
     body: PlaidBody,
+    user_id: str = UserId,
 ) -> PlaidOut:
     """Add the user's new Plaid data and recompute that user at once."""
     ensure_access(principal, user_id)
