@@ -90,8 +90,13 @@ def generate_block(seed: int, block: int, first: int, n: int, as_of: date) -> Bl
     txns = size_income(rng, users, pl.concat([txns, mirror]))
     # the last days' card swipes have not posted yet
     recent = (pl.col("kind") == "spend") & (pl.col("day") >= HISTORY_DAYS - 3)
-    txns = txns.with_columns(pending=recent & pl.Series(rng.random(txns.height) < 0.5)).sort(
-        "uid", "day", "account_id", "name", "amount_cents"
+    posted_recently = (pl.col("kind") == "spend") & (pl.col("day") >= HISTORY_DAYS - 10)
+    txns = txns.with_columns(
+        pending=recent & pl.Series(rng.random(txns.height) < 0.5),
+        twin=posted_recently & pl.Series(rng.random(txns.height) < 0.35),
+    ).with_columns(twin=pl.col("twin") & ~pl.col("pending"))
+    txns = txns.sort(
+        "uid", "day", "account_id", "name", "amount_cents", "pending", maintain_order=True
     )
     accounts = _balances(rng, users, accounts, txns, cards.cards)
     truth = _truth(truth, txns, cards.truth)
