@@ -29,7 +29,10 @@ def txn(transaction_id: str = "t1", account_id: str = "a1", **over: Any) -> dict
         "name": "Coffee",
         "payment_channel": "in store",
         "pending": False,
-        "personal_finance_category": {"primary": "FOOD_AND_DRINK", "detailed": "FOOD_AND_DRINK_COFFEE"},
+        "personal_finance_category": {
+            "primary": "FOOD_AND_DRINK",
+            "detailed": "FOOD_AND_DRINK_COFFEE",
+        },
     }
     rec.update(over)
     return rec

@@ -20,8 +20,16 @@ def test_bundle_loads_all_tables_and_consent(tmp_path: Path) -> None:
                 {
                     "account_id": "a1",
                     "aprs": [
-                        {"apr_type": "purchase_apr", "apr_percentage": 24.9, "interest_charge_amount": 10.1},
-                        {"apr_type": "cash_apr", "apr_percentage": 29.9, "interest_charge_amount": 2},
+                        {
+                            "apr_type": "purchase_apr",
+                            "apr_percentage": 24.9,
+                            "interest_charge_amount": 10.1,
+                        },
+                        {
+                            "apr_type": "cash_apr",
+                            "apr_percentage": 29.9,
+                            "interest_charge_amount": 2,
+                        },
                     ],
                     "is_overdue": False,
                     "minimum_payment_amount": 25,
@@ -36,9 +44,15 @@ def test_bundle_loads_all_tables_and_consent(tmp_path: Path) -> None:
     assert b.counts()["accounts"] == 1 and b.counts()["transactions"] == 1
     assert b.frames["users"]["consent_status"].to_list() == ["granted"]
     consents = b.frames["consents"]
-    assert consents["status"].to_list() == ["granted"] and consents["source"].to_list() == ["bundle"]
+    assert consents["status"].to_list() == ["granted"] and consents["source"].to_list() == [
+        "bundle"
+    ]
     t = b.frames["transactions"].row(0, named=True)
-    assert t["amount_cents"] == 1234 and t["user_id"] == "u1" and t["pfc_detailed"] == "FOOD_AND_DRINK_COFFEE"
+    assert (
+        t["amount_cents"] == 1234
+        and t["user_id"] == "u1"
+        and t["pfc_detailed"] == "FOOD_AND_DRINK_COFFEE"
+    )
     c = b.frames["liabilities_credit"].row(0, named=True)
     assert c["purchase_apr_pct"] == 24.9 and c["interest_charge_cents"] == 1210
     assert c["minimum_payment_amount_cents"] == 2500
@@ -97,19 +111,38 @@ def test_sync_added_modified_removed_cursor(tmp_path: Path) -> None:
 
 def test_liabilities_get(tmp_path: Path) -> None:
     doc = {
-        "accounts": [account("m1", type="loan", subtype="mortgage"), account("s1", type="loan", subtype="student")],
+        "accounts": [
+            account("m1", type="loan", subtype="mortgage"),
+            account("s1", type="loan", subtype="student"),
+        ],
         "liabilities": {
             "credit": None,
-            "mortgage": [{"account_id": "m1", "interest_rate": {"percentage": 6.5, "type": "fixed"},
-                          "next_monthly_payment": 1850, "past_due_amount": 0}],
-            "student": [{"account_id": "s1", "interest_rate_percentage": 4.2,
-                         "loan_status": {"type": "repayment"}, "minimum_payment_amount": 150.5}],
+            "mortgage": [
+                {
+                    "account_id": "m1",
+                    "interest_rate": {"percentage": 6.5, "type": "fixed"},
+                    "next_monthly_payment": 1850,
+                    "past_due_amount": 0,
+                }
+            ],
+            "student": [
+                {
+                    "account_id": "s1",
+                    "interest_rate_percentage": 4.2,
+                    "loan_status": {"type": "repayment"},
+                    "minimum_payment_amount": 150.5,
+                }
+            ],
         },
         "item": {"item_id": "i"},
     }
     b = ingest_paths([write(tmp_path / "u1.liab.json", doc)])
     m = b.frames["liabilities_mortgage"].row(0, named=True)
-    assert (m["interest_rate_pct"], m["interest_rate_type"], m["next_monthly_payment_cents"]) == (6.5, "fixed", 185000)
+    assert (m["interest_rate_pct"], m["interest_rate_type"], m["next_monthly_payment_cents"]) == (
+        6.5,
+        "fixed",
+        185000,
+    )
     s = b.frames["liabilities_student"].row(0, named=True)
     assert (s["loan_status"], s["minimum_payment_amount_cents"]) == ("repayment", 15050)
 
@@ -141,7 +174,9 @@ def test_tables_detected_from_columns(tmp_path: Path, suffix: str) -> None:
 
 def test_csv_accounts_by_columns(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
-    path.write_text("account_id,user_id,type,subtype,balances_current,iso_currency_code\na1,u1,credit,credit card,5.5,USD\n")
+    path.write_text(
+        "account_id,user_id,type,subtype,balances_current,iso_currency_code\na1,u1,credit,credit card,5.5,USD\n"
+    )
     b = ingest_paths([path])
     assert b.frames["accounts"]["current_cents"].to_list() == [550]
 
@@ -171,7 +206,10 @@ def test_one_unreadable_among_several_becomes_reject(tmp_path: Path) -> None:
 def test_folder_is_walked_recursively(tmp_path: Path) -> None:
     (tmp_path / "a" / "b").mkdir(parents=True)
     write(tmp_path / "a" / "b" / "u1.json", bundle("u1"))
-    write(tmp_path / "a" / "u2.json", bundle("u2", accounts=[account("a2")], transactions=[txn("t2", "a2")]))
+    write(
+        tmp_path / "a" / "u2.json",
+        bundle("u2", accounts=[account("a2")], transactions=[txn("t2", "a2")]),
+    )
     (tmp_path / "a" / "README.md").write_text("ignored")
     b = ingest_paths([tmp_path])
     assert sorted(b.frames["users"]["user_id"].to_list()) == ["u1", "u2"]

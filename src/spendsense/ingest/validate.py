@@ -8,7 +8,7 @@ from spendsense.ingest import parse as P
 from spendsense.ingest import tables as T
 from spendsense.ingest.staging import Staged
 from spendsense.ledger.batch import LedgerBatch, Reject
-from spendsense.ledger.schema import PRIMARY_KEYS, conform
+from spendsense.ledger.schema import PRIMARY_KEYS, conform, empty
 
 LIABILITY_TABLES = ("liabilities_credit", "liabilities_mortgage", "liabilities_student")
 
@@ -130,7 +130,11 @@ def validate(
     owners = good["accounts"].select("account_id", pl.col("user_id").alias("_owner"))
     known = sorted({*(known_account_ids or set()), *good["accounts"]["account_id"].to_list()})
     for table in ("transactions", *LIABILITY_TABLES):
-        frame = T.NORMALISERS[table](_fill_user(staged.table(table), owners))
+        raw = staged.table(table)
+        if raw.height == 0:
+            good[table] = empty(table).with_columns(pl.Series("_file", [], pl.String))
+            continue
+        frame = T.NORMALISERS[table](_fill_user(raw, owners))
         frame = _references(frame, known)
         key = PRIMARY_KEYS[table][0]
         good[table], bad = _split(frame, key)

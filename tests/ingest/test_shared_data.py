@@ -1,0 +1,101 @@
+"""Every outside data set loads with the expected counts; no account numbers are stored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from spendsense.ingest import ingest_paths, write_quarantine
+
+REPO = Path(__file__).resolve().parents[2]
+SANDBOX = {
+    # file: (accounts, transactions, credit, student, rejects)
+    "assets_custom_user2.json": (4, 84, 1, 1, 0),
+    "blank_template_custom_sandbox_user.json": (0, 0, 0, 0, 2),
+    "bank_income_basic.json": (1, 74, 0, 0, 0),
+    "bank_income_custom_user_random_income_over_90_days.json": (2, 10, 0, 0, 0),
+    "payroll_income_custom_user.json": (0, 0, 0, 0, 1),
+    "selfEmployedGiguser.json": (1, 34, 0, 0, 0),
+    "welderTestUser.json": (1, 79, 0, 0, 0),
+    "credit_card_custom_user.json": (1, 5, 1, 0, 0),
+    "student_loan_custom_user.json": (1, 0, 0, 1, 0),
+    "business_account.json": (1, 36, 0, 0, 0),
+    "transactions_checking+savings_custom_user.json": (2, 4, 0, 0, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SANDBOX))
+def test_sandbox_file_counts(shared_data: Path, name: str) -> None:
+    path = next((shared_data / "plaid-sandbox-custom-users").rglob(name))
+    b = ingest_paths([path])
+    c = b.counts()
+    got = (
+        c["accounts"],
+        c["transactions"],
+        c["liabilities_credit"],
+        c["liabilities_student"],
+        len(b.rejects),
+    )
+    assert got == SANDBOX[name]
+
+
+def test_business_account_and_no_numbers(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "plaid-sandbox-custom-users"
+    b = ingest_paths([folder])
+    accts = b.frames["accounts"]
+    business = accts.filter(pl.col("holder_category") == "business")
+    assert business["user_id"].to_list() == ["business_account"]
+    assert business["mask"].to_list() == ["5555"]
+    assert set(accts["holder_category"]) == {"business", "personal"}
+    dump = "".join(f.write_csv() for f in b.frames.values())
+    qpath = write_quarantine(b.rejects, tmp_path, "r")
+    assert qpath is not None
+    dump += qpath.read_text()
+    for secret in ("1111222233335555", "122105155"):
+        assert secret not in dump
+
+
+def test_sandbox_ids_are_deterministic(shared_data: Path) -> None:
+    folder = shared_data / "plaid-sandbox-custom-users"
+    a, b = ingest_paths([folder]), ingest_paths([folder])
+    for table in a.frames:
+        assert a.frames[table].equals(b.frames[table])
+    assert a.rejects == b.rejects
+
+
+def test_andychuong_with_mapping(shared_data: Path) -> None:
+    b = ingest_paths(
+        [shared_data / "foreign" / "andychuong"], mapping=REPO / "mappings" / "andychuong.yaml"
+    )
+    c = b.counts()
+    assert (c["users"], c["accounts"], c["transactions"], c["liabilities_mortgage"]) == (
+        5,
+        25,
+        4201,
+        5,
+    )
+    assert [r.reason.split(":")[0] for r in b.rejects] == ["liability for a 'auto' account"] * 5
+    t = b.frames["transactions"]
+    assert set(t["payment_channel"]) <= {"online", "in store", "other"}
+    assert "OTHER_OTHER" not in set(t["pfc_detailed"])
+    assert set(b.frames["accounts"]["holder_category"]) == {"personal"}
+
+
+def test_sainathyai_with_mapping(shared_data: Path) -> None:
+    path = shared_data / "foreign" / "sainathyai" / "plaid_data.json"
+    b = ingest_paths([path], mapping=REPO / "mappings" / "sainathyai.yaml")
+    c = b.counts()
+    assert (c["users"], c["accounts"], c["transactions"], c["liabilities_credit"]) == (
+        190,
+        620,
+        4997,
+        185,
+    )
+    assert b.rejects == []
+    assert b.frames["liabilities_credit"]["purchase_apr_pct"].null_count() == 0
+    assert "OTHER_OTHER" not in set(b.frames["transactions"]["pfc_detailed"])
+    raw = json.loads(path.read_text())
+    assert len({a["customer_id"] for a in raw["accounts"]}) == 190
