@@ -184,13 +184,13 @@ def test_csv_accounts_by_columns(tmp_path: Path) -> None:
 def test_unreadable_single_file_raises_with_name(tmp_path: Path) -> None:
     bad = tmp_path / "broken.json"
     bad.write_text("{nope")
-    with pytest.raises(InputUnreadable, match="broken.json"):
+    with pytest.raises(InputUnreadable, match=r"broken\.json"):
         ingest_paths([bad])
-    with pytest.raises(InputUnreadable, match="missing.json"):
+    with pytest.raises(InputUnreadable, match=r"missing\.json"):
         ingest_paths([tmp_path / "missing.json"])
     other = tmp_path / "notes.txt"
     other.write_text("hi")
-    with pytest.raises(InputUnreadable, match="notes.txt"):
+    with pytest.raises(InputUnreadable, match=r"notes\.txt"):
         ingest_paths([other])
 
 
