@@ -174,7 +174,10 @@ def gig_deposits(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
     days = last[:, None] - np.cumsum(steps, axis=1)
     rows = np.repeat(vi, 4)
     day = days.ravel()
-    remaining = np.repeat(gap - (HISTORY_DAYS - 1 - last), 4)
+    # only the latest lump also covers the days until the next (after as-of)
+    remaining = np.repeat(gap - (HISTORY_DAYS - 1 - last), 4) * (
+        np.tile(np.arange(4), vi.size) == 0
+    )
     keep = day >= 0
     side = np.flatnonzero(users["side_gig"].to_numpy())
     counts = rng.poisson(4, side.size)
