@@ -7,6 +7,7 @@ from spendsense.personas.config import PersonasConfig
 from spendsense.personas.confusion import (
     ARCHETYPE_PERSONA,
     confusion_matrix,
+    render_confusion,
     render_confusion_matrix,
 )
 from spendsense.personas.metadata import PERSONA_METADATA
@@ -18,5 +19,6 @@ __all__ = [
     "PersonasConfig",
     "assign_personas",
     "confusion_matrix",
+    "render_confusion",
     "render_confusion_matrix",
 ]

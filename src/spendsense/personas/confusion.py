@@ -82,3 +82,7 @@ def render_confusion_matrix(matrix: pl.DataFrame, title: str | None = None) -> s
     ):
         table = str(matrix)
     return f"{title}\n{table}" if title else table
+
+
+# Short name used by pipeline.py.
+render_confusion = render_confusion_matrix
