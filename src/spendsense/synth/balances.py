@@ -128,7 +128,7 @@ def checking_starts(
         .sort("account_id")
     )
     u1 = pl.Series(rng.uniform(0.3, 1.0, stats.height))
-    u2 = pl.Series(rng.uniform(0.15, 0.4, stats.height))
+    u2 = pl.Series(rng.uniform(0.1, 0.3, stats.height))
     healthy = pl.max_horizontal(pl.lit(60000.0), pl.col("income_cents") * u1) - pl.col("min_rel")
     variable = pl.max_horizontal(
         pl.col("expenses").fill_null(100000) * u2 - pl.col("end_rel"), 15000 - pl.col("min_rel")

@@ -167,17 +167,17 @@ def cash_withdrawals(
 def gig_deposits(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
     """Gig payouts: lumpy every 52-68 days for variable earners, small and random as a side gig."""
     vi = np.flatnonzero(users["vi"].to_numpy())
-    gap = rng.integers(52, 69, vi.size)
-    last = HISTORY_DAYS - 1 - (gap - rng.integers(3, 13, vi.size))
-    steps = gap[:, None] + rng.integers(-5, 6, (vi.size, 4))
+    # the latest two lumps sit inside the last 90 days (so a 30-day lookback sees a >45-day gap)
+    since = rng.integers(28, 39, vi.size)  # days since the latest lump
+    steps = rng.integers(52, 69, (vi.size, 4))
     steps[:, 0] = 0
+    steps[:, 1] = rng.integers(47, 90 - since)
+    last = HISTORY_DAYS - 1 - since
     days = last[:, None] - np.cumsum(steps, axis=1)
     rows = np.repeat(vi, 4)
     day = days.ravel()
-    # only the latest lump also covers the days until the next (after as-of)
-    remaining = np.repeat(gap - (HISTORY_DAYS - 1 - last), 4) * (
-        np.tile(np.arange(4), vi.size) == 0
-    )
+    # only the latest lump also covers the 3-7 days still to come before the next one
+    remaining = (rng.integers(3, 8, (vi.size, 4)) * (np.arange(4)[None, :] == 0)).ravel()
     keep = day >= 0
     side = np.flatnonzero(users["side_gig"].to_numpy())
     counts = rng.poisson(4, side.size)

@@ -223,9 +223,12 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
             np.where(biweekly, "BIWEEKLY", "MONTHLY"),
             kind="save",
         ).with_columns(
+            dom=pl.Series(
+                rng.integers(2, 29, sb.height)
+            ),  # never the 1st: every 30-day window sees one
             amount_cents=pl.Series(
                 (np.where(biweekly, monthly * 12 / 26, monthly) / 1000).round() * 1000
-            ).cast(pl.Int64)
+            ).cast(pl.Int64),
         )
     )
     # payroll for regular earners; the amount is sized later from the user's outflows
