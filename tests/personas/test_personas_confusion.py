@@ -41,4 +41,4 @@ def test_agreement_with_expected_mapping_and_rendering() -> None:
     assert m["agreement"].to_list() == [0.5, 0.5]
     text = render_confusion_matrix(m, title="Window 30d")
     assert text.splitlines()[0] == "Window 30d"
-    assert "Cash Flow Stressed" in text and "high_utilization" in text
+    assert "P5 = Cash Flow Stressed" in text and "high_utilization" in text

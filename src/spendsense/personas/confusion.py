@@ -70,18 +70,22 @@ def confusion_matrix(
 
 
 def render_confusion_matrix(matrix: pl.DataFrame, title: str | None = None) -> str:
-    """The matrix as a plain-text table (Polars' own formatter, every row and column shown)."""
+    """The matrix as a narrow plain-text table: personas as P1..P5 with a legend below."""
+    short = {persona_name(i): f"P{i}" for i in PERSONA_IDS}
+    narrow = matrix.rename({k: v for k, v in short.items() if k in matrix.columns})
     with pl.Config(
         tbl_formatting="ASCII_FULL_CONDENSED",
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
         tbl_rows=-1,
         tbl_cols=-1,
-        tbl_width_chars=400,
-        fmt_str_lengths=60,
+        tbl_width_chars=200,
+        fmt_str_lengths=40,
     ):
-        table = str(matrix)
-    return f"{title}\n{table}" if title else table
+        table = str(narrow)
+    legend = ", ".join(f"{v} = {k}" for k, v in short.items())
+    text = f"{table}\n{legend}"
+    return f"{title}\n{text}" if title else text
 
 
 # Short name used by pipeline.py.
