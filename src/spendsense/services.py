@@ -42,8 +42,15 @@ def ingest_into_store(
     from spendsense.ingest import ingest_paths, write_quarantine
 
     conn = connect(settings.db_path)
-    known = {r[0] for r in conn.execute("SELECT account_id FROM accounts")}
-    batch = ingest_paths(paths, user_id=user_id, mapping=mapping, known_account_ids=known)
+    known_accounts = {r[0] for r in conn.execute("SELECT account_id FROM accounts")}
+    known_users = {r[0] for r in conn.execute("SELECT user_id FROM users")}
+    batch = ingest_paths(
+        paths,
+        user_id=user_id,
+        mapping=mapping,
+        known_account_ids=known_accounts,
+        known_user_ids=known_users,
+    )
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     started = datetime.now(UTC).isoformat()
     rejected: dict[str, int] = {}

@@ -166,3 +166,20 @@ def test_parquet_export_matches_sqlite(tmp_path: Path) -> None:
     for t in TABLES:
         assert lazy[t].collect().equals(read_table(conn, t)), t
     assert (tmp_path / "ledger" / "VERSION").read_text() == "1"
+
+
+def test_conform_keeps_zero_rows() -> None:
+    from spendsense.ledger.schema import conform
+
+    assert conform("users", pl.DataFrame({"other": []})).height == 0
+
+
+def test_partial_user_row_does_not_erase_known_values(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch())
+    b = LedgerBatch()
+    b.add("users", pl.DataFrame({"user_id": ["u1"], "consent_status": ["none"]}))
+    apply_batch(conn, b)
+    users = read_table(conn, "users")
+    assert users["name"].to_list() == ["Ada"]
+    assert users["consent_status"].to_list() == ["granted"]

@@ -125,8 +125,10 @@ def empty(table: str) -> pl.DataFrame:
 def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Cast ``frame`` to the table's schema: missing columns null, extra columns dropped."""
     schema = TABLES[table]
-    cols = [
-        (pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype)).alias(name)
+    missing = [
+        pl.lit(None, dtype).alias(name)
         for name, dtype in schema.items()
+        if name not in frame.columns
     ]
-    return frame.select(cols)
+    # with_columns broadcasts literals to the frame's height (0 rows stay 0 rows)
+    return frame.with_columns(missing).select([pl.col(n).cast(d) for n, d in schema.items()])

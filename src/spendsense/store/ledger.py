@@ -23,6 +23,9 @@ WRITE_ORDER = (
     "consents",
 )
 LEDGER_DIR = "ledger"
+# A raw Plaid response names a user or account without describing it fully: a null there
+# must not erase what an earlier bundle said (name, demographics, official name, mask).
+KEEP_KNOWN_VALUES = frozenset({"users", "accounts"})
 
 
 def _sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
@@ -49,7 +52,12 @@ def upsert_frame(conn: sqlite3.Connection, table: str, frame: pl.DataFrame) -> i
     )
     cols = list(TABLES[table])
     keys = PRIMARY_KEYS[table]
-    updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c not in keys)
+    keep_known = table in KEEP_KNOWN_VALUES
+    updates = ", ".join(
+        f"{c}=COALESCE(excluded.{c}, {table}.{c})" if keep_known else f"{c}=excluded.{c}"
+        for c in cols
+        if c not in keys
+    )
     sql = (
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
         f"ON CONFLICT({', '.join(keys)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING")
