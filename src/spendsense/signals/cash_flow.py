@@ -12,7 +12,13 @@ from datetime import date, timedelta
 import polars as pl
 
 from spendsense.signals.config import SignalsConfig
-from spendsense.signals.windows import account_balances, in_window, window_start
+from spendsense.signals.windows import (
+    account_balances,
+    dollars,
+    in_window,
+    ratio,
+    window_start,
+)
 
 
 def checking_balance(accounts: pl.LazyFrame, txns: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
@@ -69,14 +75,27 @@ def cash_flow_features(
         ]
     ).filter(pl.col("days") > 0)
     low = config.low_balance_threshold * 100
-    dollars = pl.col("bal") / 100.0
-    mean = (dollars * pl.col("days")).sum() / window
-    stats = segments.group_by("user_id").agg(
-        days_observed=pl.col("days").sum(),
-        avg_daily_balance=mean,
-        min_daily_balance=dollars.min(),
-        pct_days_below_100=pl.col("days").filter(pl.col("bal") < low).sum() / window,
-        balance_std=(((dollars - mean) ** 2 * pl.col("days")).sum() / window).sqrt(),
+    # Exact integer sums (cents, cents^2 in Int128) so the result never depends on row order.
+    s1 = (pl.col("bal") * pl.col("days")).sum()
+    s2 = (pl.col("bal").cast(pl.Int128) ** 2 * pl.col("days")).sum()
+    stats = (
+        segments.group_by("user_id")
+        .agg(
+            days_observed=pl.col("days").sum(),
+            s1=s1,
+            s2=s2,
+            min_cents=pl.col("bal").min(),
+            low_days=pl.col("days").filter(pl.col("bal") < low).sum(),
+        )
+        .with_columns(
+            min_daily_balance=dollars(pl.col("min_cents")),
+            avg_daily_balance=ratio(pl.col("s1"), 100 * window),
+            pct_days_below_100=ratio(pl.col("low_days"), window),
+            balance_std=ratio(
+                window * pl.col("s2") - pl.col("s1").cast(pl.Int128) ** 2, 10_000 * window * window
+            ).sqrt(),
+        )
+        .drop("s1", "s2", "min_cents", "low_days")
     )
     return stats.with_columns(
         balance_volatility=pl.when(pl.col("avg_daily_balance") > 0).then(

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 
 from spendsense.signals.config import SignalsConfig
-from spendsense.signals.windows import INTEREST_CHARGE, in_window
+from spendsense.signals.windows import INTEREST_CHARGE, dollars, in_window, per_month
 
 
 def card_features(
@@ -47,15 +47,15 @@ def card_features(
             "account_id",
             card_name=pl.coalesce("name", "official_name"),
             mask=pl.col("mask"),
-            balance=pl.col("current_cents").fill_null(0) / 100.0,
-            limit=limit / 100.0,
+            balance=dollars(pl.col("current_cents").fill_null(0)),
+            limit=dollars(limit),
             utilization=pl.when(limit > 0).then(
                 pl.col("current_cents").fill_null(0) / limit.cast(pl.Float64)
             ),
-            minimum_payment=pl.col("minimum_payment_amount_cents") / 100.0,
+            minimum_payment=dollars(pl.col("minimum_payment_amount_cents")),
             interest_charges_monthly=pl.when(pl.col("window_interest_cents") > 0)
-            .then(pl.col("window_interest_cents") / 100.0 / (window / 30))
-            .otherwise(pl.col("interest_charge_cents").fill_null(0) / 100.0),
+            .then(per_month(pl.col("window_interest_cents"), window))
+            .otherwise(dollars(pl.col("interest_charge_cents").fill_null(0))),
             is_overdue=pl.col("is_overdue").fill_null(False),
             minimum_only=(
                 pl.col("last_payment_amount_cents").is_not_null()
@@ -85,16 +85,21 @@ def credit_features(cards: pl.LazyFrame, config: SignalsConfig) -> pl.LazyFrame:
         for name, level in zip(("30", "50", "80"), levels, strict=True)
     }
     return (
-        cards.group_by("user_id")
+        cards.sort("user_id", "account_id")
+        .group_by("user_id", maintain_order=True)
         .agg(
             card_count=pl.len(),
             max_utilization=pl.col("utilization").max(),
-            total_card_balance=pl.col("balance").sum(),
-            total_card_limit=pl.col("limit").filter(pl.col("limit") > 0).sum(),
+            total_card_balance=dollars((pl.col("balance") * 100).round().cast(pl.Int64).sum()),
+            total_card_limit=(pl.col("limit") * 100)
+            .round()
+            .cast(pl.Int64)
+            .filter(pl.col("limit") > 0)
+            .sum(),
             minimum_payment_only=pl.col("minimum_only").any(),
             interest_charges_present=pl.col("interest_present").any(),
             interest_charges_monthly=pl.col("interest_charges_monthly").sum(),
             is_overdue=pl.col("is_overdue").any(),
         )
-        .with_columns(**flags)
+        .with_columns(total_card_limit=dollars(pl.col("total_card_limit")), **flags)
     )

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 
 from spendsense.signals.config import SignalsConfig
-from spendsense.signals.windows import GIG_INCOME, in_window, income_expr
+from spendsense.signals.windows import GIG_INCOME, dollars, in_window, income_expr, per_month
 
 PAY_CADENCES: tuple[str, ...] = ("WEEKLY", "BIWEEKLY", "MONTHLY")
 
@@ -83,8 +83,8 @@ def income_features(
         per_user.join(payroll, on="user_id", how="left")
         .join(semi, on="user_id", how="left")
         .with_columns(
-            income_total=pl.col("income_cents") / 100.0,
-            avg_monthly_income=pl.col("income_cents") / 100.0 / (window / 30),
+            income_total=dollars(pl.col("income_cents")),
+            avg_monthly_income=per_month(pl.col("income_cents"), window),
             payroll_deposit_count=pl.col("payroll_deposit_count").fill_null(0),
             pay_frequency=frequency,
         )

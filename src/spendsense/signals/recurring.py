@@ -11,7 +11,14 @@ from datetime import date
 import polars as pl
 
 from spendsense.signals.config import SignalsConfig
-from spendsense.signals.windows import drop_pending_twins, in_window, income_expr, merchant_key
+from spendsense.signals.windows import (
+    dollars,
+    drop_pending_twins,
+    in_window,
+    income_expr,
+    merchant_key,
+    ratio,
+)
 
 STREAM_KEY = ("user_id", "direction", "merchant_key")
 NOMINAL_DAYS: dict[str, int] = {
@@ -203,7 +210,7 @@ def streams_from_charges(
         pl.len().alias("transaction_count"),
         pl.col("date").first().alias("first_date"),
         pl.col("date").last().alias("last_date"),
-        pl.col("amount_cents").mean().alias("avg_cents"),
+        pl.col("amount_cents").sum().alias("sum_cents"),
         pl.col("amount_cents").last().alias("last_cents"),
         (pl.col("within").all() | ((pl.col("jump").sum() <= 1) & pl.col("within_seg").all())).alias(
             "steady"
@@ -261,8 +268,8 @@ def streams_from_charges(
             .when(pl.col("is_mature"))
             .then(pl.lit("MATURE"))
             .otherwise(pl.lit("EARLY_DETECTION")),
-            average_amount=pl.col("avg_cents") / 100.0,
-            last_amount=pl.col("last_cents").cast(pl.Float64) / 100.0,
+            average_amount=ratio(pl.col("sum_cents"), pl.col("transaction_count") * 100),
+            last_amount=dollars(pl.col("last_cents")),
             is_subscription=(pl.col("direction") == "outflow")
             & ~pl.any_horizontal(
                 [
@@ -273,8 +280,13 @@ def streams_from_charges(
             & ~pl.col("pfc_detailed").fill_null("").is_in(NOT_SUBSCRIPTION_DETAILED),
         )
         .with_columns(
-            monthly_amount=pl.col("average_amount")
-            * _mapped("frequency", dict(MONTHLY_FACTOR), pl.Float64()),
+            monthly_amount=dollars(
+                (
+                    pl.col("average_amount")
+                    * 100
+                    * _mapped("frequency", dict(MONTHLY_FACTOR), pl.Float64())
+                ).round()
+            ),
             stream_id=pl.concat_str(
                 "user_id", pl.col("direction").str.slice(0, 1), "merchant_key", separator="|"
             ),

@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from spendsense.signals.windows import account_balances, expense_expr, in_window
+from spendsense.signals.windows import account_balances, dollars, expense_expr, in_window, per_month
 
 
 def monthly_expenses(txns: pl.LazyFrame, as_of: date, window: int) -> pl.LazyFrame:
@@ -14,7 +14,8 @@ def monthly_expenses(txns: pl.LazyFrame, as_of: date, window: int) -> pl.LazyFra
     return (
         txns.filter(in_window(as_of, window) & expense_expr())
         .group_by("user_id")
-        .agg(avg_monthly_expenses=pl.col("amount_cents").sum() / 100.0 / (window / 30))
+        .agg(expense_cents=pl.col("amount_cents").sum())
+        .select("user_id", avg_monthly_expenses=per_month(pl.col("expense_cents"), window))
     )
 
 
@@ -40,13 +41,13 @@ def savings_features(
         per_user.join(expenses, on="user_id", how="full", coalesce=True)
         .with_columns(
             has_savings_account=pl.col("balance_cents").is_not_null(),
-            savings_balance=pl.col("balance_cents").fill_null(0) / 100.0,
-            savings_balance_start=pl.col("start_cents").fill_null(0) / 100.0,
-            net_inflow=-pl.col("in_window").fill_null(0) / 100.0,
+            savings_balance=dollars(pl.col("balance_cents").fill_null(0)),
+            savings_balance_start=dollars(pl.col("start_cents").fill_null(0)),
+            net_inflow=dollars(-pl.col("in_window").fill_null(0)),
             avg_monthly_expenses=pl.col("avg_monthly_expenses").fill_null(0.0),
         )
         .with_columns(
-            net_inflow_monthly=pl.col("net_inflow") / (window / 30),
+            net_inflow_monthly=per_month(-pl.col("in_window").fill_null(0), window),
             growth_rate=pl.when(pl.col("savings_balance_start") > 0)
             .then(
                 (pl.col("savings_balance") - pl.col("savings_balance_start"))

@@ -6,7 +6,7 @@ from datetime import date
 
 import polars as pl
 
-from spendsense.signals.windows import in_window, spending_expr
+from spendsense.signals.windows import dollars, in_window, spending_expr
 
 
 def total_spend(txns: pl.LazyFrame, as_of: date, window: int) -> pl.LazyFrame:
@@ -56,7 +56,7 @@ def subscription_features(
         .group_by("user_id")
         .agg(
             recurring_merchant_count=pl.len(),
-            monthly_recurring_spend=pl.col("monthly_amount").sum(),
+            monthly_cents=(pl.col("monthly_amount") * 100).round().cast(pl.Int64).sum(),
             sub_cents=pl.col("spend_cents").sum(),
         )
     )
@@ -67,9 +67,9 @@ def subscription_features(
         .select(
             "user_id",
             "recurring_merchant_count",
-            "monthly_recurring_spend",
-            subscription_spend=pl.col("sub_cents") / 100.0,
-            total_spend=pl.col("total_cents") / 100.0,
+            monthly_recurring_spend=dollars(pl.col("monthly_cents")),
+            subscription_spend=dollars(pl.col("sub_cents")),
+            total_spend=dollars(pl.col("total_cents")),
             subscription_share=pl.when(pl.col("total_cents") > 0)
             .then(pl.col("sub_cents") / pl.col("total_cents"))
             .otherwise(0.0),

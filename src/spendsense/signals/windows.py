@@ -51,6 +51,21 @@ def window_start(as_of: date, days: int) -> date:
     return as_of - timedelta(days=days)
 
 
+def dollars(cents: pl.Expr) -> pl.Expr:
+    """Integer cents -> float dollars, correctly rounded (Polars' ``x / 100.0`` multiplies by 0.01)."""
+    return (cents.cast(pl.Decimal(38, 2)) / 100).cast(pl.Float64)
+
+
+def ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
+    """Integer / integer as Float64 via Decimal (12 places), identical for one row or many."""
+    return (numerator.cast(pl.Decimal(38, 12)) / denominator).cast(pl.Float64)
+
+
+def per_month(cents: pl.Expr, window: int) -> pl.Expr:
+    """Cents over a window -> dollars per 30 days."""
+    return ratio(cents * 30, 100 * window)
+
+
 def in_window(as_of: date, days: int, column: str = "date") -> pl.Expr:
     """True for dates inside ``(as_of - days, as_of]``."""
     return (pl.col(column) > window_start(as_of, days)) & (pl.col(column) <= as_of)
