@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import polars as pl
+
+F = TypeVar("F", pl.DataFrame, pl.LazyFrame)
 
 DISCLOSURE = (
     "This is educational content, not financial advice. "
@@ -10,7 +14,7 @@ DISCLOSURE = (
 )
 
 
-def with_disclosure(frame: pl.DataFrame) -> pl.DataFrame:
+def with_disclosure(frame: F) -> F:
     """Add (or overwrite) the ``disclosure`` column with the fixed disclosure text."""
     return frame.with_columns(pl.lit(DISCLOSURE).alias("disclosure"))
 

@@ -147,14 +147,14 @@ def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
     ]
 
 
-def apply_eligibility(offers: pl.DataFrame) -> pl.DataFrame:
+def apply_eligibility(offers: pl.LazyFrame) -> pl.LazyFrame:
     """Add ``checks_passed`` / ``checks_failed`` (lists of check ids), ``fail_reasons`` and ``eligible``.
 
     ``offers`` holds the user view's fields, the offer's ``elig_*`` requirements and
     ``item_harmful`` (computed once per catalog item with :func:`harmful_expr`; when
     absent it is computed here from the row's category and text).
     """
-    if "item_harmful" not in offers.columns:
+    if "item_harmful" not in offers.collect_schema().names():
         offers = offers.with_columns(harmful_expr().alias("item_harmful"))
     checks = eligibility_checks()
     passed = pl.concat_list(
@@ -180,7 +180,7 @@ def apply_eligibility(offers: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(eligible=pl.col("checks_failed").list.len() == 0)
 
 
-def exclusions_from(offers: pl.DataFrame) -> pl.DataFrame:
+def exclusions_from(offers: pl.LazyFrame) -> pl.LazyFrame:
     """One row per failed check: (user_id, window_days, item_id, reason)."""
     return (
         offers.filter(~pl.col("eligible"))

@@ -33,9 +33,11 @@ RULES: dict[str, str] = {
 }
 
 
-def match_items(signals: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+def match_items(signals: pl.LazyFrame, items: pl.DataFrame) -> pl.LazyFrame:
     """(user, window, item) pairs where the item answers a present signal, with matched signals."""
-    item_signals = items.select("item_id", pl.col("signals").alias("signal")).explode("signal")
+    item_signals = (
+        items.lazy().select("item_id", pl.col("signals").alias("signal")).explode("signal")
+    )
     matched = signals.join(item_signals, on="signal", how="inner")
     order = ["strength", "signal"]
     return matched.group_by([*KEYS, "item_id"]).agg(
@@ -51,11 +53,13 @@ def match_items(signals: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
 
 
 def score_candidates(
-    matched: pl.DataFrame, personas: pl.DataFrame, items: pl.DataFrame, weights: RuleWeights
-) -> pl.DataFrame:
+    matched: pl.LazyFrame, personas: pl.LazyFrame, items: pl.DataFrame, weights: RuleWeights
+) -> pl.LazyFrame:
     """Attach the choosing rule and a rank score to every matched (user, window, item)."""
     frame = matched.join(personas.select(*KEYS, *PERSONA_COLUMNS), on=KEYS, how="inner").join(
-        items.select("item_id", "kind", "personas", "weight", "general"), on="item_id", how="inner"
+        items.lazy().select("item_id", "kind", "personas", "weight", "general"),
+        on="item_id",
+        how="inner",
     )
     stable = pl.col("status") == "STABLE"
     for_primary = pl.col("personas").list.contains(pl.col("primary_persona_id")).fill_null(False)
@@ -100,7 +104,7 @@ def score_candidates(
     )
 
 
-def renderable(view: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+def renderable(view: pl.LazyFrame, items: pl.DataFrame) -> pl.LazyFrame:
     """(user, window, item) pairs where every field the item's rationale cites is present."""
     fields_by_item = dict(zip(items["item_id"].to_list(), items["fields"].to_list(), strict=True))
     flags = [

@@ -20,10 +20,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from spendsense.errors import ConfigError
-from spendsense.guardrails.eligibility import harmful_reason
+from spendsense.guardrails.eligibility import harmful_expr, harmful_reason
 from spendsense.guardrails.tone import tone_violations
 from spendsense.recommend.fields import FIELD_TYPES
-from spendsense.recommend.rationale import parse_template, template_problems
+from spendsense.recommend.rationale import compiled_templates, parse_template, template_problems
 from spendsense.recommend.triggers import SIGNALS
 
 CONTENT_DIR = Path(__file__).resolve().parents[3] / "content"
@@ -171,7 +171,14 @@ class Catalog:
                     "elig_min_age": elig.min_age if elig else None,
                 }
             )
-        return pl.DataFrame(rows, schema=_FRAME_SCHEMA)
+        return pl.DataFrame(rows, schema=_FRAME_SCHEMA).with_columns(
+            harmful_expr().alias("item_harmful")
+        )
+
+    @cached_property
+    def compiled(self) -> dict[str, tuple[list[str], pl.Expr, pl.Expr]]:
+        """Rationale and cited-values expressions per item, compiled once."""
+        return compiled_templates(self.frame)
 
 
 _FRAME_SCHEMA: dict[str, pl.DataType] = {

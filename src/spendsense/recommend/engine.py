@@ -10,7 +10,7 @@ import polars as pl
 
 from spendsense.guardrails.consent import filter_consented
 from spendsense.guardrails.disclosure import with_disclosure
-from spendsense.guardrails.eligibility import apply_eligibility, exclusions_from, harmful_expr
+from spendsense.guardrails.eligibility import apply_eligibility, exclusions_from
 from spendsense.guardrails.tone import tone_violations_expr
 from spendsense.recommend.candidates import (
     PERSONA_COLUMNS,
@@ -81,27 +81,39 @@ def recommend(
     cfg = config or RecommendConfig()
     population = _population(assignments, users, as_of)
     view = build_view(features, population, users, as_of=as_of)
-    items = catalog.frame.with_columns(harmful_expr().alias("item_harmful"))
+    items = catalog.frame
+    lazy_view, lazy_population = view.lazy(), population.lazy()
 
-    matched = match_items(user_signals(view, cfg.thresholds), items)
-    scored = score_candidates(matched, population, items, cfg.weights)
-    shown = scored.join(renderable(view, items), on=[*KEYS, "item_id"], how="semi")
-
-    offers = apply_eligibility(
-        shown.filter(pl.col("kind") == "offer")
-        .join(items.select("item_id", "item_harmful", pl.col("^elig_.*$")), on="item_id")
-        .join(view.select(*KEYS, *_ELIG_VIEW), on=KEYS, how="left")
+    matched = match_items(user_signals(lazy_view, cfg.thresholds), items)
+    scored = score_candidates(matched, lazy_population, items, cfg.weights)
+    flagged = renderable(lazy_view, items).with_columns(pl.lit(True).alias("renderable"))
+    candidates = (
+        scored.join(flagged, on=[*KEYS, "item_id"], how="left")
+        .with_columns(pl.col("renderable").fill_null(False))
+        .collect()
+        .lazy()
     )
-    ineligible = exclusions_from(offers)
+    shown = candidates.filter(pl.col("renderable")).drop("renderable")
+    offers = (
+        apply_eligibility(
+            shown.filter(pl.col("kind") == "offer")
+            .join(items.lazy().select("item_id", "item_harmful", pl.col("^elig_.*$")), on="item_id")
+            .join(lazy_view.select(*KEYS, *_ELIG_VIEW), on=KEYS, how="left")
+        )
+        .collect()
+        .lazy()
+    )
     education = shown.filter(pl.col("kind") == "education").with_columns(
         pl.lit([], pl.List(pl.String)).alias("checks_passed"),
         pl.lit([], pl.List(pl.String)).alias("checks_failed"),
     )
-    eligible = pl.concat(
-        [education, offers.filter(pl.col("eligible")).select(education.columns)], how="vertical"
+    columns = education.collect_schema().names()
+    eligible = pl.concat([education, offers.filter(pl.col("eligible")).select(columns)])
+    worth_rendering, ineligible = pl.collect_all(
+        [preselect(eligible, cfg), exclusions_from(offers)]
     )
 
-    rendered = render(preselect(eligible, cfg), view, items).with_columns(
+    rendered = render(worth_rendering, view, catalog.compiled).with_columns(
         tone_violations_expr("rationale").alias("tone_violations")
     )
     tone_ok = rendered.filter(pl.col("tone_violations").list.len() == 0)
@@ -112,12 +124,10 @@ def recommend(
             "reason"
         ),
     )
-    chosen = select_top(tone_ok, cfg).with_columns(pl.lit(as_of).alias("as_of_date"))
-
-    chosen = ids(chosen).join(
-        items.select("item_id", "title", "category"), on="item_id", how="left"
-    )
-    chosen = with_disclosure(chosen).with_columns(
+    chosen = ids(select_top(tone_ok.lazy(), cfg).with_columns(pl.lit(as_of).alias("as_of_date")))
+    chosen = with_disclosure(
+        chosen.join(items.lazy().select("item_id", "title", "category"), on="item_id", how="left")
+    ).with_columns(
         pl.lit("proposed").alias("status_rec"),
         trace_json(
             catalog_version=catalog.version,
@@ -132,16 +142,21 @@ def recommend(
         .select(RECOMMENDATION_COLUMNS)
         .sort(order)
     )
-    traces = chosen.sort(order).select(TRACE_COLUMNS)
     exclusions = (
-        pl.concat([ineligible, tone_failed], how="vertical_relaxed")
+        pl.concat([ineligible.lazy(), tone_failed.lazy()], how="vertical_relaxed")
         .select([pl.col(c).cast(t) for c, t in EXCLUSION_SCHEMA.items()])
         .sort([*KEYS, "item_id", "reason"])
     )
-    stages = {"matched": scored, "renderable": shown, "eligible": eligible, "tone_ok": tone_ok}
+    stages = {
+        "matched": scored,
+        "renderable": shown,
+        "eligible": eligible,
+        "tone_ok": tone_ok.lazy(),
+    }
+    short = shortfalls(lazy_population, stages, chosen, cfg)
+    recs, traces, excl, short_df = pl.collect_all(
+        [recommendations, chosen.sort(order).select(TRACE_COLUMNS), exclusions, short]
+    )
     return RecommendationResult(
-        recommendations=recommendations,
-        traces=traces,
-        exclusions=exclusions,
-        shortfalls=shortfalls(population, stages, chosen, cfg),
+        recommendations=recs, traces=traces, exclusions=excl, shortfalls=short_df
     )

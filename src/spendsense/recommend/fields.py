@@ -51,29 +51,29 @@ FIELD_TYPES: dict[str, pl.DataType] = _field_types()
 """Every field a template or rule may cite, with its type."""
 
 
-def _table(features: Mapping[str, pl.DataFrame], name: str, as_of: date) -> pl.DataFrame:
+def _table(features: Mapping[str, pl.DataFrame], name: str, as_of: date) -> pl.LazyFrame:
     """The feature table for ``as_of`` with its declared schema (empty when absent)."""
     schema = FEATURE_TABLES[name]
     frame = features.get(name)
     if frame is None:
-        return pl.DataFrame(schema=schema)
+        return pl.LazyFrame(schema=schema)
     cols = [
         (pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t)).alias(c)
         for c, t in schema.items()
     ]
-    return frame.select(cols).filter(pl.col("as_of_date") == as_of)
+    return frame.lazy().select(cols).filter(pl.col("as_of_date") == as_of)
 
 
 def _namespaced(
-    frame: pl.DataFrame, prefix: str, columns: tuple[str, ...] | None = None
-) -> pl.DataFrame:
-    cols = columns or tuple(c for c in frame.columns if c not in KEY)
+    frame: pl.LazyFrame, prefix: str, columns: tuple[str, ...] | None = None
+) -> pl.LazyFrame:
+    cols = columns or tuple(c for c in frame.collect_schema().names() if c not in KEY)
     return frame.select(
         pl.col("user_id"), pl.col("window_days"), *[pl.col(c).alias(f"{prefix}.{c}") for c in cols]
     )
 
 
-def top_card(cards: pl.DataFrame) -> pl.DataFrame:
+def top_card(cards: pl.LazyFrame) -> pl.LazyFrame:
     """Each user's highest-utilization card (ties: larger balance, then mask)."""
     ranked = cards.filter(pl.col("utilization").is_not_null()).sort(
         ["user_id", "window_days", "utilization", "balance", "mask"],
@@ -84,7 +84,7 @@ def top_card(cards: pl.DataFrame) -> pl.DataFrame:
     return _namespaced(first, "card", _CARD_FIELDS)
 
 
-def top_stream(streams: pl.DataFrame) -> pl.DataFrame:
+def top_stream(streams: pl.LazyFrame) -> pl.LazyFrame:
     """Each user's largest active subscription stream by monthly amount (ties: merchant name)."""
     active = streams.filter(
         pl.col("is_subscription").fill_null(False)
@@ -107,18 +107,24 @@ def build_view(
     as_of: date,
 ) -> pl.DataFrame:
     """Join every feature family onto ``population`` (user_id, window_days, ...) as namespaced columns."""
-    view = population.with_columns(
-        pl.col("user_id").cast(pl.String), pl.col("window_days").cast(pl.Int32)
-    ).with_columns(pl.col("window_days").alias("window.days"))
+    view = (
+        population.lazy()
+        .with_columns(pl.col("user_id").cast(pl.String), pl.col("window_days").cast(pl.Int32))
+        .with_columns(pl.col("window_days").alias("window.days"))
+    )
     for name in _ROW_TABLES:
         table = _table(features, name, as_of).unique(KEYS, keep="first", maintain_order=True)
         view = view.join(_namespaced(table, name), on=KEYS, how="left")
     view = view.join(top_card(_table(features, "credit_cards", as_of)), on=KEYS, how="left")
     view = view.join(top_stream(_table(features, "recurring_streams", as_of)), on=KEYS, how="left")
-    ages = users.select(
-        pl.col("user_id").cast(pl.String),
-        (pl.col("age_band") if "age_band" in users.columns else pl.lit(None, USERS["age_band"]))
-        .cast(pl.String)
-        .alias("user.age_band"),
-    ).unique("user_id", keep="first", maintain_order=True)
-    return view.join(ages, on="user_id", how="left")
+    ages = (
+        users.lazy()
+        .select(
+            pl.col("user_id").cast(pl.String),
+            (pl.col("age_band") if "age_band" in users.columns else pl.lit(None, USERS["age_band"]))
+            .cast(pl.String)
+            .alias("user.age_band"),
+        )
+        .unique("user_id", keep="first", maintain_order=True)
+    )
+    return view.join(ages, on="user_id", how="left").collect()

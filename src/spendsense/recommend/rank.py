@@ -38,7 +38,7 @@ def limits(cfg: RecommendConfig) -> tuple[pl.Expr, pl.Expr]:
     return minimum, maximum
 
 
-def with_position(frame: pl.DataFrame) -> pl.DataFrame:
+def with_position(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Add ``rank`` (1 = best) within each user, window and kind."""
     ordered = frame.sort(
         [*GROUP, "rank_score", "item_id"], descending=[False, False, False, True, False]
@@ -48,13 +48,13 @@ def with_position(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def preselect(frame: pl.DataFrame, cfg: RecommendConfig) -> pl.DataFrame:
+def preselect(frame: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     """Keep the best ``maximum + render_buffer`` candidates per group (the ones worth rendering)."""
     _, maximum = limits(cfg)
     return with_position(frame).filter(pl.col("rank") <= maximum + cfg.render_buffer)
 
 
-def select_top(frame: pl.DataFrame, cfg: RecommendConfig) -> pl.DataFrame:
+def select_top(frame: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     """Final choice: specific items up to the maximum, general items only up to the minimum."""
     minimum, maximum = limits(cfg)
     ranked = with_position(frame)
@@ -65,19 +65,18 @@ def select_top(frame: pl.DataFrame, cfg: RecommendConfig) -> pl.DataFrame:
 
 
 def shortfalls(
-    population: pl.DataFrame,
-    stages: dict[str, pl.DataFrame],
-    selected: pl.DataFrame,
+    population: pl.LazyFrame,
+    stages: dict[str, pl.LazyFrame],
+    selected: pl.LazyFrame,
     cfg: RecommendConfig,
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """Groups with fewer items than the minimum, with the count at each stage as the reason.
 
     ``stages`` maps a stage name (matched, renderable, eligible, tone_ok) to its
     candidate frame; the reason quotes how many candidates survived each one.
     """
     kinds = pl.DataFrame({"kind": ["education", "offer"]})
-    base = population.select(*KEYS, "status").join(kinds, how="cross")
-    counts = base
+    counts = population.select(*KEYS, "status").join(kinds.lazy(), how="cross")
     for name, frame in [*stages.items(), ("selected", selected)]:
         n = frame.group_by(GROUP).agg(pl.len().cast(pl.Int32).alias(f"n_{name}"))
         counts = counts.join(n, on=GROUP, how="left").with_columns(pl.col(f"n_{name}").fill_null(0))

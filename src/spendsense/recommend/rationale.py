@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
@@ -79,31 +79,9 @@ def template_problems(template: str, known_fields: set[str]) -> list[str]:
 
 def _group_thousands(whole: pl.Expr) -> pl.Expr:
     """A non-negative Int64 expression as text with thousands separators (1234567 -> 1,234,567)."""
-
-    def pad(e: pl.Expr) -> pl.Expr:
-        return e.cast(pl.String).str.zfill(3)
-
-    return (
-        pl.when(whole >= 1_000_000_000)
-        .then(
-            pl.format(
-                "{},{},{},{}",
-                whole // 1_000_000_000,
-                pad((whole // 1_000_000) % 1000),
-                pad((whole // 1000) % 1000),
-                pad(whole % 1000),
-            )
-        )
-        .when(whole >= 1_000_000)
-        .then(
-            pl.format(
-                "{},{},{}", whole // 1_000_000, pad((whole // 1000) % 1000), pad(whole % 1000)
-            )
-        )
-        .when(whole >= 1000)
-        .then(pl.format("{},{}", whole // 1000, pad(whole % 1000)))
-        .otherwise(whole.cast(pl.String))
-    )
+    reversed_digits = whole.cast(pl.String).str.reverse()
+    grouped = reversed_digits.str.replace_all(r"([0-9]{3})", "${1},").str.strip_suffix(",")
+    return grouped.str.reverse()
 
 
 def money_expr(value: pl.Expr, *, whole_dollars: bool = False) -> pl.Expr:
@@ -190,29 +168,59 @@ def shown_matches(token: pl.Expr, value: pl.Expr, fmt: str) -> pl.Expr:
     return (parse_shown(token, fmt) - number).abs() <= _TOLERANCE[fmt] + 1e-6
 
 
-def render(frame: pl.DataFrame, view: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
+def compiled_templates(items: pl.DataFrame) -> dict[str, tuple[list[str], pl.Expr, pl.Expr]]:
+    """Per item: cited fields, the rationale expression and the cited-values JSON expression."""
+    out: dict[str, tuple[list[str], pl.Expr, pl.Expr]] = {}
+    for item_id, template, fields in items.select("item_id", "template", "fields").rows():
+        cited = list(dict.fromkeys(fields))
+        values = pl.struct([pl.col(f) for f in cited]).struct.json_encode()
+        out[item_id] = (cited, compile_template(template), values)
+    return out
+
+
+SMALL_FRAME_ROWS = 2000
+"""Below this many rows one when/then chain renders every item (the on-demand path)."""
+
+
+def render(
+    frame: pl.DataFrame,
+    view: pl.DataFrame,
+    compiled: dict[str, tuple[list[str], pl.Expr, pl.Expr]],
+) -> pl.DataFrame:
     """Add ``rationale`` and ``signal_values`` (JSON of the cited fields) to every candidate row.
 
-    Rows are grouped by catalog item (not by user): each item's template is one
-    expression evaluated over all of that item's rows at once.
+    Large frames are grouped by catalog item (not by user): each item's template is
+    one expression over all of that item's rows. Small frames (one user on demand)
+    join the view once and pick each row's template with a when/then chain, which
+    avoids a join per item. Both paths evaluate the same compiled expressions.
     """
-    templates = dict(zip(items["item_id"].to_list(), items["template"].to_list(), strict=True))
-    fields = dict(zip(items["item_id"].to_list(), items["fields"].to_list(), strict=True))
     keys = ["user_id", "window_days"]
-    parts = []
-    for key, part in frame.partition_by("item_id", as_dict=True, maintain_order=True).items():
-        item_id = str(key[0])
-        cited: list[str] = list(dict.fromkeys(fields[item_id]))
-        joined = part.join(view.select(*keys, *cited), on=keys, how="left")
-        parts.append(
-            joined.with_columns(
-                compile_template(templates[item_id]).alias("rationale"),
-                pl.struct([pl.col(f) for f in cited]).struct.json_encode().alias("signal_values"),
-            ).drop(cited)
-        )
-    if not parts:
+    present = frame["item_id"].unique().sort().to_list()
+    if not present:
         return frame.with_columns(
             pl.lit(None, pl.String).alias("rationale"),
             pl.lit(None, pl.String).alias("signal_values"),
+        )
+    if frame.height < SMALL_FRAME_ROWS:
+        cited = list(dict.fromkeys(f for item in present for f in compiled[item][0]))
+        joined = frame.join(view.select(*keys, *cited), on=keys, how="left")
+        rationale: Any = pl
+        values: Any = pl
+        for item in present:
+            is_item = pl.col("item_id") == item
+            rationale = rationale.when(is_item).then(compiled[item][1])
+            values = values.when(is_item).then(compiled[item][2])
+        return joined.with_columns(
+            rationale.otherwise(None).alias("rationale"),
+            values.otherwise(None).alias("signal_values"),
+        ).drop(cited)
+    parts = []
+    for key, part in frame.partition_by("item_id", as_dict=True, maintain_order=True).items():
+        fields, rationale_expr, values_expr = compiled[str(key[0])]
+        joined = part.join(view.select(*keys, *fields), on=keys, how="left")
+        parts.append(
+            joined.with_columns(
+                rationale_expr.alias("rationale"), values_expr.alias("signal_values")
+            ).drop(fields)
         )
     return pl.concat(parts, how="vertical")

@@ -9,7 +9,7 @@ import polars as pl
 from spendsense.recommend.candidates import RULES
 
 
-def ids(frame: pl.DataFrame) -> pl.DataFrame:
+def ids(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Deterministic ``recommendation_id`` and ``trace_id`` from user, window, date and item."""
     stem = pl.concat_str(
         [

@@ -130,7 +130,7 @@ SIGNALS: dict[str, tuple[str, Rule]] = {
 """Signal id -> (description, rule building (present, strength) from thresholds)."""
 
 
-def user_signals(view: pl.DataFrame, thresholds: SignalThresholds) -> pl.DataFrame:
+def user_signals(view: pl.LazyFrame, thresholds: SignalThresholds) -> pl.LazyFrame:
     """Long frame (user_id, window_days, signal, strength) of the signals present for each user."""
     cols = []
     for name, (_, rule) in SIGNALS.items():
