@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> Any:
     except SpendSenseError as exc:
         if verbose:
             traceback.print_exc()
-        err.print(f"error: {exc.message}", markup=False, highlight=False)
+        print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(1)
     except Exception as exc:  # click's own usage errors and anything unexpected
         import click
