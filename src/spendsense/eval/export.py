@@ -35,7 +35,7 @@ def _with_raw(fields: tuple[str, ...], key: str, raw: str) -> pl.Expr:
 
 
 def _json_array(col: str) -> pl.Expr:
-    return pl.concat_str([pl.lit("["), pl.col(col).str.join(","), pl.lit("]")])
+    return pl.concat_str([pl.lit("["), pl.col(col).list.join(","), pl.lit("]")])
 
 
 def user_documents(stored: Stored) -> pl.DataFrame:

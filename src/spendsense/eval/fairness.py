@@ -152,9 +152,13 @@ def likely_causes(
         .agg(k=pl.len())
         .join(sizes, on=["attribute", "group"])
         .with_columns(share=pl.col("k") / pl.col("n"))
-        .with_columns(excess=pl.col("share") - pl.col("share").mean().over("attribute", "cls"))
+        .with_columns(
+            excess=pl.col("share")
+            - (pl.col("k").sum().over("attribute", "cls") - pl.col("k"))
+            / pl.max_horizontal(pl.lit(table.height) - pl.col("n"), pl.lit(1))
+        )
         .sort("excess", descending=True)
-        .unique(["attribute", "group"], keep="first")
+        .unique(["attribute", "group"], keep="first", maintain_order=True)
         .select("attribute", "group", "cls", "excess", "share")
     )
     drivers = []
@@ -186,7 +190,7 @@ def likely_causes(
         pl.when(pl.col("outcome") == "offer")
         .then(
             pl.when(pl.col("cls").is_not_null() & (pl.col("excess") > 0))
-            .then(pl.format("{}: {}% of this group excluded vs {}% on average", cls_text,
+            .then(pl.format("{}: {}% of this group excluded vs {}% of everyone else", cls_text,
                             (pl.col("share") * 100).round(0), ((pl.col("share") - pl.col("excess")) * 100).round(0)))
             .otherwise(pl.lit("fewer offer-triggering signals in this group (no eligibility exclusion stands out)"))
         )

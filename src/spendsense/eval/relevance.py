@@ -57,7 +57,9 @@ def load_catalog_frame(root: Path | None = None) -> tuple[pl.DataFrame, str]:
         pass
     except Exception as exc:  # a broken catalog must not stop the report: say so instead
         fallback = root or Path(__file__).resolve().parents[3] / "content"
-        return _yaml_catalog(fallback), f"catalog loader failed ({exc}); read YAML directly"
+        return _yaml_catalog(
+            fallback
+        ), f"catalog loader failed ({str(exc)[:160]}); read YAML directly"
     fallback = root or Path(__file__).resolve().parents[3] / "content"
     return _yaml_catalog(fallback), "recommend.catalog missing: read content/ YAML directly"
 

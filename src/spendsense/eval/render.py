@@ -13,12 +13,13 @@ from spendsense.eval.coverage import BEHAVIOURS, MIN_BEHAVIOURS
 from spendsense.eval.fairness import ALPHA, FOUR_FIFTHS, MIN_GROUP
 from spendsense.eval.result import EvalResult, Metric, _fmt
 
+MAX_LISTED = 10
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 CSS = """
 body{font-family:Helvetica,Arial,sans-serif;font-size:9.5pt;margin:1.2cm;color:#222}
 h1{font-size:15pt;margin:0 0 2pt} h2{font-size:11pt;margin:10pt 0 3pt;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:8pt} td,th{padding:1.5pt 4pt;text-align:left}
-tr:nth-child(even){background:#f4f4f4} .pass{color:#1a7f37;font-weight:bold}
+tr:nth-child(even){background:#f4f4f4} td.num{white-space:nowrap} .pass{color:#1a7f37;font-weight:bold}
 .fail{color:#c62828;font-weight:bold} .muted{color:#666;font-size:8pt}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:6pt} .charts img{width:100%}
 ul{margin:2pt 0 2pt 14pt;padding:0} li{margin:1pt 0}
@@ -48,13 +49,23 @@ def _verdict(m: Metric) -> str:
 
 def _targets_table(result: EvalResult) -> str:
     rows = "".join(
-        f"<tr><td>{escape(m.group)}</td><td>{escape(m.name)}</td><td>{_fmt(m.value, m.unit)}</td>"
-        f"<td>{escape(m.op)} {_fmt(m.target, m.unit)}</td><td>{m.n}</td><td>{_verdict(m)}</td>"
+        f"<tr><td>{escape(m.group)}</td><td>{escape(m.name)}</td><td class=num>{_fmt(m.value, m.unit)}</td>"
+        f"<td class=num>{escape(m.op)} {_fmt(m.target, m.unit)}</td><td>{m.n}</td><td>{_verdict(m)}</td>"
         f"<td class=muted>{escape(m.note)}</td></tr>"
         for m in result.targets
     )
     head = "<tr><th>area</th><th>metric</th><th>value</th><th>target</th><th>n</th><th></th><th>how</th></tr>"
     return f"<table>{head}{rows}</table>"
+
+
+def _info_table(result: EvalResult) -> str:
+    cells = [
+        f"<td>{escape(m.group)}.{escape(m.name)}</td><td class=num>{_fmt(m.value, m.unit)}</td>"
+        for m in result.metrics
+        if m.op == "info"
+    ]
+    pairs = ["".join(cells[i : i + 2]) for i in range(0, len(cells), 2)]
+    return "<table>" + "".join(f"<tr>{p}</tr>" for p in pairs) + "</table>"
 
 
 def _fairness_list(result: EvalResult) -> str:
@@ -65,6 +76,9 @@ def _fairness_list(result: EvalResult) -> str:
     ]
     if not flagged:
         return "<p>No group's offer rate is below four-fifths of the best group's.</p>"
+    flagged.sort(key=lambda r: (not r["reliable"], r["attribute"], str(r["group"])))
+    more = len(flagged) - MAX_LISTED
+    flagged = flagged[:MAX_LISTED]
     items = "".join(
         f"<li><b>{escape(str(r['attribute']))} = {escape(str(r['group']))}</b> (n={r['n']}, rate "
         f"{_fmt(r['rate'], '%')}, ratio {_fmt(r['ratio'], '')}, p={_fmt(r['p_value'], '')}) — "
@@ -72,7 +86,8 @@ def _fairness_list(result: EvalResult) -> str:
         f"{escape(str(r['cause']))}</li>"
         for r in flagged
     )
-    return f"<ul>{items}</ul>"
+    tail = f"<li>… and {more} more in metrics.json</li>" if more > 0 else ""
+    return f"<ul>{items}{tail}</ul>"
 
 
 def _img(path: Path) -> str:
@@ -93,6 +108,7 @@ def render_html(result: EvalResult, images: list[Path]) -> str:
 consented users; windows {result.details.get("windows")}. {passed}/{len(result.targets)} targets met.
 Every number is recomputed from the stored SQLite/Parquet outputs.</div>
 <h2>Targets</h2>{_targets_table(result)}
+<h2>Other measurements (no target)</h2>{_info_table(result)}
 <h2>Charts</h2><div class=charts>{"".join(_img(p) for p in images)}</div>
 <h2>Definitions</h2>
 <p>A consented user is <b>covered</b> in a window when their persona status is ASSIGNED and at least

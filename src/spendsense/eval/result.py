@@ -124,7 +124,7 @@ class EvalResult:
     def summary_table(self) -> str:
         """A plain-text table of the targets and key numbers, for the CLI."""
         lines = [f"SpendSense evaluation as of {self.as_of_date or 'n/a'}"]
-        header = f"{'metric':<44} {'value':>10} {'target':>10}  result"
+        header = f"{'metric':<52} {'value':>10} {'target':>10}  result"
         lines += [header, "-" * len(header)]
         for m in self.metrics:
             if m.op == "info" and not m.note.startswith("key:"):
@@ -132,7 +132,7 @@ class EvalResult:
             value = _fmt(m.value, m.unit)
             target = "" if m.target is None else f"{m.op} {_fmt(m.target, m.unit)}"
             verdict = {True: "PASS", False: "FAIL", None: ""}[m.passed]
-            lines.append(f"{m.group + '.' + m.name:<44} {value:>10} {target:>10}  {verdict}")
+            lines.append(f"{m.group + '.' + m.name:<52} {value:>10} {target:>10}  {verdict}")
         failed = [m for m in self.targets if not m.passed]
         lines.append("-" * len(header))
         lines.append(
