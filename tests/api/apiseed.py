@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,14 @@ DISCLOSURE = (
     "Consult a licensed advisor for personalized guidance."
 )
 PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The first CSRF token in a page."""
+    match = CSRF.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
 
 
 @dataclass

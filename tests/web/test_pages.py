@@ -1,0 +1,107 @@
+"""Server-rendered pages: console and user page render, escape ledger text, and act through forms."""
+
+from __future__ import annotations
+
+import pytest
+from apiseed import DISCLOSURE, EVIL, Seeded, csrf_of
+from fastapi.testclient import TestClient
+
+CONSOLE_PAGES = [
+    "/console/users",
+    "/console/users?q=Alice&persona=High+Utilization&window=30&consent=granted&status=flagged",
+    "/console/users/u1",
+    "/console/users/u3",
+    "/console/review",
+    "/console/review?status=approved&window=180",
+    "/console/metrics",
+    "/console/audit",
+]
+
+
+@pytest.mark.parametrize("path", CONSOLE_PAGES)
+def test_console_pages_render_and_escape(console: TestClient, path: str) -> None:
+    r = console.get(path)
+    assert r.status_code == 200, r.text
+    assert "<script>" not in r.text
+    assert 'href="/static/style.css"' in r.text
+
+
+def test_user_page_content(console: TestClient) -> None:
+    html = console.get("/console/users/u1").text
+    assert "&lt;script&gt;" in html  # names are shown, escaped
+    for text in ("30 days", "180 days", "High Utilization", "max utilization", "not met",
+                 "Matched on card utilization", "<polyline", "Netflix", "Approve", "Override", "Flag"):  # fmt: skip
+        assert text in html, text
+
+
+def test_users_filter(console: TestClient) -> None:
+    html = console.get("/console/users?consent=none").text
+    assert "u3" in html and "/console/users/u1" not in html
+
+
+def test_console_redirects_to_login_when_signed_out(client: TestClient) -> None:
+    r = client.get("/console/users/u1", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/console/users/u1"
+
+
+def test_customer_cannot_open_console(client: TestClient, seeded: Seeded) -> None:
+    client.get(f"/me?token={seeded.tokens['u1']}")
+    r = client.get("/console/users")
+    assert r.status_code == 403 and "different sign-in" in r.text
+
+
+def test_form_actions_and_conflict_notice(console: TestClient, seeded: Seeded) -> None:
+    csrf = csrf_of(console.get("/console/users/u1").text)
+    form = {"csrf_token": csrf, "version": "1", "next": "/console/users/u1"}
+    r = console.post("/console/recommendations/r1/approve", data=form)
+    assert r.status_code == 200 and "approved (version 2)" in r.text
+    r = console.post("/console/recommendations/r1/flag", data={**form, "reason": "numbers"})
+    assert "changed since you loaded it" in r.text
+    status = seeded.conn.execute("SELECT status FROM recommendations WHERE recommendation_id='r1'")
+    assert status.fetchone()[0] == "approved"
+
+
+def test_operator_consent_and_personal_link(console: TestClient, seeded: Seeded) -> None:
+    csrf = csrf_of(console.get("/console/users/u3").text)
+    r = console.post("/console/users/u3/consent", data={"csrf_token": csrf, "action": "grant"})
+    assert "consent granted" in r.text
+    r = console.post("/console/users/u3/token", data={"csrf_token": csrf})
+    assert "/me?token=" in r.text
+
+
+def test_me_flow_consent_insights_feedback_optout(client: TestClient, seeded: Seeded) -> None:
+    r = client.get(f"/me?token={seeded.tokens['u3']}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/me"
+    page = client.get("/me")
+    assert "Yes, show me my insights" in page.text
+    csrf = csrf_of(page.text)
+    page = client.post("/me/consent", data={"csrf_token": csrf, "action": "grant"})
+    assert "Your insights" in page.text
+    assert client.post("/me/consent", data={"action": "revoke"}).status_code == 403  # no CSRF
+
+
+def test_me_insights_show_cards_with_disclosure(client: TestClient, seeded: Seeded) -> None:
+    client.get(f"/me?token={seeded.tokens['u1']}")
+    html = client.get("/me").text
+    assert DISCLOSURE in html and "Because" in html
+    assert "Title r1" in html and "Title r3" in html and "Title r2" not in html  # r2 is flagged
+    assert EVIL not in html and "&lt;script&gt;" in html
+    assert "biweekly" not in html and "every two weeks" in html
+    csrf = csrf_of(html)
+    r = client.post(
+        "/me/feedback", data={"csrf_token": csrf, "recommendation_id": "r1", "helpful": "no"}
+    )
+    assert "Thanks for your feedback" in r.text
+    assert seeded.conn.execute("SELECT helpful FROM feedback").fetchone()[0] == 0
+    r = client.post("/me/consent", data={"csrf_token": csrf, "action": "revoke"})
+    assert "Yes, show me my insights" in r.text and "Title r1" not in r.text
+
+
+def test_me_without_link_or_with_bad_link(client: TestClient) -> None:
+    assert client.get("/me").status_code == 401
+    r = client.get("/me?token=forged")
+    assert r.status_code == 401 and "not valid" in r.text
+
+
+def test_me_refuses_operator(console: TestClient) -> None:
+    assert console.get("/me").status_code == 403
