@@ -13,7 +13,7 @@ SHARD_SIZE = 1000
 
 def _nest(frame: pl.DataFrame, fields: dict[str, pl.Expr]) -> pl.DataFrame:
     """Group rows into one list of structs per user, keys in sorted order (as sort_keys would)."""
-    struct = pl.struct(**{k: fields[k] for k in sorted(fields)})
+    struct = pl.struct([fields[k].alias(k) for k in sorted(fields)])
     return frame.group_by("user_id", maintain_order=True).agg(struct.alias("items"))
 
 

@@ -76,7 +76,7 @@ def _accounts(block: Block) -> pl.DataFrame:
         "account_id",
         user_id=_user_id(),
         balances_available=pl.when(credit)
-        .then(dollars("limit_cents") - dollars("current_cents"))
+        .then(((pl.col("limit_cents") - pl.col("current_cents")) / 100.0).round(2))
         .when(depository)
         .then(dollars("current_cents")),
         balances_current=dollars("current_cents"),
@@ -127,14 +127,14 @@ def _loans(block: Block, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
         .join(pays, on=["uid", "pfc_detailed"], how="left")
         .with_columns(
             due=(day_to_date(pl.col("last"), as_of).dt.offset_by("1mo")).dt.to_string(),
-            rate=(pl.col("current_cents") % 397) / 100.0 + 3.0,  # 3.00-6.96%, fixed per account
+            rate_bp=pl.col("current_cents") % 397 + 300,  # 3.00-6.96%, fixed per account
         )
         .sort("account_id")
     )
     mortgage = loans.filter(pl.col("kind") == "mtg").select(
         "account_id",
         user_id=_user_id(),
-        interest_rate_percentage="rate",
+        interest_rate_percentage=(pl.col("rate_bp") / 100.0).round(2),
         interest_rate_type=pl.lit("fixed"),
         next_monthly_payment=dollars("pay"),
         next_payment_due_date="due",
@@ -143,7 +143,7 @@ def _loans(block: Block, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
     student = loans.filter(pl.col("kind") == "stu").select(
         "account_id",
         user_id=_user_id(),
-        interest_rate_percentage=pl.col("rate") + 1.5,
+        interest_rate_percentage=((pl.col("rate_bp") + 150) / 100.0).round(2),
         is_overdue=pl.lit(False),
         minimum_payment_amount=dollars("pay"),
         next_payment_due_date="due",

@@ -153,7 +153,7 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
         )
     )
     k = np.where(sh, rng.integers(4, 9, n), (u >= 0.55) & (u < 0.8))
-    rows, items = _choose_distinct(rng, n, len(cat.SUBSCRIPTIONS), k)
+    rows, picked = _choose_distinct(rng, n, len(cat.SUBSCRIPTIONS), k)
     subs = users[rows]
     on_card = pl.Series((rng.random(rows.size) < 0.5) & (subs["n_cards"].to_numpy() > 0))
     sub_account = pl.when(on_card).then(acct("cc1")).otherwise(chk)
@@ -162,7 +162,7 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
             rng,
             subs,
             cat.SUBSCRIPTIONS,
-            items,
+            picked,
             sub_account,
             "MONTHLY",
             is_subscription=True,
@@ -185,7 +185,7 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
     )
     # business accounts: 2-3 SaaS charges on the business card
     biz = users.filter("business")
-    rows, items = _choose_distinct(
+    rows, picked = _choose_distinct(
         rng, biz.height, len(cat.BUSINESS_SUBS), rng.integers(2, 4, biz.height)
     )
     parts.append(
@@ -193,7 +193,7 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
             rng,
             biz[rows],
             cat.BUSINESS_SUBS,
-            items,
+            picked,
             acct("bcc"),
             "MONTHLY",
             is_subscription=True,
