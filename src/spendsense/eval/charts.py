@@ -103,7 +103,8 @@ def latency(timings: pl.DataFrame, p50: float | None, p95: float | None, path: P
             ax.axvline(value, color="black", lw=0.8, ls=style, label=f"{label} {value:.2f}s")
     ax.set_xlabel("seconds per user (recompute_user)")
     ax.set_ylabel("users")
-    ax.legend(fontsize=6, frameon=False)
+    if p50 is not None or p95 is not None:
+        ax.legend(fontsize=6, frameon=False)
     ax.set_title("Per-user latency")
     fig.tight_layout()
     fig.savefig(path, dpi=150)
