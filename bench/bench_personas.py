@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from datetime import UTC, date, datetime
@@ -86,11 +87,13 @@ def main() -> None:
     config = PersonasConfig()
     computed_at = datetime(2025, 11, 4, tzinfo=UTC)
     assign_personas(features, config, computed_at)  # warm-up
-    times = []
+    times, cpu = [], []
+    load_before = os.getloadavg()[0]
     for _ in range(args.repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = assign_personas(features, config, computed_at)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     trace_bytes = int(out["assignment_trace"].str.len_bytes().mean() or 0)
     result = {
         "users": args.users,
@@ -99,6 +102,8 @@ def main() -> None:
         "best_s": round(min(times), 3),
         "median_s": round(float(np.median(times)), 3),
         "runs": len(times),
+        "median_cpu_s": round(float(np.median(cpu)), 3),
+        "load_avg_1m_before": round(load_before, 2),
         "rows_per_s": round(out.height / min(times)),
         "mean_trace_bytes": trace_bytes,
         "status_counts": dict(out["status"].value_counts().iter_rows()),
