@@ -130,3 +130,11 @@ def test_history_shows_transitions_per_window(
     assert w180["changed"].to_list() == [None, False]
     assert pl.read_parquet(parquet).height == 4
     assert persona_history(conn, "nobody").height == 0
+
+
+def test_stage_and_repository_agree_on_columns(make_features: Features) -> None:
+    from spendsense.personas import ASSIGNMENT_COLUMNS as STAGE_COLUMNS
+    from spendsense.store.personas import ASSIGNMENT_COLUMNS as STORE_COLUMNS
+
+    out = _assign(make_features, [{"user_id": "u1"}], datetime(2025, 11, 4, tzinfo=UTC))
+    assert tuple(out.columns) == STAGE_COLUMNS == STORE_COLUMNS

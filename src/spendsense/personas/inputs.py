@@ -66,7 +66,7 @@ def join_features(features: Mapping[str, pl.DataFrame]) -> pl.LazyFrame:
     frames = {f: _family_frame(features, f) for f in FAMILIES}
     keys = (
         pl.concat([f.select(KEY_COLS) for f in frames.values()], how="vertical")
-        .unique(maintain_order=True)
+        .unique()
         .lazy()
     )
     wide = keys
