@@ -92,12 +92,16 @@ def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
             "min_monthly_income",
             min_income.is_null() | (_INCOME.is_not_null() & (min_income <= _INCOME)),
             pl.when(_INCOME.is_null())
-            .then(pl.format("monthly income unknown (minimum ${})", min_income.round(0)))
+            .then(
+                pl.format(
+                    "monthly income unknown (minimum ${})", min_income.round(0).cast(pl.Int64)
+                )
+            )
             .otherwise(
                 pl.format(
                     "monthly income ${} is below the ${} minimum",
-                    _INCOME.round(0),
-                    min_income.round(0),
+                    _INCOME.round(0).cast(pl.Int64),
+                    min_income.round(0).cast(pl.Int64),
                 )
             ),
         ),
