@@ -53,7 +53,7 @@ def size_income(rng: np.random.Generator, users: pl.DataFrame, txns: pl.DataFram
         .join(rate, on="uid")
         .with_columns(
             lump=(pl.col("seg").fill_null(0) + pl.col("rate") * pl.col("remaining"))
-            * pl.Series(rng.uniform(1.0, 1.04, gig.height))
+            * pl.Series(rng.uniform(0.99, 1.01, gig.height))
         )
         .select("uid", "day", lump=pl.col("lump").round().cast(pl.Int64))
     )

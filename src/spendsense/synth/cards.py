@@ -206,7 +206,12 @@ def simulate_cards(
             last_statement_balance_cents=pl.col("stmt"),
             minimum_payment_amount_cents=pl.when("min_only").then("pay_fixed")
             .when("revolving").then((pl.col("stmt") * 0.01).round().cast(pl.Int64) + pl.col("interest"))
-            .otherwise(pl.min_horizontal("stmt", pl.max_horizontal(pl.lit(2500), (pl.col("stmt") * 0.01).round().cast(pl.Int64)))),
+            # a pay-in-full card's minimum never reaches what was paid last cycle
+            .otherwise(pl.min_horizontal(
+                "stmt",
+                pl.max_horizontal(pl.lit(2500), (pl.col("stmt") * 0.01).round().cast(pl.Int64)),
+                (pl.col("last_payment_amount_cents").fill_null(2500) - 500).clip(0),
+            )),
             interest_charge_cents=pl.col("interest"),
             balance_subject_cents=pl.when("revolving").then("current").otherwise(0),
         )
