@@ -12,6 +12,7 @@ import polars as pl
 
 from spendsense.signals.config import SignalsConfig
 from spendsense.signals.windows import (
+    INTEREST_CHARGE,
     dollars,
     drop_pending_twins,
     in_window,
@@ -90,7 +91,12 @@ def charges(
     direction = (
         pl.when(income_expr())
         .then(pl.lit("inflow"))
-        .when((pl.col("amount_cents") > 0) & (pl.col("pfc_primary").fill_null("") != "INCOME"))
+        .when(
+            (pl.col("amount_cents") > 0)
+            & (pl.col("pfc_primary").fill_null("") != "INCOME")
+            # Interest follows the card balance; it is not a commitment the user signed up for.
+            & (pl.col("pfc_detailed").fill_null("") != INTEREST_CHARGE)
+        )
         .then(pl.lit("outflow"))
     )
     base = (
