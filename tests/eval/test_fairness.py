@@ -66,3 +66,10 @@ def test_likely_cause_names_income_gating() -> None:
     causes = fairness.likely_causes(rates, table, exclusions, {}, 180)
     low = causes.filter((pl.col("group") == "low") & (pl.col("outcome") == "offer"))
     assert low["cause"].item().startswith("offers gated by a minimum income")
+
+
+def test_no_offers_is_not_measured_and_fails() -> None:
+    table = _table().with_columns(offer=pl.lit(0))
+    metrics = fairness.fairness_metrics(fairness.group_rates(table), 180)
+    targeted = [m for m in metrics if m.op == "=="]
+    assert all(m.value is None and m.passed is False for m in targeted)

@@ -24,16 +24,17 @@ def persona_mix(mix: pl.DataFrame, path: Path) -> Path:
     """Stacked bars: share of consented users per primary persona (STABLE, none), per window."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.2, 2.4))
-    wide = (
-        mix.pivot(on="persona", index="window_days", values="share")
-        .fill_null(0)
-        .sort("window_days")
-    )
+    wide = mix.pivot(on="persona", index="window_days", values="share").fill_null(0)
+    wide = wide.sort("window_days")
     labels = [f"{w}d" for w in wide["window_days"].to_list()]
+    tail = ["STABLE", "no assignment"]
+    order = sorted(c for c in wide.columns if c not in ("window_days", *tail))
+    order += [c for c in tail if c in wide.columns]
     bottom = [0.0] * wide.height
-    for i, col in enumerate(c for c in wide.columns if c != "window_days"):
+    for i, col in enumerate(order):
+        colour = {"STABLE": COLOURS[6], "no assignment": "#222222"}.get(col, COLOURS[i % 5])
         vals = (wide[col] * 100).to_list()
-        ax.barh(labels, vals, left=bottom, color=COLOURS[i % len(COLOURS)], label=col)
+        ax.barh(labels, vals, left=bottom, color=colour, label=col)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_xlabel("% of consented users")
     ax.set_xlim(0, 100)
@@ -70,22 +71,25 @@ def coverage(counts: pl.DataFrame, path: Path) -> Path:
 
 
 def fairness(rates: pl.DataFrame, path: Path) -> Path:
-    """Offer rate of each group relative to the best group of its attribute, with the 0.8 line."""
+    """Each group's rate relative to the best group of its attribute (offers, else any persona)."""
     plt = _pyplot()
-    offer = rates.filter(pl.col("outcome") == "offer").sort("attribute", "group", descending=True)
-    fig, ax = plt.subplots(figsize=(4.2, max(1.6, 0.16 * offer.height + 0.6)))
-    labels = [f"{a}: {g} (n={n})" for a, g, n in offer.select("attribute", "group", "n").rows()]
-    ratios = offer["ratio"].fill_null(0).to_list()
+    outcome, what = "offer", "offer rate"
+    if rates.filter(pl.col("outcome") == "offer")["x"].sum() == 0:
+        outcome, what = "assigned", "persona-assigned rate (no offers stored)"
+    chosen = rates.filter(pl.col("outcome") == outcome).sort("attribute", "group", descending=True)
+    fig, ax = plt.subplots(figsize=(4.2, max(1.6, 0.16 * chosen.height + 0.7)))
+    labels = [f"{a}: {g} (n={n})" for a, g, n in chosen.select("attribute", "group", "n").rows()]
+    ratios = chosen["ratio"].fill_null(0).to_list()
     colours = [
         COLOURS[3] if v else (COLOURS[1] if b else COLOURS[0])
-        for v, b in offer.select("significant_violation", "below_four_fifths").rows()
+        for v, b in chosen.select("significant_violation", "below_four_fifths").rows()
     ]
     ax.barh(labels, ratios, color=colours)
     ax.axvline(0.8, color="black", lw=0.8, ls="--")
     ax.set_xlim(0, 1.05)
     ax.tick_params(axis="y", labelsize=6)
-    ax.set_xlabel("offer rate / best group's rate (red: significant, orange: n.s.)")
-    ax.set_title("Four-fifths check: offers")
+    ax.set_xlabel("rate / best group's rate\n(red: significant, orange: not significant)")
+    ax.set_title(f"Four-fifths check: {what}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)

@@ -211,17 +211,23 @@ def likely_causes(
 def fairness_metrics(rates: pl.DataFrame, window: int) -> list[Metric]:
     """Significant four-fifths violations of the offer rate per attribute (target 0), plus gaps."""
     par = parity(rates)
+    offers = rates.filter(pl.col("outcome") == "offer")
+    measured = offers.height > 0 and int(offers["x"].sum()) > 0
     out = []
     for attr in ATTRIBUTES:
         row = par.filter((pl.col("attribute") == attr) & (pl.col("outcome") == "offer"))
         r = row.to_dicts()[0] if row.height else {}
-        n = int(
-            rates.filter((pl.col("attribute") == attr) & (pl.col("outcome") == "offer"))["n"].sum()
+        n = int(offers.filter(pl.col("attribute") == attr)["n"].sum())
+        violations = float(r.get("significant_violations", 0)) if measured else None
+        note = (
+            f"groups with offer rate < {FOUR_FIFTHS} of the best group, n >= {MIN_GROUP} and "
+            f"p < {ALPHA} ({window}d)"
+            if measured
+            else "no offers stored: not measured"
         )
         out += [
-            metric("fairness", f"offer_significant_violations_{attr}", float(r.get("significant_violations", 0)),
-                   target=0, op="==", n=n,
-                   note=f"groups with offer rate < {FOUR_FIFTHS} of the best group, n >= {MIN_GROUP} and p < {ALPHA} ({window}d)"),
+            metric("fairness", f"offer_significant_violations_{attr}", violations,
+                   target=0, op="==", n=n, note=note),
             metric("fairness", f"offer_four_fifths_ratio_{attr}", r.get("four_fifths_ratio"), n=n,
                    note="lowest / highest group offer rate (all group sizes)"),
             metric("fairness", f"offer_parity_difference_{attr}", r.get("parity_difference"), unit="%", n=n),

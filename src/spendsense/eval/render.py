@@ -74,6 +74,9 @@ def _fairness_list(result: EvalResult) -> str:
         for r in result.details.get("fairness", {}).get("below_four_fifths", [])
         if r["outcome"] == "offer"
     ]
+    offers = [m for m in result.metrics if m.name.startswith("offer_significant_violations_")]
+    if offers and all(m.value is None for m in offers):
+        return "<p>No offers are stored, so offer fairness was not measured.</p>"
     if not flagged:
         return "<p>No group's offer rate is below four-fifths of the best group's.</p>"
     flagged.sort(key=lambda r: (not r["reliable"], r["attribute"], str(r["group"])))
@@ -88,6 +91,22 @@ def _fairness_list(result: EvalResult) -> str:
     )
     tail = f"<li>… and {more} more in metrics.json</li>" if more > 0 else ""
     return f"<ul>{items}{tail}</ul>"
+
+
+def _persona_gaps(result: EvalResult) -> str:
+    rows = result.details.get("fairness", {}).get("below_four_fifths", [])
+    sig = [r for r in rows if r["outcome"].startswith("persona_") and r["reliable"]]
+    if not sig:
+        return (
+            "<p>Persona rates: no group is significantly below four-fifths of the best group.</p>"
+        )
+    items = "".join(
+        f"<li>{escape(str(r['outcome']))} for <b>{escape(str(r['attribute']))} = "
+        f"{escape(str(r['group']))}</b> (n={r['n']}, ratio {_fmt(r['ratio'], '')}, "
+        f"p={_fmt(r['p_value'], '')}): {escape(str(r['cause']))}</li>"
+        for r in sig[:MAX_LISTED]
+    )
+    return f"<p>Persona rates (descriptive, no target), significant gaps:</p><ul>{items}</ul>"
 
 
 def _img(path: Path) -> str:
@@ -116,7 +135,7 @@ Every number is recomputed from the stored SQLite/Parquet outputs.</div>
 assignment are not covered):</p><ul>{behaviours}</ul>
 <h2>Fairness (offers, {result.details.get("fairness", {}).get("window_days")}-day window)</h2>
 <p class=muted>A group fails when its offer rate is below {FOUR_FIFTHS} × the best group's rate, it has
-n ≥ {MIN_GROUP} and p &lt; {ALPHA} against the rest.</p>{_fairness_list(result)}
+n ≥ {MIN_GROUP} and p &lt; {ALPHA} against the rest.</p>{_fairness_list(result)}{_persona_gaps(result)}
 <h2>Limitations</h2><ul>{limits}</ul>
 <h2>Notes</h2><ul class=muted>{notes}</ul>
 </body></html>
