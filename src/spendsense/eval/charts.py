@@ -75,7 +75,7 @@ def fairness(rates: pl.DataFrame, path: Path) -> Path:
     plt = _pyplot()
     outcome, what = "offer", "offer rate"
     if rates.filter(pl.col("outcome") == "offer")["x"].sum() == 0:
-        outcome, what = "assigned", "persona-assigned rate (no offers stored)"
+        outcome, what = "assigned", "persona assigned (no offers)"
     chosen = rates.filter(pl.col("outcome") == outcome).sort("attribute", "group", descending=True)
     fig, ax = plt.subplots(figsize=(4.2, max(1.6, 0.16 * chosen.height + 0.7)))
     labels = [f"{a}: {g} (n={n})" for a, g, n in chosen.select("attribute", "group", "n").rows()]
