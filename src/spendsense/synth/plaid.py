@@ -22,15 +22,23 @@ def _user_id(col: str = "uid") -> pl.Expr:
 
 
 def _transactions(block: Block, as_of: date) -> pl.DataFrame:
-    txns = block.txns.with_columns(
-        user_id=_user_id(),
-        transaction_id=pl.format(
-            "tx_{}_{}",
-            pl.col("uid").cast(pl.String).str.zfill(7),
-            pl.int_range(pl.len()).over("uid").cast(pl.String).str.zfill(5),
-        ),
-        date=day_to_date(pl.col("day"), as_of),
-    ).with_columns(authorized_date=pl.col("date") - pl.duration(days=pl.col("auth_lag")))
+    txns = (
+        block.txns.lazy()
+        .with_columns(
+            user_id=_user_id(),
+            seq=pl.int_range(pl.len()).over("uid"),
+            is_twin=pl.lit(False),
+        )
+        .with_columns(
+            transaction_id=pl.format(
+                "tx_{}_{}",
+                pl.col("uid").cast(pl.String).str.zfill(7),
+                pl.col("seq").cast(pl.String).str.zfill(5),
+            ),
+            date=day_to_date(pl.col("day"), as_of),
+        )
+        .with_columns(authorized_date=pl.col("date") - pl.duration(days=pl.col("auth_lag")))
+    )
     posted = txns.with_columns(
         pending_transaction_id=pl.when("twin").then(pl.col("transaction_id") + "p")
     )
@@ -43,8 +51,9 @@ def _transactions(block: Block, as_of: date) -> pl.DataFrame:
         .otherwise("amount_cents"),
         pending=pl.lit(True),
         pending_transaction_id=pl.lit(None, pl.String),
+        is_twin=pl.lit(True),
     )
-    both = pl.concat([posted, twins.select(posted.columns)]).sort("user_id", "transaction_id")
+    both = pl.concat([posted, twins]).sort("uid", "seq", "is_twin")
     primary = taxonomy().v2_detailed_to_primary
     return both.select(
         "transaction_id",
@@ -66,7 +75,7 @@ def _transactions(block: Block, as_of: date) -> pl.DataFrame:
         .then(pl.lit("VERY_HIGH"))
         .otherwise(pl.lit("HIGH")),
         personal_finance_category_version=pl.lit("v2"),
-    )
+    ).collect()
 
 
 def _accounts(block: Block) -> pl.DataFrame:

@@ -25,10 +25,21 @@ def _frame(
         "amount_cents": amount,
     }
     frame = pl.DataFrame(data).with_columns(auth_lag=pl.lit(0), pending=pl.lit(False))
-    series = {k: pl.Series(k, v) for k, v in cols.items() if isinstance(v, np.ndarray)}
-    consts = {k: pl.lit(v) for k, v in cols.items() if not isinstance(v, np.ndarray | pl.Expr)}
+    series = {
+        k: v.alias(k) if isinstance(v, pl.Series) else pl.Series(k, v)
+        for k, v in cols.items()
+        if isinstance(v, np.ndarray | pl.Series)
+    }
+    consts = {
+        k: pl.lit(v) for k, v in cols.items() if not isinstance(v, np.ndarray | pl.Expr | pl.Series)
+    }
     exprs = {k: v for k, v in cols.items() if isinstance(v, pl.Expr)}
     return frame.with_columns(**series, **consts).with_columns(**exprs)
+
+
+def _merchants(pool: tuple[str, ...], idx: np.ndarray) -> pl.Series:
+    """Merchant names for pool indices (a gather, not per-row Python strings)."""
+    return pl.Series(pool).gather(pl.Series(idx))
 
 
 def _visits(
@@ -40,12 +51,11 @@ def _visits(
     rows = np.repeat(np.arange(users.height), counts)
     scale = users["spend_scale"].to_numpy()[rows] ** 0.5
     amount = np.round(median * scale * rng.lognormal(0, sigma, rows.size)).astype(np.int64) + 50
-    merchant = np.asarray(pool, dtype=object)[rng.integers(0, len(pool), rows.size)]
     return _frame(
         users, rows, rng.integers(0, HISTORY_DAYS, rows.size), amount,
-        merchant_name=merchant, name=np.char.upper(merchant.astype(str)).astype(object),
+        merchant_name=_merchants(pool, rng.integers(0, len(pool), rows.size)),
         channel=channel, pfc_detailed=pfc, kind="spend",
-    )  # fmt: skip
+    ).with_columns(name=pl.col("merchant_name").str.to_uppercase())  # fmt: skip
 
 
 def _weekly(
@@ -63,11 +73,10 @@ def _weekly(
     amount = np.round(median * scale * rng.lognormal(0, sigma, r.size)).astype(np.int64) + 100
     home = np.repeat(rng.integers(0, len(pool), users.height), 1)[r]
     pick = np.where(rng.random(r.size) < 0.75, home, rng.integers(0, len(pool), r.size))
-    merchant = np.asarray(pool, dtype=object)[pick]
     return _frame(
-        users, r, day, amount, merchant_name=merchant, name=np.char.upper(merchant.astype(str)).astype(object),
+        users, r, day, amount, merchant_name=_merchants(pool, pick),
         channel=channel, pfc_detailed=pfc, kind="spend",
-    )  # fmt: skip
+    ).with_columns(name=pl.col("merchant_name").str.to_uppercase())  # fmt: skip
 
 
 def _on_card(
@@ -76,13 +85,13 @@ def _on_card(
     """Route a share of purchases to the user's card (if any), the rest to checking."""
     cards = frame.join(users.select("uid", "n_cards"), on="uid", how="left")["n_cards"].to_numpy()
     u = rng.random(frame.height)
-    which = np.where(
-        (cards > 0) & (u < share), np.where((cards > 1) & (u < share / 3), "cc2", "cc1"), "chk"
-    )
+    which = np.where((cards > 0) & (u < share), np.where((cards > 1) & (u < share / 3), 2, 1), 0)
     lag = rng.choice(3, frame.height, p=[0.5, 0.35, 0.15])
     return frame.with_columns(
         account_id=pl.format(
-            "acc_{}_{}", pl.col("uid").cast(pl.String).str.zfill(7), pl.Series(which)
+            "acc_{}_{}",
+            pl.col("uid").cast(pl.String).str.zfill(7),
+            pl.Series(["chk", "cc1", "cc2"]).gather(pl.Series(which)),
         ),
         auth_lag=pl.Series(np.where(frame["channel"].to_numpy() == "in store", lag, 0)),
     )
