@@ -90,8 +90,10 @@ def test_bundle_shape_and_json_form(bundles: Path) -> None:
     assert tx["iso_currency_code"] == "USD" and tx["unofficial_currency_code"] is None
     assert tx["payment_channel"] in {"online", "in store", "other"}
     assert tx["personal_finance_category"]["version"] == "v2"
-    for f in files[:20]:
-        d = json.loads(f.read_text())
+    for f in files:
+        text = f.read_text()
+        d = json.loads(text)
+        assert text == json.dumps(d, sort_keys=True, separators=(",", ":")) + "\n"
         for t in d["transactions"]:
             assert round(t["amount"], 2) == t["amount"]
             pfc = t["personal_finance_category"]
@@ -166,6 +168,21 @@ def test_truth_streams_have_their_charges(tables: Path) -> None:
     )
     assert hits.height == truth.height
     assert (hits["found"] >= hits["n_charges"]).all()
+
+
+def test_groceries_and_fuel_vary_and_are_not_streams(tables: Path) -> None:
+    tx = _read(tables, "transactions").filter(
+        pl.col("personal_finance_category_detailed").is_in(
+            ["FOOD_AND_DRINK_GROCERIES", "TRANSPORTATION_GAS"]
+        )
+        & (pl.col("amount") > 0)
+    )
+    spread = tx.group_by("user_id", "merchant_name").agg(
+        n=pl.len(), ratio=pl.col("amount").max() / pl.col("amount").median()
+    )
+    assert spread.filter(pl.col("n") >= 8)["ratio"].min() > 1.1
+    truth = pl.read_parquet(tables / "ground_truth" / "recurring_streams.parquet")
+    assert not truth["pfc_detailed"].is_in(["FOOD_AND_DRINK_GROCERIES", "TRANSPORTATION_GAS"]).any()
 
 
 def test_business_accounts_and_consent_mix(tables: Path) -> None:
