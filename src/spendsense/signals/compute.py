@@ -11,7 +11,7 @@ from spendsense.signals.cash_flow import cash_flow_features, checking_balance
 from spendsense.signals.config import SignalsConfig
 from spendsense.signals.credit import card_features, credit_features
 from spendsense.signals.income import income_features
-from spendsense.signals.recurring import charges, streams_from_charges
+from spendsense.signals.recurring import charges, restrict, streams_from_charges
 from spendsense.signals.savings import monthly_expenses, savings_features
 from spendsense.signals.schema import FEATURE_TABLES, KEY
 from spendsense.signals.subscriptions import subscription_features
@@ -74,18 +74,24 @@ def _conform(table: str, frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def _per_user(keys: pl.LazyFrame, table: str, family: pl.LazyFrame) -> pl.LazyFrame:
     """Every consented user's key row joined with the family's values."""
+    family = family.with_columns(pl.col("user_id").cast(pl.String))
     return _conform(table, keys.join(family, on="user_id", how="left"))
 
 
 def _window_tables(
-    scope: Scope, as_of: date, window: int, config: SignalsConfig
+    scope: Scope,
+    as_of: date,
+    window: int,
+    config: SignalsConfig,
+    candidates: tuple[pl.DataFrame, pl.DataFrame],
 ) -> dict[str, pl.LazyFrame]:
     """The seven feature tables for one window, lazily."""
     txns = scope.transactions.lazy()
     accounts = scope.accounts.lazy()
     keys = grid(scope.users, [window], as_of)
     lookback = lookback_days(window, config)
-    base, ch_df = charges(txns, as_of, lookback)
+    base, longest = candidates
+    ch_df = restrict(longest, as_of, lookback)
     streams = streams_from_charges(base, ch_df, as_of, config).collect().lazy()
     ch = ch_df.lazy()
     expenses = monthly_expenses(txns, as_of, window)
@@ -102,7 +108,6 @@ def _window_tables(
         how="full",
         coalesce=True,
     )
-    key_cols = list(KEY)
     return {
         "subscriptions": _per_user(
             keys, "subscriptions", subscription_features(txns, streams, ch, as_of, window)
@@ -111,14 +116,18 @@ def _window_tables(
             keys, "savings", savings_features(accounts, txns, expenses, as_of, window)
         ),
         "credit": _per_user(keys, "credit", credit_features(cards, config)),
-        "credit_cards": _conform("credit_cards", keys.join(cards, on="user_id", how="inner")),
+        "credit_cards": _conform(
+            "credit_cards",
+            keys.join(cards.with_columns(pl.col("user_id").cast(pl.String)), on="user_id"),
+        ),
         "income": _per_user(keys, "income", income),
         "cash_flow": _per_user(
             keys, "cash_flow", cash_flow_features(checking, txns, as_of, window, config)
         ),
         "recurring_streams": _conform(
-            "recurring_streams", keys.join(streams, on="user_id", how="inner")
-        ).sort([*key_cols, "stream_id"]),
+            "recurring_streams",
+            keys.join(streams.with_columns(pl.col("user_id").cast(pl.String)), on="user_id"),
+        ),
     }
 
 
@@ -127,8 +136,10 @@ def compute_features_from_scope(
 ) -> dict[str, pl.DataFrame]:
     """All feature tables from an already-built scope (one user chunk)."""
     parts: dict[str, list[pl.LazyFrame]] = {name: [] for name in FEATURE_TABLES}
+    longest = max(lookback_days(w, config) for w in config.windows)
+    candidates = charges(scope.transactions, as_of, longest)
     for window in config.windows:
-        for name, frame in _window_tables(scope, as_of, window, config).items():
+        for name, frame in _window_tables(scope, as_of, window, config, candidates).items():
             parts[name].append(frame)
     names = list(FEATURE_TABLES)
     sort_keys = {"credit_cards": ["account_id"], "recurring_streams": ["stream_id"]}

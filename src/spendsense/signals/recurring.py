@@ -65,13 +65,15 @@ NOT_SUBSCRIPTION_DETAILED: tuple[str, ...] = (
 
 
 def _ensure_columns(txns: pl.LazyFrame) -> pl.LazyFrame:
-    """Accept bare ledger transactions: add the merchant key and account flags when absent."""
+    """Accept bare ledger transactions: add the merchant key, display name and flags when absent."""
     names = txns.collect_schema().names()
     if "pending_transaction_id" in names and "pending" in names:
         txns = drop_pending_twins(txns)
     extra = []
     if "merchant_key" not in names:
         extra.append(merchant_key().alias("merchant_key"))
+    if "display_name" not in names:
+        extra.append(pl.coalesce("merchant_name", "name").alias("display_name"))
     if "is_depository" not in names:
         extra.append(pl.lit(True).alias("is_depository"))
     return txns.with_columns(extra) if extra else txns
@@ -109,7 +111,7 @@ def charges(
             "merchant_key",
             "date",
             pl.col("amount_cents").abs(),
-            pl.coalesce("merchant_name", "name").alias("display_name"),
+            "display_name",
             "pfc_primary",
             "pfc_detailed",
         )
@@ -141,6 +143,11 @@ def charges(
         .select("sid", "date", "amount_cents", "ri")
     )
     return base, ch.collect()
+
+
+def restrict(charges: pl.DataFrame, as_of: date, lookback_days: int) -> pl.DataFrame:
+    """Charges of a longer lookback cut to a shorter one (streams keep at least two days)."""
+    return charges.filter(in_window(as_of, lookback_days)).filter(pl.len().over("sid") >= 2)
 
 
 def _band(col: str, bands: dict[str, tuple[int, int]], scale: int, slack: int) -> pl.Expr:
@@ -263,6 +270,9 @@ def streams_from_charges(
             & (pl.col("n_missed") <= config.max_missed_payments)
         )
         .join(base.lazy(), on="ri", how="left")
+        .with_columns(
+            pl.col("merchant_key", "display_name", "pfc_primary", "pfc_detailed").cast(pl.String)
+        )
         .with_columns(frequency=pl.when(semi).then(pl.lit("SEMI_MONTHLY")).otherwise("freq0"))
         .with_columns(
             predicted_next_date=predicted,

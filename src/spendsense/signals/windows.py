@@ -160,20 +160,37 @@ def build_scope(
         "is_card",
         "is_credit",
     )
-    accounts_df = accounts.collect()
+    accounts_df = accounts.with_columns(
+        pl.col("account_id", "user_id").cast(pl.Categorical)
+    ).collect()
     flags = accounts_df.lazy().select(
         "account_id", "is_depository", "is_checking", "is_savings", "is_card", "is_credit"
     )
+    # Categoricals keep 15M rows compact and make every later group-by and join integer work.
     txns = (
         drop_pending_twins(_frame(ledger, "transactions"))
         .select(TXN_COLUMNS)
+        .with_columns(pl.col("account_id", "user_id").cast(pl.Categorical))
         .join(flags, on="account_id", how="inner")
-        .with_columns(merchant_key=merchant_key())
+        .with_columns(
+            merchant_key=merchant_key(),
+            display_name=pl.coalesce("merchant_name", "name"),
+        )
+        .drop("transaction_id", "merchant_name", "name")
+        .with_columns(
+            pl.col("merchant_key", "display_name", "pfc_primary", "pfc_detailed").cast(
+                pl.Categorical
+            )
+        )
     )
-    liabilities = _frame(ledger, "liabilities_credit").join(
-        accounts_df.lazy().filter(pl.col("is_card")).select("account_id"),
-        on="account_id",
-        how="semi",
+    liabilities = (
+        _frame(ledger, "liabilities_credit")
+        .with_columns(pl.col("account_id", "user_id").cast(pl.Categorical))
+        .join(
+            accounts_df.lazy().filter(pl.col("is_card")).select("account_id"),
+            on="account_id",
+            how="semi",
+        )
     )
     return Scope(
         users=users.collect().sort("user_id"),
