@@ -38,17 +38,16 @@ def match_items(signals: pl.LazyFrame, items: pl.DataFrame) -> pl.LazyFrame:
     item_signals = (
         items.lazy().select("item_id", pl.col("signals").alias("signal")).explode("signal")
     )
-    matched = signals.join(item_signals, on="signal", how="inner")
-    order = ["strength", "signal"]
-    return matched.group_by([*KEYS, "item_id"]).agg(
-        pl.col("signal").sort_by(order, descending=[True, False]).alias("matched_signals"),
-        pl.col("strength").sort_by(order, descending=[True, False]).alias("signal_strengths"),
-        pl.col("strength")
-        .filter(pl.col("signal") != "general")
-        .max()
-        .fill_null(0.0)
-        .alias("max_strength"),
-        (pl.col("signal") != "general").sum().cast(pl.Int32).alias("n_specific"),
+    # Sort once, then aggregate in order: sorting inside group_by().agg() sorts per group.
+    matched = signals.join(item_signals, on="signal", how="inner").sort(
+        [*KEYS, "item_id", "strength", "signal"], descending=[False, False, False, True, False]
+    )
+    specific = pl.col("signal") != "general"
+    return matched.group_by([*KEYS, "item_id"], maintain_order=True).agg(
+        pl.col("signal").alias("matched_signals"),
+        pl.col("strength").alias("signal_strengths"),
+        pl.col("strength").filter(specific).max().fill_null(0.0).alias("max_strength"),
+        specific.sum().cast(pl.Int32).alias("n_specific"),
     )
 
 
