@@ -9,16 +9,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import population  # noqa: E402
+import eval_population
 
-from spendsense.config import Settings  # noqa: E402
-from spendsense.eval.load import Stored, load_stored  # noqa: E402
+from spendsense.config import Settings
+from spendsense.eval.load import Stored, load_stored
 
 
 @pytest.fixture
 def populated(tmp_path: Path) -> tuple[Settings, Path]:
     """Settings pointing at a tmp data dir with the population, and its catalog folder."""
-    content = population.build(tmp_path)
+    content = eval_population.build(tmp_path)
     return Settings(data_dir=tmp_path), content
 
 

@@ -99,7 +99,9 @@ def test_auditability_requires_complete_traces(stored: Stored) -> None:
     assert metrics[0].value == 0.5 and metrics[0].passed is False
 
 
-def test_guardrail_violations_are_each_found(stored: Stored, populated: tuple[Settings, Path]) -> None:
+def test_guardrail_violations_are_each_found(
+    stored: Stored, populated: tuple[Settings, Path]
+) -> None:
     catalog, _ = relevance.load_catalog_frame(populated[1])
     metrics, details = audit.guardrail_metrics(
         stored.recommendations, stored.users, stored.consents, catalog, stored.features
@@ -115,10 +117,14 @@ def test_guardrail_violations_are_each_found(stored: Stored, populated: tuple[Se
     assert details["disclosure"]["recommendation_id"].to_list() == ["r4"]
 
 
-def test_clean_population_passes_guardrails(stored: Stored, populated: tuple[Settings, Path]) -> None:
+def test_clean_population_passes_guardrails(
+    stored: Stored, populated: tuple[Settings, Path]
+) -> None:
     catalog, _ = relevance.load_catalog_frame(populated[1])
     clean = stored.recommendations.filter(pl.col("recommendation_id") == "r1")
-    metrics, _ = audit.guardrail_metrics(clean, stored.users, stored.consents, catalog, stored.features)
+    metrics, _ = audit.guardrail_metrics(
+        clean, stored.users, stored.consents, catalog, stored.features
+    )
     assert all(m.passed for m in metrics)
     audit_metrics, _ = audit.auditability(clean, stored.traces)
     assert audit_metrics[0].passed is True

@@ -58,7 +58,12 @@ def test_one_trace_file_per_consented_user(populated: tuple[Settings, Path]) -> 
     rec = u1["recommendations"][0]
     assert rec["item_id"] == "edu_util" and rec["decision_trace"]["item_id"] == "edu_util"
     u4 = json.loads((traces / "u4.json").read_text())
-    assert u4 == {"user_id": "u4", "as_of_date": "2025-06-30", "personas": [], "recommendations": []}
+    assert u4 == {
+        "user_id": "u4",
+        "as_of_date": "2025-06-30",
+        "personas": [],
+        "recommendations": [],
+    }
 
 
 def test_metrics_json_matches_golden(populated: tuple[Settings, Path]) -> None:

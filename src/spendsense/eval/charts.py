@@ -78,12 +78,18 @@ def fairness(rates: pl.DataFrame, path: Path) -> Path:
         outcome, what = "assigned", "persona assigned (no offers)"
     chosen = rates.filter(pl.col("outcome") == outcome).sort("attribute", "group", descending=True)
     fig, ax = plt.subplots(figsize=(4.2, max(1.6, 0.16 * chosen.height + 0.7)))
-    labels = [f"{a}: {g} (n={n})" for a, g, n in chosen.select("attribute", "group", "n").rows()]
+    labels = chosen.select(pl.format("{}: {} (n={})", "attribute", "group", "n").alias("label"))[
+        "label"
+    ].to_list()
     ratios = chosen["ratio"].fill_null(0).to_list()
-    colours = [
-        COLOURS[3] if v else (COLOURS[1] if b else COLOURS[0])
-        for v, b in chosen.select("significant_violation", "below_four_fifths").rows()
-    ]
+    colours = chosen.select(
+        pl.when(pl.col("significant_violation"))
+        .then(pl.lit(COLOURS[3]))
+        .when(pl.col("below_four_fifths"))
+        .then(pl.lit(COLOURS[1]))
+        .otherwise(pl.lit(COLOURS[0]))
+        .alias("colour")
+    )["colour"].to_list()
     ax.barh(labels, ratios, color=colours)
     ax.axvline(0.8, color="black", lw=0.8, ls="--")
     ax.set_xlim(0, 1.05)

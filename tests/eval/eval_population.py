@@ -39,10 +39,14 @@ def insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> 
     """Insert dict rows (missing columns stay NULL)."""
     for row in rows:
         cols = ", ".join(f'"{c}"' for c in row)
-        conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+        conn.execute(
+            f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
 
 
-def _assign(user: str, window: int, pid: int | None, name: str | None, status: str) -> dict[str, Any]:
+def _assign(
+    user: str, window: int, pid: int | None, name: str | None, status: str
+) -> dict[str, Any]:
     trace = {"user_id": user, "window_days": window, "result": {"status": status}}
     return {
         "assignment_id": f"pa:{user}:{window}", "user_id": user, "window_days": window,
