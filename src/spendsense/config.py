@@ -28,6 +28,9 @@ class Settings(BaseModel):
     version: str = Field(
         default=CONFIG_VERSION, description="Configuration version quoted in traces."
     )
+    content_dir: Path | None = Field(
+        default=None, description="Catalog folder (education/, offers/); default: the shipped content/."
+    )
     chunk_users: int = Field(
         default=50_000,
         ge=1,

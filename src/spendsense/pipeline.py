@@ -12,6 +12,7 @@ import polars as pl
 
 from spendsense.config import Settings
 from spendsense.errors import UserError
+from spendsense.recommend.catalog import Catalog
 from spendsense.store.db import connect, transaction
 from spendsense.store.ledger import LEDGER_DIR, export_parquet, ledger_version, read_ledger_parquet
 from spendsense.store.outputs import FEATURES_DIR, merge_parquet, replace_rows
@@ -30,6 +31,12 @@ PERSONA_PARQUET_COLUMNS = (
     "primary_persona_id", "primary_persona_name", "primary_priority", "primary_severity",
     "secondary_persona_id", "secondary_persona_name", "secondary_priority", "secondary_severity",
     "status", "computed_at",
+)  # fmt: skip
+
+
+RECOMMENDATION_PARQUET_COLUMNS = (
+    "user_id", "window_days", "as_of_date", "kind", "item_id", "title", "rationale",
+    "disclosure", "rank", "status", "trace_id",
 )  # fmt: skip
 
 
@@ -89,15 +96,41 @@ def compute_stages(
     as_of: date,
     settings: Settings,
     computed_at: datetime,
+    catalog: Catalog | None = None,
 ) -> StageOutputs:
-    """The pure chain for one chunk of users: signals -> personas (-> recommendations)."""
+    """The pure chain for one chunk of users: signals -> personas -> recommendations."""
     from spendsense.personas import assign_personas
+    from spendsense.recommend.engine import recommend
     from spendsense.signals import compute_features
 
     signals_cfg = settings.signals.model_copy(update={"windows": settings.windows})
     features = compute_features(ledger, as_of, signals_cfg)
     assignments = assign_personas(features, settings.personas, computed_at)
-    return StageOutputs(features=features, assignments=assignments)
+    users = ledger["users"]
+    users_df = users.collect() if isinstance(users, pl.LazyFrame) else users
+    result = recommend(
+        features,
+        assignments,
+        users_df,
+        catalog or load_content(settings),
+        as_of=as_of,
+        generated_at=computed_at,
+        config_version=settings.version,
+    )
+    extra = {
+        "recommendations": result.recommendations,
+        "traces": result.traces,
+        "exclusions": result.exclusions,
+        "shortfalls": result.shortfalls,
+    }
+    return StageOutputs(features=features, assignments=assignments, extra=extra)
+
+
+def load_content(settings: Settings) -> Catalog:
+    """The education and offer catalog (validated and tone-checked on load)."""
+    from spendsense.recommend.catalog import CONTENT_DIR, load_catalog
+
+    return load_catalog(settings.content_dir or CONTENT_DIR)
 
 
 def _chunks(user_ids: list[str], size: int) -> list[list[str]]:
@@ -131,9 +164,10 @@ def run_pipeline(
     computed_at = datetime.now(UTC).replace(microsecond=0)
     parts: list[StageOutputs] = []
     t1 = time.perf_counter()
+    catalog = load_content(settings)
     for chunk in _chunks(consented, settings.chunk_users):
-        parts.append(compute_stages(_slice(ledger, chunk), as_of, settings, computed_at))
-    timings["signals + personas"] = time.perf_counter() - t1
+        parts.append(compute_stages(_slice(ledger, chunk), as_of, settings, computed_at, catalog))
+    timings["signals + personas + recommendations"] = time.perf_counter() - t1
     outputs = _concat(parts)
     t2 = time.perf_counter()
     store_outputs(settings, outputs, as_of)
@@ -170,6 +204,7 @@ def store_outputs(
 ) -> None:
     """Write every output in one SQLite transaction, then the Parquet copies (atomic renames)."""
     from spendsense.store.personas import upsert_assignments
+    from spendsense.store.recommendations import store_recommendations
 
     conn = connect(settings.db_path)
     with transaction(conn):
@@ -180,9 +215,25 @@ def store_outputs(
                 "DELETE FROM persona_assignments WHERE as_of_date = ?", (as_of.isoformat(),)
             )
         upsert_assignments(conn, outputs.assignments)
+        if "recommendations" in outputs.extra:
+            store_recommendations(
+                conn,
+                outputs.extra["recommendations"],
+                outputs.extra["traces"],
+                outputs.extra["exclusions"],
+                as_of=as_of,
+                user_ids=user_ids,
+            )
     features_dir = settings.data_dir / FEATURES_DIR
     for name, frame in outputs.features.items():
         merge_parquet(features_dir / f"{name}.parquet", frame, as_of=as_of, user_ids=user_ids)
+    if "recommendations" in outputs.extra:
+        merge_parquet(
+            features_dir / "recommendations.parquet",
+            outputs.extra["recommendations"].select(RECOMMENDATION_PARQUET_COLUMNS),
+            as_of=as_of,
+            user_ids=user_ids,
+        )
     merge_parquet(
         features_dir / "persona_assignments.parquet",
         outputs.assignments.select(PERSONA_PARQUET_COLUMNS),

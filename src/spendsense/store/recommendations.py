@@ -1,0 +1,65 @@
+"""Recommendations, decision traces and eligibility exclusions from a run."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import polars as pl
+
+from spendsense.store.ledger import _sql_rows
+
+REC_COLUMNS = (
+    "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
+    "rationale", "disclosure", "rank", "rank_score", "status", "trace_id",
+)  # fmt: skip
+TRACE_COLUMNS = ("trace_id", "user_id", "window_days", "as_of_date", "item_id", "trace")
+EXCLUSION_COLUMNS = ("user_id", "window_days", "as_of_date", "item_id", "reason")
+
+
+def _scope(as_of: date, user_ids: list[str] | None) -> tuple[str, list[tuple[object, ...]]]:
+    if user_ids is None:
+        return "as_of_date = ?", [(as_of.isoformat(),)]
+    return "as_of_date = ? AND user_id = ?", [(as_of.isoformat(), u) for u in user_ids]
+
+
+def store_recommendations(
+    conn: sqlite3.Connection,
+    recommendations: pl.DataFrame,
+    traces: pl.DataFrame,
+    exclusions: pl.DataFrame,
+    *,
+    as_of: date,
+    user_ids: list[str] | None = None,
+) -> int:
+    """Replace the proposals at ``as_of``; items an operator already reviewed are kept as they are.
+
+    Call inside a transaction. A rerun re-proposes only what nobody has acted on: an
+    approved, overridden, flagged or delivered item keeps its row and its original trace.
+    """
+    where, params = _scope(as_of, user_ids)
+    conn.executemany(
+        f"DELETE FROM decision_traces WHERE trace_id IN "
+        f"(SELECT trace_id FROM recommendations WHERE {where} AND status = 'proposed')",
+        params,
+    )
+    conn.executemany(f"DELETE FROM recommendations WHERE {where} AND status = 'proposed'", params)
+    conn.executemany(f"DELETE FROM eligibility_exclusions WHERE {where}", params)
+    before = conn.total_changes
+    _insert(conn, "recommendations", recommendations.select(REC_COLUMNS), ignore=True)
+    inserted = conn.total_changes - before
+    _insert(conn, "decision_traces", traces.select(TRACE_COLUMNS), ignore=True)
+    if exclusions.height:
+        excl = exclusions.with_columns(as_of_date=pl.lit(as_of)).select(EXCLUSION_COLUMNS)
+        _insert(conn, "eligibility_exclusions", excl, ignore=True)
+    return inserted
+
+
+def _insert(conn: sqlite3.Connection, table: str, frame: pl.DataFrame, *, ignore: bool) -> None:
+    if frame.height == 0:
+        return
+    cols = ", ".join(frame.columns)
+    verb = "INSERT OR IGNORE" if ignore else "INSERT"
+    conn.executemany(
+        f"{verb} INTO {table} ({cols}) VALUES ({', '.join('?' * frame.width)})", _sql_rows(frame)
+    )
