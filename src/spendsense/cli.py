@@ -158,6 +158,21 @@ def run(
     console.print(summary.render())
 
 
+@app.command()
+def report(
+    latency_sample: Annotated[
+        int, typer.Option("--latency-sample", min=0, help="Users timed through the real per-user path.")
+    ] = 20,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print report.html to PDF.")] = True,
+) -> None:
+    """Evaluate the stored outputs: metrics.json/csv, report.html (+PDF) and per-user traces."""
+    from spendsense.eval import build_report
+
+    result = build_report(STATE.settings, latency_sample=latency_sample, pdf=pdf)
+    console.print(result.summary_table(), markup=False, highlight=False)
+    console.print(f"report written to {STATE.settings.data_dir / 'report'}")
+
+
 @consent_app.command("grant")
 def consent_grant(
     user_id: str, actor: Annotated[str, typer.Option(help="Who made the change.")] = "cli"

@@ -1,0 +1,5 @@
+"""python -m spendsense."""
+
+from spendsense.cli import main
+
+main()
