@@ -34,7 +34,15 @@ def size_income(rng: np.random.Generator, users: pl.DataFrame, txns: pl.DataFram
         )
     )
     # a lump covers the outflows until the next one (the last also the days still to come)
-    gig = txns.filter(pl.col("kind") == "gig").select("uid", "day", "remaining").sort("day")
+    gig = (
+        txns.filter(pl.col("kind") == "gig")
+        .select("uid", "day", "remaining")
+        .sort("uid", "day")
+        .with_columns(
+            jitter=pl.Series(rng.uniform(0.99, 1.01, txns.filter(pl.col("kind") == "gig").height))
+        )
+        .sort("day", maintain_order=True)
+    )
     seg = out.sort("day").join_asof(
         gig.rename({"day": "gday"}),
         left_on="day",
@@ -53,7 +61,7 @@ def size_income(rng: np.random.Generator, users: pl.DataFrame, txns: pl.DataFram
         .join(rate, on="uid")
         .with_columns(
             lump=(pl.col("seg").fill_null(0) + pl.col("rate") * pl.col("remaining"))
-            * pl.Series(rng.uniform(0.99, 1.01, gig.height))
+            * pl.col("jitter")
         )
         .select("uid", "day", lump=pl.col("lump").round().cast(pl.Int64))
     )

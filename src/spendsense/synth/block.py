@@ -87,7 +87,8 @@ def generate_block(seed: int, block: int, first: int, n: int, as_of: date) -> Bl
         pfc_detailed=pl.lit("TRANSFER_IN_SAVINGS"),
         sid=pl.lit(None, pl.Int64),
     )
-    txns = size_income(rng, users, pl.concat([txns, mirror]))
+    order = ["uid", "day", "account_id", "name", "amount_cents", "kind", "sid"]
+    txns = size_income(rng, users, pl.concat([txns, mirror])).sort(order, maintain_order=True)
     # the last days' card swipes have not posted yet
     recent = (pl.col("kind") == "spend") & (pl.col("day") >= HISTORY_DAYS - 3)
     posted_recently = (pl.col("kind") == "spend") & (pl.col("day") >= HISTORY_DAYS - 10)
@@ -95,9 +96,7 @@ def generate_block(seed: int, block: int, first: int, n: int, as_of: date) -> Bl
         pending=recent & pl.Series(rng.random(txns.height) < 0.5),
         twin=posted_recently & pl.Series(rng.random(txns.height) < 0.35),
     ).with_columns(twin=pl.col("twin") & ~pl.col("pending"))
-    txns = txns.sort(
-        "uid", "day", "account_id", "name", "amount_cents", "pending", maintain_order=True
-    )
+    txns = txns.sort(order, maintain_order=True)
     accounts = _balances(rng, users, accounts, txns, cards.cards)
     truth = _truth(truth, txns, cards.truth)
     return Block(users, accounts, txns, cards.liabilities, truth)
@@ -114,10 +113,13 @@ def _balances(
     net = txns.group_by("account_id").agg(net=pl.col("amount_cents").sum())
     chk = checking_starts(rng, users, accounts, txns)
     n = accounts.height
+    accounts = accounts.sort("account_id").with_columns(
+        r_builder=pl.Series(rng.integers(500, 8000, n) * 100),
+        r_saver=pl.Series(rng.integers(2000, 30000, n) * 100),
+        r_loan=pl.Series(rng.uniform(40, 300, n)),
+    )
     sav_start = (
-        pl.when(pl.col("sb"))
-        .then(pl.Series(rng.integers(500, 8000, n) * 100))
-        .otherwise(pl.Series(rng.integers(2000, 30000, n) * 100) - 100 * pl.col("net"))
+        pl.when(pl.col("sb")).then("r_builder").otherwise(pl.col("r_saver") - 100 * pl.col("net"))
     )
     housing = txns.filter(
         pl.col("pfc_detailed").is_in(
@@ -146,9 +148,7 @@ def _balances(
             .when(pl.col("type") == "credit")
             .then("card_start")
             .otherwise(
-                (pl.col("pay").fill_null(30000) * pl.Series(rng.uniform(40, 300, n)) / 100)
-                .round()
-                .cast(pl.Int64)
+                (pl.col("pay").fill_null(30000) * pl.col("r_loan") / 100).round().cast(pl.Int64)
                 * 100
             )
         )
@@ -158,7 +158,8 @@ def _balances(
             .otherwise(pl.col("start_cents") - pl.col("net"))
         )
     )
-    return out.drop("pfc_detailed", "pay", "sb", "net")
+    drop = ("pfc_detailed", "pay", "sb", "net", "r_builder", "r_saver", "r_loan")
+    return out.drop(drop).sort("account_id")
 
 
 def _truth(truth: pl.DataFrame, txns: pl.DataFrame, revolving: pl.DataFrame) -> pl.DataFrame:

@@ -61,8 +61,10 @@ def simulate_cards(
     as_of: date,
 ) -> CardResult:
     """Pay-in-full or revolving behaviour per card; balances follow from the transactions."""
-    cards = accounts.filter(pl.col("type") == "credit").join(
-        users.select("uid", "hu", "income_cents"), on="uid"
+    cards = (
+        accounts.filter(pl.col("type") == "credit")
+        .join(users.select("uid", "hu", "income_cents"), on="uid")
+        .sort("account_id")
     )
     n = cards.height
     revolving = cards["hu"].to_numpy() & (cards["kind"].to_numpy() == "cc1")
@@ -87,6 +89,9 @@ def simulate_cards(
         interest=pl.Series(interest),
         pay_fixed=pl.Series(pay_fixed),
         lag=pl.Series(rng.integers(18, 25, n)),
+        target=pl.Series(target.round().astype(np.int64)),
+        limit0=pl.Series(limit0),
+        util=pl.Series(rng.uniform(0.04, 0.18, n)),
         fund=pl.format("acc_{}_{}", pl.col("uid").cast(pl.String).str.zfill(7),
                        pl.when(pl.col("holder_category") == "business").then(pl.lit("bchk")).otherwise(pl.lit("chk"))),
     )  # fmt: skip
@@ -105,8 +110,10 @@ def simulate_cards(
     first_stmt_gap = (
         stmts.filter(pl.col("sday") < 0).group_by("account_id").agg(pl.col("sday").max())
     )
-    opening = stmts.join(first_stmt_gap, on=["account_id", "sday"]).with_columns(
-        billed=pl.Series(rng.integers(40, 400, first_stmt_gap.height) * 100)
+    opening = (
+        stmts.join(first_stmt_gap, on=["account_id", "sday"])
+        .sort("account_id")
+        .with_columns(billed=pl.Series(rng.integers(40, 400, first_stmt_gap.height) * 100))
     )
     stmts = stmts.join(
         billed, left_on=["account_id", "sday"], right_on=["account_id", "s"], how="left"
@@ -153,7 +160,7 @@ def simulate_cards(
         .join(opened, on="account_id", how="left")
         .with_columns(
             start_cents=pl.when("revolving")
-            .then(pl.Series(target.round().astype(np.int64)) - pl.col("total").fill_null(0))
+            .then(pl.col("target") - pl.col("total").fill_null(0))
             .otherwise(pl.col("open_bal").fill_null(0))
         )
         .with_columns(current=pl.col("start_cents") + pl.col("total").fill_null(0))
@@ -169,11 +176,10 @@ def simulate_cards(
         .sort("day")
     )
     peak = path.group_by("account_id").agg(peak=pl.col("bal").max())
-    util = pl.Series(rng.uniform(0.04, 0.18, n))
     cards = cards.join(peak, on="account_id", how="left").with_columns(
         limit_cents=(
             pl.max_horizontal(
-                pl.when("revolving").then(pl.Series(limit0)).otherwise(pl.col("current") / util),
+                pl.when("revolving").then("limit0").otherwise(pl.col("current") / pl.col("util")),
                 pl.col("peak").fill_null(0) / pl.when("revolving").then(0.98).otherwise(0.6),
                 pl.lit(100000),
             )

@@ -115,7 +115,7 @@ def write_parts(tables: dict[str, pl.DataFrame], out: Path, part: int) -> list[P
         folder = out / "parquet" / name
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"part-{part:05d}.parquet"
-        frame.write_parquet(path, statistics=False)
+        pq.write_table(frame.rechunk().to_arrow(), path, compression="zstd")
         paths.append(path)
     return paths
 

@@ -83,7 +83,9 @@ def _on_card(
     rng: np.random.Generator, frame: pl.DataFrame, users: pl.DataFrame, share: float
 ) -> pl.DataFrame:
     """Route a share of purchases to the user's card (if any), the rest to checking."""
-    cards = frame.join(users.select("uid", "n_cards"), on="uid", how="left")["n_cards"].to_numpy()
+    cards = frame.join(users.select("uid", "n_cards"), on="uid", how="left", maintain_order="left")[
+        "n_cards"
+    ].to_numpy()
     u = rng.random(frame.height)
     which = np.where((cards > 0) & (u < share), np.where((cards > 1) & (u < share / 3), 2, 1), 0)
     lag = rng.choice(3, frame.height, p=[0.5, 0.35, 0.15])
@@ -150,7 +152,8 @@ def cash_withdrawals(
 ) -> pl.DataFrame:
     """Stressed users take out 35-50% of each paycheck in cash the day after payday."""
     per_month = {"WEEKLY": 4.33, "BIWEEKLY": 2.17, "SEMI_MONTHLY": 2.0, "MONTHLY": 1.0}
-    paid = payroll.join(users.filter("cfs").select("uid", "income_cents", "pay_cadence"), on="uid")
+    stressed = users.filter("cfs").select("uid", "income_cents", "pay_cadence")
+    paid = payroll.join(stressed, on="uid", maintain_order="left")
     check = (
         paid["income_cents"].to_numpy() / paid["pay_cadence"].replace_strict(per_month).to_numpy()
     )
