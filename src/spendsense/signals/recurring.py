@@ -128,19 +128,22 @@ def charges(
         m=pl.col("merchant_key").cast(pl.Categorical).to_physical(),
     )
     same_key = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in codes]).fill_null(False)
-    same_day = same_key & (pl.col("date") == pl.col("date").shift(1)).fill_null(False)
+    same_day = pl.col("same_key") & (pl.col("date") == pl.col("date").shift(1)).fill_null(False)
+    # Same-day charges of a stream are consecutive after the sort: sum each run with a running
+    # total and keep its last row; a stream needs two days (a neighbour with the same key).
+    run_total = pl.col("amount_cents").cum_sum()
+    before_run = pl.when(~pl.col("same_day")).then(run_total.shift(1).fill_null(0)).forward_fill()
+    last_of_day = ~pl.col("same_day").shift(-1).fill_null(False)
     ch = (
         keyed.sort([*codes, "date"])
-        .with_columns(day_id=(~same_day).cum_sum())
-        .group_by("day_id", maintain_order=True)
-        .agg(
-            pl.col(*codes, "date").first(),
-            pl.col("amount_cents").sum(),
-            pl.col("ri").last(),
-        )
-        .with_columns(sid=(~same_key).cum_sum())
-        .filter(pl.len().over("sid") >= 2)
-        .select("sid", "date", "amount_cents", "ri")
+        .with_columns(same_key=same_key)
+        .with_columns(same_day=same_day)
+        .with_columns(day_total=run_total - before_run)
+        .filter(last_of_day)
+        .with_columns(same_key=same_key)
+        .filter(pl.col("same_key") | pl.col("same_key").shift(-1).fill_null(False))
+        .with_columns(sid=(~pl.col("same_key")).cum_sum())
+        .select("sid", "date", pl.col("day_total").alias("amount_cents"), "ri")
     )
     return base, ch.collect()
 
@@ -148,16 +151,6 @@ def charges(
 def restrict(charges: pl.DataFrame, as_of: date, lookback_days: int) -> pl.DataFrame:
     """Charges of a longer lookback cut to a shorter one (streams keep at least two days)."""
     return charges.filter(in_window(as_of, lookback_days)).filter(pl.len().over("sid") >= 2)
-
-
-def _band(col: str, bands: dict[str, tuple[int, int]], scale: int, slack: int) -> pl.Expr:
-    """(lo, hi) of ``freq`` scaled by ``scale`` with ``slack`` days either side, as two columns."""
-    lo: pl.Expr = pl.lit(None, pl.Int32)
-    hi: pl.Expr = pl.lit(None, pl.Int32)
-    for name, (b_lo, b_hi) in bands.items():
-        lo = pl.when(pl.col(col) == name).then(pl.lit(b_lo * scale - slack)).otherwise(lo)
-        hi = pl.when(pl.col(col) == name).then(pl.lit(b_hi * scale + slack)).otherwise(hi)
-    return pl.col("gap").is_between(lo, hi)
 
 
 def _cadence(gap: pl.Expr, bands: dict[str, tuple[int, int]]) -> pl.Expr:
@@ -180,6 +173,13 @@ def streams_from_charges(
     bands = dict(config.cadence_bands)
     tol = config.amount_tolerance
     same = (pl.col("sid") == pl.col("sid").shift(1)).fill_null(False)
+    prev = pl.col("amount_cents").shift(1)
+    # Day of month folded so month ends (and 1sts moved back to a Friday) sit together near 0.
+    dim = pl.col("date").dt.month_end().dt.day().cast(pl.Int32)
+    dom = pl.col("date").dt.day().cast(pl.Int32)
+    u = pl.when(dom >= dim - 3).then(31 - (dim - dom)).otherwise(dom)
+    # Row-wise work on the sorted charges first (shifts need the order), then group-bys and
+    # integer joins; no per-group sorting and no string columns per charge.
     ch = (
         charges.lazy()
         .with_columns(same=same)
@@ -187,59 +187,65 @@ def streams_from_charges(
             gap=pl.when(pl.col("same")).then(
                 (pl.col("date") - pl.col("date").shift(1)).dt.total_days()
             ),
-            jump=pl.col("same")
-            & (
-                (pl.col("amount_cents") - pl.col("amount_cents").shift(1)).abs()
-                > tol * pl.col("amount_cents").shift(1)
-            ),
+            jump=pl.col("same") & ((pl.col("amount_cents") - prev).abs() > tol * prev),
+            dom_u=pl.when(u >= 29).then(u - 31).otherwise(u),
+        )
+        .with_columns(seg_id=(~pl.col("same") | pl.col("jump")).cum_sum())
+    )
+    jitter = config.gap_jitter_days
+    semi_bands = {**bands, "SEMI_MONTHLY": bands.get("BIWEEKLY", (12, 17))}
+    per_stream = (
+        ch.group_by("sid")
+        .agg(
+            base_gap=pl.col("gap").quantile(0.5, interpolation="lower"),
+            med_amount=pl.col("amount_cents").median(),
+            mid=(pl.col("dom_u").min() + pl.col("dom_u").max()) / 2,
+        )
+        .with_columns(freq0=_cadence(pl.col("base_gap"), bands))
+        .with_columns(
+            lo=_mapped("freq0", {k: v[0] for k, v in semi_bands.items()}, pl.Int64()),
+            hi=_mapped("freq0", {k: v[1] for k, v in semi_bands.items()}, pl.Int64()),
+        )
+        .filter(pl.col("freq0").is_not_null())
+    )
+    per_segment = ch.group_by("seg_id").agg(seg_med=pl.col("amount_cents").median())
+    gap = pl.col("gap")
+    ch = (
+        ch.join(per_stream, on="sid", how="inner")
+        .join(per_segment, on="seg_id", how="left")
+        .with_columns(
+            within=(pl.col("amount_cents") - pl.col("med_amount")).abs()
+            <= tol * pl.col("med_amount"),
+            within_seg=(pl.col("amount_cents") - pl.col("seg_med")).abs()
+            <= tol * pl.col("seg_med"),
+            on_cadence=gap.is_between(pl.col("lo") - jitter, pl.col("hi") + jitter),
+            missed=gap.is_between(2 * pl.col("lo") - jitter, 2 * pl.col("hi") + jitter),
+            hi_half=pl.col("dom_u") > pl.col("mid"),
         )
     )
-    # Day of month folded so month ends (and 1sts moved back to a Friday) sit together near 0.
-    dim = pl.col("date").dt.month_end().dt.day().cast(pl.Int32)
-    dom = pl.col("date").dt.day().cast(pl.Int32)
-    u = pl.when(dom >= dim - 3).then(31 - (dim - dom)).otherwise(dom)
-    ch = ch.with_columns(
-        base_gap=pl.col("gap").quantile(0.5, interpolation="lower").over("sid"),
-        med_amount=pl.col("amount_cents").median().over("sid"),
-        seg=pl.col("jump").cum_sum().over("sid"),
-        dom_u=pl.when(u >= 29).then(u - 31).otherwise(u),
-    ).with_columns(
-        freq0=_cadence(pl.col("base_gap"), bands),
-        seg_med=pl.col("amount_cents").median().over("sid", "seg"),
-        hi_half=pl.col("dom_u")
-        > (pl.col("dom_u").min().over("sid") + pl.col("dom_u").max().over("sid")) / 2,
-    )
-    semi_bands = {**bands, "SEMI_MONTHLY": bands.get("BIWEEKLY", (12, 17))}
-    ch = ch.with_columns(
-        within=(pl.col("amount_cents") - pl.col("med_amount")).abs() <= tol * pl.col("med_amount"),
-        within_seg=(pl.col("amount_cents") - pl.col("seg_med")).abs() <= tol * pl.col("seg_med"),
-        on_cadence=_band("freq0", semi_bands, 1, config.gap_jitter_days),
-        missed=_band("freq0", semi_bands, 2, config.gap_jitter_days),
-    )
     spread = config.semi_monthly_day_spread
+    lo_half, hi_half = (
+        pl.col("dom_u").filter(~pl.col("hi_half")),
+        pl.col("dom_u").filter(pl.col("hi_half")),
+    )
+    latest = pl.col("date").arg_max()
     agg = ch.group_by("sid").agg(
         pl.col("freq0").first(),
-        pl.col("ri").last(),
+        pl.col("ri").get(latest),
         pl.len().alias("transaction_count"),
-        pl.col("date").first().alias("first_date"),
-        pl.col("date").last().alias("last_date"),
+        pl.col("date").min().alias("first_date"),
+        pl.col("date").max().alias("last_date"),
         pl.col("amount_cents").sum().alias("sum_cents"),
-        pl.col("amount_cents").last().alias("last_cents"),
+        pl.col("amount_cents").get(latest).alias("last_cents"),
         (pl.col("within").all() | ((pl.col("jump").sum() <= 1) & pl.col("within_seg").all())).alias(
             "steady"
         ),
-        (pl.col("gap").is_null() | pl.col("on_cadence") | pl.col("missed")).all().alias("gaps_ok"),
+        (gap.is_null() | pl.col("on_cadence") | pl.col("missed")).all().alias("gaps_ok"),
         (pl.col("missed") & ~pl.col("on_cadence")).sum().alias("n_missed"),
-        pl.col("dom_u").filter(~pl.col("hi_half")).len().alias("n_lo"),
-        pl.col("dom_u").filter(pl.col("hi_half")).len().alias("n_hi"),
-        (
-            pl.col("dom_u").filter(~pl.col("hi_half")).max()
-            - pl.col("dom_u").filter(~pl.col("hi_half")).min()
-        ).alias("spread_lo"),
-        (
-            pl.col("dom_u").filter(pl.col("hi_half")).max()
-            - pl.col("dom_u").filter(pl.col("hi_half")).min()
-        ).alias("spread_hi"),
+        lo_half.len().alias("n_lo"),
+        hi_half.len().alias("n_hi"),
+        (lo_half.max() - lo_half.min()).alias("spread_lo"),
+        (hi_half.max() - hi_half.min()).alias("spread_hi"),
     )
     semi = (
         (pl.col("freq0") == "BIWEEKLY")
