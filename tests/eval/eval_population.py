@@ -66,8 +66,11 @@ def _rec(rid: str, user: str, item: str, kind: str, rationale: str, **extra: Any
 
 
 def _trace(rid: str, user: str, item: str, **drop: bool) -> dict[str, Any]:
-    body = {"user_id": user, "item_id": item, "persona": {"id": 1}, "features": {"x": 1},
-            "rationale": "r", "guardrails": {"eligible": True}}  # fmt: skip
+    body = {"user_id": user, "item": {"id": item}, "personas": {"primary_persona_id": 1},
+            "signal_values": {"credit.max_utilization": 0.68}, "rule": {"id": "primary_persona"},
+            "eligibility": {"passed": [], "failed": []}, "tone": {"passed": True}, "rank_score": 1.0,
+            "catalog_version": "cat-test", "config_version": "cfg-test",
+            "generated_at": "2026-10-31T00:00:00+00:00"}  # fmt: skip
     for key in drop:
         body.pop(key)
     return {"trace_id": f"t_{rid}", "user_id": user, "window_days": 180, "as_of_date": AS_OF,
@@ -130,7 +133,7 @@ def build(data_dir: Path) -> Path:
         _rec("r4", "u5", "edu_subs", "education", "You have 2 subscriptions.", disclosure="Not advice."),
     ])  # fmt: skip
     insert(conn, "decision_traces", [
-        _trace("r1", "u1", "edu_util"), _trace("r2", "u2", "edu_util", rationale=True),
+        _trace("r1", "u1", "edu_util"), _trace("r2", "u2", "edu_util", signal_values=True),
         _trace("r3", "u2", "offer_card"),
     ])  # fmt: skip
     insert(conn, "pipeline_runs", [

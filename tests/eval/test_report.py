@@ -56,7 +56,7 @@ def test_one_trace_file_per_consented_user(populated: tuple[Settings, Path]) -> 
     assert [p["window_days"] for p in u1["personas"]] == [30, 180]
     assert u1["personas"][0]["assignment_trace"]["result"]["status"] == "ASSIGNED"
     rec = u1["recommendations"][0]
-    assert rec["item_id"] == "edu_util" and rec["decision_trace"]["item_id"] == "edu_util"
+    assert rec["item_id"] == "edu_util" and rec["decision_trace"]["item"]["id"] == "edu_util"
     u4 = json.loads((traces / "u4.json").read_text())
     assert u4 == {
         "user_id": "u4",

@@ -15,12 +15,18 @@ DISCLOSURE_TEXT: Final = (
 )
 # Each requirement is met by any one of its top-level keys in the decision-trace JSON.
 REQUIRED_TRACE_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    # what issue 5 asks every decision trace to carry; alternatives accepted per requirement
     "user": ("user_id",),
-    "item": ("item_id",),
-    "reason": ("persona", "personas", "persona_id", "primary_persona_id", "signals", "triggers"),
-    "evidence": ("features", "inputs", "values", "fields", "evidence"),
-    "rationale": ("rationale",),
-    "guardrails": ("guardrails", "eligibility", "checks", "tone"),
+    "item": ("item.id", "item_id"),
+    "personas": ("personas",),
+    "signal_values": ("signal_values",),
+    "rule": ("rule.id", "rule"),
+    "eligibility": ("eligibility",),
+    "tone": ("tone",),
+    "rank_score": ("rank_score",),
+    "catalog_version": ("catalog_version",),
+    "config_version": ("config_version",),
+    "time": ("generated_at",),
 }
 
 
