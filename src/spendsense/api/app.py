@@ -67,3 +67,16 @@ def create_app(
     ):
         app.include_router(router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """For ``uvicorn --factory spendsense.api.app:app_from_env`` (and several workers).
+
+    Reads ``SPENDSENSE_DATA_DIR``; ``SPENDSENSE_COOKIE_SECURE=0`` allows plain http on localhost.
+    """
+    import os
+
+    from spendsense.config import load_settings
+
+    flag = os.environ.get("SPENDSENSE_COOKIE_SECURE")
+    return create_app(load_settings(), cookie_secure=None if flag is None else flag == "1")

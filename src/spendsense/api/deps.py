@@ -5,8 +5,7 @@ from __future__ import annotations
 import hmac
 import queue
 import sqlite3
-import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -30,31 +29,30 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class ConnectionPool:
-    """A few SQLite connections shared by request threads, each used by one request at a time."""
+    """Idle SQLite connections reused across requests; each is used by one request at a time.
+
+    Never blocks (it is called on the event loop): when none is idle it opens another, and it
+    keeps at most ``size`` idle ones.
+    """
 
     def __init__(self, path: Path, size: int = 16) -> None:
         self.path, self.size = path, size
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
-        self._created = 0
-        self._lock = threading.Lock()
-        self.release(connect(path))  # migrate once, up front
-        self._created = 1
+        self._idle.put(connect(path))  # migrate once, up front
 
     def acquire(self) -> sqlite3.Connection:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
-            pass
-        with self._lock:
-            if self._created < self.size:
-                self._created += 1
-                return connect(self.path, migrate=False)
-        return self._idle.get(timeout=30)
+            return connect(self.path, migrate=False)
 
     def release(self, conn: sqlite3.Connection) -> None:
         if conn.in_transaction:  # never hand on a connection mid-transaction
             conn.execute("ROLLBACK")
-        self._idle.put(conn)
+        if self._idle.qsize() >= self.size:
+            conn.close()
+        else:
+            self._idle.put(conn)
 
 
 def get_settings(request: Request) -> Settings:
@@ -62,8 +60,8 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_conn(request: Request) -> Iterator[sqlite3.Connection]:
-    """One pooled connection for the whole request."""
+async def get_conn(request: Request) -> AsyncIterator[sqlite3.Connection]:
+    """One pooled connection for the whole request (async: no thread hop just to borrow it)."""
     pool: ConnectionPool = request.app.state.pool
     conn = pool.acquire()
     try:

@@ -29,10 +29,14 @@ def get_profile(conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserI
 
 
 @router.get("/recommendations/{user_id}", response_model=RecommendationsOut)
-def get_recommendations(
+async def get_recommendations(
     conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserId
 ) -> RecommendationsOut:
-    """Items with rationale, disclosure and trace id; customers never see flagged items."""
+    """Items with rationale, disclosure and trace id; customers never see flagged items.
+
+    Async on purpose: a few indexed reads (WAL readers never wait on writers) cost less than
+    the hop to a worker thread, and this is the hottest route.
+    """
     ensure_access(principal, user_id)
     return user_recommendations(conn, principal, user_id)
 
