@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import polars as pl
-
 from spendsense.synth.block import generate_block
-from spendsense.synth.output import SHARD_SIZE, TruthWriter, write_bundles, write_parts
+from spendsense.synth.output import (
+    SHARD_SIZE,
+    ParquetAppender,
+    part_writer,
+    truth_writer,
+    write_bundles,
+)
 from spendsense.synth.plaid import plaid_tables, truth_tables
 
 DEFAULT_AS_OF = date(2026, 10, 31)
@@ -29,10 +33,6 @@ class GenerateResult:
     fmt: str = "plaid-json"
     data_paths: list[Path] = field(default_factory=list)
     truth_paths: list[Path] = field(default_factory=list)
-
-
-def _concat(chunks: list[dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
-    return {name: pl.concat([c[name] for c in chunks]) for name in chunks[0]}
 
 
 def generate_population(
@@ -56,8 +56,8 @@ def generate_population(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result = GenerateResult(out=out, fmt=fmt)
-    truth = TruthWriter(out)
-    pending: list[dict[str, pl.DataFrame]] = []
+    truth = truth_writer(out)
+    parts: ParquetAppender | None = None
     n_blocks = -(-n_users // SHARD_SIZE)
     for block in range(n_blocks):  # one block of users at a time: bounded memory
         first = block * SHARD_SIZE
@@ -70,11 +70,12 @@ def generate_population(
         result.transactions += tables["transactions"].height
         if fmt == "plaid-json":
             result.data_paths.extend(write_bundles(tables, out, first))
-        else:
-            pending.append(tables)
-            if len(pending) == PART_BLOCKS or block == n_blocks - 1:
-                result.data_paths.extend(write_parts(_concat(pending), out, block // PART_BLOCKS))
-                pending = []
+        else:  # each block is a row group; a part file holds PART_BLOCKS blocks
+            parts = parts or part_writer(out, block // PART_BLOCKS)
+            parts.write(tables)
+            if (block + 1) % PART_BLOCKS == 0 or block == n_blocks - 1:
+                result.data_paths.extend(parts.close())
+                parts = None
         if progress is not None:
             progress(first + n)
     result.truth_paths = truth.close()

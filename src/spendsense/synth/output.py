@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 SHARD_SIZE = 1000
@@ -108,36 +108,34 @@ def write_bundles(tables: dict[str, pl.DataFrame], out: Path, uid_first: int) ->
     return paths
 
 
-def write_parts(tables: dict[str, pl.DataFrame], out: Path, part: int) -> list[Path]:
-    """Write each table as ``out/parquet/<table>/part-NNNNN.parquet``."""
-    paths = []
-    for name, frame in tables.items():
-        folder = out / "parquet" / name
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"part-{part:05d}.parquet"
-        pq.write_table(frame.rechunk().to_arrow(), path, compression="zstd")
-        paths.append(path)
-    return paths
+class ParquetAppender:
+    """Append each table's chunks as row groups of one Parquet file (bounded memory)."""
 
-
-class TruthWriter:
-    """Append ground-truth chunks to single Parquet files without holding them all in memory."""
-
-    def __init__(self, out: Path) -> None:
-        self.folder = out / "ground_truth"
-        self.folder.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path_for: Callable[[str], Path]) -> None:
+        self.path_for = path_for
         self.writers: dict[str, pq.ParquetWriter] = {}
 
     def write(self, tables: dict[str, pl.DataFrame]) -> None:
         for name, frame in tables.items():
             table = frame.to_arrow()
             if name not in self.writers:
-                self.writers[name] = pq.ParquetWriter(self.folder / f"{name}.parquet", table.schema)
-            self.writers[name].write_table(
-                pa.Table.from_batches(table.to_batches(), self.writers[name].schema)
-            )
+                path = self.path_for(name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.writers[name] = pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer = self.writers[name]
+            writer.write_table(table.cast(writer.schema))
 
     def close(self) -> list[Path]:
         for writer in self.writers.values():
             writer.close()
-        return [self.folder / f"{name}.parquet" for name in self.writers]
+        return [self.path_for(name) for name in self.writers]
+
+
+def part_writer(out: Path, part: int) -> ParquetAppender:
+    """Writer for ``out/parquet/<table>/part-NNNNN.parquet``."""
+    return ParquetAppender(lambda name: out / "parquet" / name / f"part-{part:05d}.parquet")
+
+
+def truth_writer(out: Path) -> ParquetAppender:
+    """Writer for ``out/ground_truth/<table>.parquet``."""
+    return ParquetAppender(lambda name: out / "ground_truth" / f"{name}.parquet")
