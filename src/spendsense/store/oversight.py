@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from spendsense.errors import Conflict, Forbidden, NotFound, UserError
@@ -233,6 +233,3 @@ def change_consent(
             )
     return result
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
