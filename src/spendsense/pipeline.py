@@ -138,11 +138,16 @@ def _chunks(user_ids: list[str], size: int) -> list[list[str]]:
 
 
 def _slice(ledger: Mapping[str, pl.LazyFrame], user_ids: list[str]) -> dict[str, pl.DataFrame]:
-    keep = pl.Series(user_ids, dtype=pl.String)
-    return {
-        name: frame.filter(pl.col("user_id").is_in(keep)).collect()
-        for name, frame in ledger.items()
-    }
+    keep = pl.LazyFrame({"user_id": user_ids}, schema={"user_id": pl.String})
+    return {name: frame.join(keep, on="user_id", how="semi").collect() for name, frame in ledger.items()}
+
+
+def consented_users(settings: Settings) -> list[str]:
+    """Users with granted consent, read from SQLite (authoritative, and changed outside ingest)."""
+    rows = connect(settings.db_path).execute(
+        "SELECT user_id FROM users WHERE consent_status = 'granted' ORDER BY user_id"
+    )
+    return [r[0] for r in rows]
 
 
 def run_pipeline(
@@ -153,13 +158,7 @@ def run_pipeline(
     t0 = time.perf_counter()
     ledger = load_ledger(settings)
     as_of = as_of or default_as_of(ledger)
-    consented = (
-        ledger["users"]
-        .filter(pl.col("consent_status") == "granted")
-        .select("user_id")
-        .sort("user_id")
-        .collect()
-    )["user_id"].to_list()
+    consented = consented_users(settings)
     timings["load ledger"] = time.perf_counter() - t0
     computed_at = datetime.now(UTC).replace(microsecond=0)
     parts: list[StageOutputs] = []

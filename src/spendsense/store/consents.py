@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from spendsense.errors import NotFound, UserError
 from spendsense.store.db import transaction
+from spendsense.store.ledger import bump_version
 
 CONSENT_ACTIONS = {"grant": "granted", "revoke": "revoked"}
 # Derived data removed when consent is revoked (delivered recommendations stay as the record of what was shown).
@@ -49,6 +50,7 @@ def set_consent(
         )
         if status == "revoked":
             removed = _remove_derived(conn, user_id)
+        bump_version(conn)  # the Parquet copy of users is stale now
     return {
         "user_id": user_id,
         "status": status,

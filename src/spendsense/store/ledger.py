@@ -89,7 +89,7 @@ def apply_batch(conn: sqlite3.Connection, batch: LedgerBatch) -> dict[str, int]:
                 "DO UPDATE SET next_cursor=excluded.next_cursor, updated_at=excluded.updated_at",
                 (user_id, item_id, cursor, datetime.now(UTC).isoformat()),
             )
-        _bump_version(conn)
+        bump_version(conn)
     return written
 
 
@@ -119,7 +119,7 @@ def _keep_existing_consent(conn: sqlite3.Connection, users: pl.DataFrame) -> pl.
     )
 
 
-def _bump_version(conn: sqlite3.Connection) -> None:
+def bump_version(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT INTO meta VALUES ('ledger_version', '1') ON CONFLICT(key) "
         "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
