@@ -191,6 +191,8 @@ def streams_from_charges(
             dom_u=pl.when(u >= 29).then(u - 31).otherwise(u),
         )
         .with_columns(seg_id=(~pl.col("same") | pl.col("jump")).cum_sum())
+        .collect()  # reused by several group-bys below: compute once
+        .lazy()
     )
     jitter = config.gap_jitter_days
     semi_bands = {**bands, "SEMI_MONTHLY": bands.get("BIWEEKLY", (12, 17))}
@@ -200,6 +202,7 @@ def streams_from_charges(
             base_gap=pl.col("gap").quantile(0.5, interpolation="lower"),
             med_amount=pl.col("amount_cents").median(),
             mid=(pl.col("dom_u").min() + pl.col("dom_u").max()) / 2,
+            n_jumps=pl.col("jump").sum(),
         )
         .with_columns(freq0=_cadence(pl.col("base_gap"), bands))
         .with_columns(
@@ -207,11 +210,19 @@ def streams_from_charges(
             hi=_mapped("freq0", {k: v[1] for k, v in semi_bands.items()}, pl.Int64()),
         )
         .filter(pl.col("freq0").is_not_null())
+        .collect()
+        .lazy()
     )
-    per_segment = ch.group_by("seg_id").agg(seg_med=pl.col("amount_cents").median())
+    # Segment medians matter only for a stream with exactly one price step.
+    per_segment = (
+        ch.join(per_stream.filter(pl.col("n_jumps") == 1).select("sid"), on="sid", how="semi")
+        .group_by("seg_id")
+        .agg(seg_med=pl.col("amount_cents").median())
+    )
     gap = pl.col("gap")
+    row_stats = per_stream.select("sid", "med_amount", "lo", "hi", "mid", "n_jumps")
     ch = (
-        ch.join(per_stream, on="sid", how="inner")
+        ch.join(row_stats, on="sid", how="inner")
         .join(per_segment, on="seg_id", how="left")
         .with_columns(
             within=(pl.col("amount_cents") - pl.col("med_amount")).abs()
@@ -220,40 +231,41 @@ def streams_from_charges(
             <= tol * pl.col("seg_med"),
             on_cadence=gap.is_between(pl.col("lo") - jitter, pl.col("hi") + jitter),
             missed=gap.is_between(2 * pl.col("lo") - jitter, 2 * pl.col("hi") + jitter),
-            hi_half=pl.col("dom_u") > pl.col("mid"),
         )
-    )
-    spread = config.semi_monthly_day_spread
-    lo_half, hi_half = (
-        pl.col("dom_u").filter(~pl.col("hi_half")),
-        pl.col("dom_u").filter(pl.col("hi_half")),
     )
     latest = pl.col("date").arg_max()
     agg = ch.group_by("sid").agg(
-        pl.col("freq0").first(),
         pl.col("ri").get(latest),
         pl.len().alias("transaction_count"),
         pl.col("date").min().alias("first_date"),
         pl.col("date").max().alias("last_date"),
         pl.col("amount_cents").sum().alias("sum_cents"),
         pl.col("amount_cents").get(latest).alias("last_cents"),
-        (pl.col("within").all() | ((pl.col("jump").sum() <= 1) & pl.col("within_seg").all())).alias(
-            "steady"
-        ),
+        (
+            pl.col("within").all()
+            | ((pl.col("n_jumps").first() == 1) & pl.col("within_seg").fill_null(False).all())
+        ).alias("steady"),
         (gap.is_null() | pl.col("on_cadence") | pl.col("missed")).all().alias("gaps_ok"),
         (pl.col("missed") & ~pl.col("on_cadence")).sum().alias("n_missed"),
-        lo_half.len().alias("n_lo"),
-        hi_half.len().alias("n_hi"),
-        (lo_half.max() - lo_half.min()).alias("spread_lo"),
-        (hi_half.max() - hi_half.min()).alias("spread_hi"),
     )
-    semi = (
-        (pl.col("freq0") == "BIWEEKLY")
-        & (pl.col("n_lo") >= 2)
-        & (pl.col("n_hi") >= 2)
-        & (pl.col("spread_lo") <= spread)
-        & (pl.col("spread_hi") <= spread)
+    # Two day-of-month clusters (semi-monthly) are checked only for biweekly-band streams.
+    spread = config.semi_monthly_day_spread
+    half = pl.col("dom_u") > pl.col("mid")
+    clusters = (
+        ch.join(
+            per_stream.filter(pl.col("freq0") == "BIWEEKLY").select("sid"), on="sid", how="semi"
+        )
+        .group_by("sid", half.alias("half"))
+        .agg(n=pl.len(), spread=pl.col("dom_u").max() - pl.col("dom_u").min())
+        .group_by("sid")
+        .agg(
+            semi_days=(pl.len() == 2)
+            & (pl.col("n").min() >= 2)
+            & (pl.col("spread").max() <= spread)
+        )
     )
+    agg = agg.join(per_stream.select("sid", "freq0"), on="sid").join(clusters, on="sid", how="left")
+    semi = (pl.col("freq0") == "BIWEEKLY") & pl.col("semi_days").fill_null(False)
     required = (
         pl.when(pl.col("frequency") == "ANNUALLY")
         .then(pl.lit(config.annual_min_occurrences))
