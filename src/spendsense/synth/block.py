@@ -77,7 +77,7 @@ def generate_block(seed: int, block: int, first: int, n: int, as_of: date) -> Bl
         sp.savings_one_offs(rng, users),
         _business_income(rng, users),
     ]
-    txns = pl.concat([_conform(p) for p in parts])
+    txns = sp.desteady(rng, pl.concat([_conform(p) for p in parts]))
     cards = simulate_cards(rng, users, accounts, txns, as_of)
     txns = pl.concat([txns, _conform(cards.txns)])
     mirror = txns.filter(pl.col("kind") == "save").with_columns(

@@ -135,23 +135,23 @@ DISCRETIONARY: tuple[tuple[Spend, float], ...] = (  # (category, visits per 30 d
     (("FOOD_AND_DRINK_RESTAURANT", "in store", (
         "Luigi's Trattoria", "Golden Dragon", "Blue Plate Diner", "Taqueria Sol", "The Oak Room",
         "Saffron House", "Harbor Grill", "Noodle Bar 88", "Bistro Verde", "Smoke & Barrel BBQ",
-        "Pho Saigon", "Casa Bonita Cafe"), 3800, 0.5), 4.0),
+        "Pho Saigon", "Casa Bonita Cafe"), 3800, 0.25), 4.0),
     (("FOOD_AND_DRINK_FAST_FOOD", "in store", (
         "Burger Barn", "Taco Rocket", "Cluck Shack", "Sub Station", "Pizza Planet", "Wrap It Up"),
-        1300, 0.45), 4.0),
+        1300, 0.25), 4.0),
     (("FOOD_AND_DRINK_COFFEE", "in store", (
-        "Daily Grind", "Bean There", "Morning Ritual Coffee", "Brew Lab", "Cup & Saucer"), 650, 0.45), 5.0),
+        "Daily Grind", "Bean There", "Morning Ritual Coffee", "Brew Lab", "Cup & Saucer"), 650, 0.25), 5.0),
     (("GENERAL_MERCHANDISE_ONLINE_MARKETPLACES", "online", (
-        "Amazon", "eBay", "Etsy", "Wish Market"), 3500, 0.8), 3.0),
-    (("GENERAL_MERCHANDISE_SUPERSTORES", "in store", ("Target", "Walmart", "Costco"), 6000, 0.6), 2.0),
+        "Amazon", "eBay", "Etsy", "Wish Market"), 3500, 0.25), 3.0),
+    (("GENERAL_MERCHANDISE_SUPERSTORES", "in store", ("Target", "Walmart", "Costco"), 6000, 0.25), 2.0),
     (("GENERAL_MERCHANDISE_CLOTHING_AND_ACCESSORIES", "in store", (
-        "Thread & Needle", "Urban Closet", "Summit Outfitters"), 5500, 0.6), 0.8),
-    (("TRANSPORTATION_TAXIS_AND_RIDE_SHARES", "online", ("Uber", "Lyft"), 2200, 0.5), 1.5),
-    (("MEDICAL_PHARMACIES_AND_SUPPLEMENTS", "in store", ("CVS", "Walgreens", "Rite Aid"), 2400, 0.6), 0.8),
+        "Thread & Needle", "Urban Closet", "Summit Outfitters"), 5500, 0.25), 0.8),
+    (("TRANSPORTATION_TAXIS_AND_RIDE_SHARES", "online", ("Uber", "Lyft"), 2200, 0.25), 1.5),
+    (("MEDICAL_PHARMACIES_AND_SUPPLEMENTS", "in store", ("CVS", "Walgreens", "Rite Aid"), 2400, 0.25), 0.8),
     (("ENTERTAINMENT_SPORTING_EVENTS_AMUSEMENT_PARKS_AND_MUSEUMS", "online", (
-        "Ticketmaster", "City Museum", "Funland Park"), 6000, 0.6), 0.4),
-    (("PERSONAL_CARE_HAIR_AND_BEAUTY", "in store", ("Style Studio", "Fresh Cuts"), 4500, 0.4), 0.5),
-    (("HOME_IMPROVEMENT_HARDWARE", "in store", ("Home Depot", "Lowe's", "Ace Hardware"), 4800, 0.7), 0.5),
+        "Ticketmaster", "City Museum", "Funland Park"), 6000, 0.25), 0.4),
+    (("PERSONAL_CARE_HAIR_AND_BEAUTY", "in store", ("Style Studio", "Fresh Cuts"), 4500, 0.25), 0.5),
+    (("HOME_IMPROVEMENT_HARDWARE", "in store", ("Home Depot", "Lowe's", "Ace Hardware"), 4800, 0.25), 0.5),
 )  # fmt: skip
 
 ARCHETYPES: tuple[str, ...] = (

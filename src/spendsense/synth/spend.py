@@ -125,6 +125,38 @@ def variable_spend(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFram
     return pl.concat([spend_all, ref], how="vertical_relaxed")
 
 
+def desteady(rng: np.random.Generator, frame: pl.DataFrame) -> pl.DataFrame:
+    """Make each merchant's successive purchases differ by at least 22% so they never look steady.
+
+    Random visits to one merchant (three lunches at the same diner) could otherwise land
+    within 10% of each other on a monthly-looking rhythm and pass for a subscription. Each
+    (user, merchant) series is its first amount times exp(z), where z alternates up and
+    down by 0.2-0.5 per visit: bounded, varied, and never two neighbours alike.
+    """
+    spend = pl.col("kind") == "spend"
+    group = ("uid", "merchant_name", "kind")
+    k = pl.int_range(pl.len()).over(group, order_by="day")
+    step = (
+        pl.when(k == 0)
+        .then(0.0)
+        .otherwise(pl.when(k % 2 == 1).then(1.0).otherwise(-1.0) * pl.col("u"))
+    )
+    walked = (
+        frame.with_columns(u=pl.Series(rng.uniform(0.2, 0.5, frame.height)))
+        .with_columns(z=step.cum_sum().over(group, order_by="day"))
+        .with_columns(
+            amount_cents=pl.when(spend)
+            .then(
+                (pl.col("amount_cents").first().over(group, order_by="day") * pl.col("z").exp())
+                .round()
+                .cast(pl.Int64)
+            )
+            .otherwise("amount_cents")
+        )
+    )
+    return walked.drop("u", "z")
+
+
 def card_anchors(rng: np.random.Generator, accounts: pl.DataFrame) -> pl.DataFrame:
     """One online purchase per card per month, so no statement is too small to read."""
     cards = accounts.filter(pl.col("type") == "credit")
