@@ -25,6 +25,12 @@ consent_app = typer.Typer(help="Grant or revoke a user's consent.", no_args_is_h
 personas_app = typer.Typer(help="Inspect persona assignments.", no_args_is_help=True)
 app.add_typer(consent_app, name="consent")
 app.add_typer(personas_app, name="personas")
+operator_app = typer.Typer(help="Operator accounts for the console and API.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
+customer_app = typer.Typer(help="Customer access to their own insights.", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+app.add_typer(audit_app, name="audit")
+app.add_typer(customer_app, name="customer")
 console = Console()
 err = Console(stderr=True)
 
@@ -161,9 +167,12 @@ def run(
 @app.command()
 def report(
     latency_sample: Annotated[
-        int, typer.Option("--latency-sample", min=0, help="Users timed through the real per-user path.")
+        int,
+        typer.Option("--latency-sample", min=0, help="Users timed through the real per-user path."),
     ] = 20,
-    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Also print report.html to PDF.")] = True,
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="Also print report.html to PDF.")
+    ] = True,
 ) -> None:
     """Evaluate the stored outputs: metrics.json/csv, report.html (+PDF) and per-user traces."""
     from spendsense.eval import build_report
@@ -213,6 +222,78 @@ def personas_history(user_id: str) -> None:
     for row in frame.iter_rows():
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the REST API, the operator console and the end-user page."""
+    import uvicorn
+
+    from spendsense.api.app import create_app
+
+    local = host in {"127.0.0.1", "localhost", "::1"}
+    application = create_app(STATE.settings, cookie_secure=False if local else None)
+    console.print(f"SpendSense on http://{host}:{port}  (console: /console, API docs: /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@operator_app.command("create")
+def operator_create(
+    username: str,
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD)."),
+    ] = None,
+    token: Annotated[
+        bool, typer.Option("--token", help="Also print an API token for this operator.")
+    ] = False,
+) -> None:
+    """Create an operator account (the first one, or another)."""
+    import os
+
+    from spendsense.store.auth import create_operator, create_operator_token
+    from spendsense.store.db import connect
+
+    secret = password or os.environ.get("SPENDSENSE_OPERATOR_PASSWORD")
+    if not secret:
+        secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if len(secret) < 8:
+        raise UserError("the password needs at least 8 characters")
+    conn = connect(STATE.settings.db_path)
+    create_operator(conn, username, secret)
+    console.print(f"operator {username!r} created")
+    if token:
+        console.print(f"API token (shown once): {create_operator_token(conn, username)}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain: any edited or deleted entry is reported."""
+    from spendsense.store.audit import verify_audit_chain
+    from spendsense.store.db import connect
+
+    ok, problems = verify_audit_chain(connect(STATE.settings.db_path))
+    for problem in problems:
+        console.print(problem, markup=False)
+    if not ok:
+        raise UserError(f"the audit log fails verification ({len(problems)} problem(s))")
+    console.print("audit log verified: the hash chain is intact")
+
+
+@customer_app.command("token")
+def customer_token(user_id: str) -> None:
+    """Print a token with which USER_ID opens their own page (/me?token=...)."""
+    from spendsense.errors import NotFound
+    from spendsense.store.auth import create_customer_token
+    from spendsense.store.db import connect
+
+    conn = connect(STATE.settings.db_path)
+    if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
+        raise NotFound(f"unknown user {user_id!r}")
+    console.print(create_customer_token(conn, user_id))
 
 
 def _parse_date(text: str) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from spendsense.errors import NotFound, UserError
@@ -30,8 +31,13 @@ def set_consent(
     source: str,
     actor: str,
     at: datetime | None = None,
+    audit: Callable[[sqlite3.Connection, dict[str, object]], None] | None = None,
 ) -> dict[str, object]:
-    """Grant or revoke consent; revoking removes the user's derived data and undelivered recommendations at once."""
+    """Grant or revoke consent; revoking removes the user's derived data and undelivered recommendations at once.
+
+    ``audit``, when given, runs inside the same transaction with the result, so the change
+    and its audit entry commit together or not at all.
+    """
     if action not in CONSENT_ACTIONS:
         raise UserError(f"consent action must be grant or revoke, not {action!r}", field="action")
     status = CONSENT_ACTIONS[action]
@@ -51,13 +57,17 @@ def set_consent(
         if status == "revoked":
             removed = _remove_derived(conn, user_id)
         bump_version(conn)  # the Parquet copy of users is stale now
-    return {
-        "user_id": user_id,
-        "status": status,
-        "changed_at": when,
-        "source": source,
-        "removed_rows": removed,
-    }
+        result: dict[str, object] = {
+            "user_id": user_id,
+            "status": status,
+            "changed_at": when,
+            "source": source,
+            "removed_rows": removed,
+            "before": row[0],
+        }
+        if audit is not None:
+            audit(conn, result)
+    return result
 
 
 def _remove_derived(conn: sqlite3.Connection, user_id: str) -> int:

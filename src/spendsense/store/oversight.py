@@ -211,25 +211,28 @@ def change_consent(
     at: datetime | None = None,
 ) -> dict[str, object]:
     """Grant or revoke through store.consents; a change made by an operator is audited."""
-    row = conn.execute("SELECT consent_status FROM users WHERE user_id = ?", (user_id,)).fetchone()
-    if row is None:
+    if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
         raise NotFound(f"unknown user {user_id!r}", field="user_id")
-    before = row["consent_status"]
-    result = set_consent(conn, user_id, action, source=source, actor=actor, at=at)
-    if by_operator:
-        # set_consent commits on its own; the audit entry follows in the next transaction.
-        with transaction(conn):
-            append_audit(
-                conn,
-                actor=actor,
-                action=f"consent.{action}",
-                target_type="user",
-                target_id=user_id,
-                before={"consent_status": before},
-                after={"consent_status": result["status"], "source": source},
-                reason=f"removed {result['removed_rows']} derived rows"
-                if action == "revoke"
-                else None,
-            )
-    return result
 
+    def audit(tx: sqlite3.Connection, result: dict[str, object]) -> None:
+        append_audit(
+            tx,
+            actor=actor,
+            action=f"consent.{action}",
+            target_type="user",
+            target_id=user_id,
+            before={"consent_status": result["before"]},
+            after={"consent_status": result["status"], "source": source},
+            reason=f"removed {result['removed_rows']} derived rows" if action == "revoke" else None,
+        )
+
+    result = set_consent(
+        conn,
+        user_id,
+        action,
+        source=source,
+        actor=actor,
+        at=at,
+        audit=audit if by_operator else None,
+    )
+    return result
