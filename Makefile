@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 DATA ?= data
 USERS ?= 100
 SEED ?= 42
+PORT ?= 8000
 
 .PHONY: demo test setup setup-test lint typecheck pytest browsers bench clean
 
@@ -27,6 +28,10 @@ demo: setup  ## generate a population, ingest it, run the pipeline, serve the ap
 	$(BIN)/spendsense --data-dir $(DATA) generate --users $(USERS) --seed $(SEED)
 	$(BIN)/spendsense --data-dir $(DATA) ingest $(DATA)/raw/bundles
 	$(BIN)/spendsense --data-dir $(DATA) run
+	$(BIN)/spendsense --data-dir $(DATA) report --latency-sample 10
+	$(BIN)/spendsense --data-dir $(DATA) operator create admin --random-password --exist-ok
+	@echo "customer page: http://127.0.0.1:$(PORT)/me?token=$$($(BIN)/spendsense --data-dir $(DATA) customer token u_0000001)"
+	$(BIN)/spendsense --data-dir $(DATA) serve --port $(PORT)
 
 lint:
 	$(BIN)/ruff check src tests bench scripts

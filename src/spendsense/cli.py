@@ -244,29 +244,36 @@ def serve(
 def operator_create(
     username: str,
     password: Annotated[
-        str | None,
-        typer.Option(help="Password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD)."),
+        str | None, typer.Option(help="Password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD).")
     ] = None,
-    token: Annotated[
-        bool, typer.Option("--token", help="Also print an API token for this operator.")
+    random_password: Annotated[
+        bool, typer.Option("--random-password", help="Generate a strong password and print it once.")
     ] = False,
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Do nothing if the operator exists.")] = False,
+    token: Annotated[bool, typer.Option("--token", help="Also print an API token for this operator.")] = False,
 ) -> None:
     """Create an operator account (the first one, or another)."""
     import os
+    import secrets
 
     from spendsense.store.auth import create_operator, create_operator_token
     from spendsense.store.db import connect
 
+    conn = connect(STATE.settings.db_path)
+    if conn.execute("SELECT 1 FROM operators WHERE username = ?", (username,)).fetchone() and exist_ok:
+        console.print(f"operator {username!r} already exists")
+        return
     secret = password or os.environ.get("SPENDSENSE_OPERATOR_PASSWORD")
+    if random_password:
+        secret = secrets.token_urlsafe(12)
     if not secret:
         secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    if len(secret) < 8:
-        raise UserError("the password needs at least 8 characters")
-    conn = connect(STATE.settings.db_path)
     create_operator(conn, username, secret)
     console.print(f"operator {username!r} created")
+    if random_password:
+        console.print(f"password (shown once): {secret}", markup=False)
     if token:
-        console.print(f"API token (shown once): {create_operator_token(conn, username)}")
+        console.print(f"API token (shown once): {create_operator_token(conn, username)}", markup=False)
 
 
 @audit_app.command("verify")
