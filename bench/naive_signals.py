@@ -8,16 +8,18 @@ daily checking balances (the heaviest parts of compute_features); it is for timi
 
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import time
 from collections import defaultdict
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_signals import AS_OF, build_ledger  # noqa: E402
+from bench_signals import AS_OF, build_ledger, time_features
 
 BANDS = {"WEEKLY": (5, 10), "BIWEEKLY": (12, 17), "MONTHLY": (26, 35), "QUARTERLY": (85, 100)}
 FACTOR = {"WEEKLY": 4.33, "BIWEEKLY": 26 / 12, "MONTHLY": 1.0, "QUARTERLY": 1 / 3}
@@ -51,7 +53,7 @@ def user_signals(txns: list[dict], checking_cents: int, window: int, as_of: date
             continue
         days = sorted(charges)
         amounts = [charges[d] for d in days]
-        gaps = [(b - a).days for a, b in zip(days, days[1:], strict=False)]
+        gaps = [(b - a).days for a, b in pairwise(days)]
         gap = statistics.median_low(gaps)
         freq = next((f for f, (lo, hi) in BANDS.items() if lo <= gap <= hi), None)
         med = statistics.median(amounts)
@@ -62,7 +64,7 @@ def user_signals(txns: list[dict], checking_cents: int, window: int, as_of: date
             monthly += statistics.mean(amounts) * FACTOR[freq]
             sub_spend += sum(a for d, a in zip(days, amounts, strict=True) if d > start)
     pay_days = sorted(deposits)
-    pay_gaps = [(b - a).days for a, b in zip(pay_days, pay_days[1:], strict=False)]
+    pay_gaps = [(b - a).days for a, b in pairwise(pay_days)]
     balance, balances = checking_cents, []
     for i in range(window):
         d = as_of - timedelta(days=i)
@@ -98,12 +100,26 @@ def run(ledger: dict, as_of: date = AS_OF, windows: tuple[int, ...] = (30, 180))
 
 
 def main() -> None:
-    """Time the naive loop on N users (default 1,000)."""
+    """Time the naive loop and compute_features on the same N users; record the ratio."""
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
     ledger = build_ledger(n)
     t0 = time.perf_counter()
     run(ledger)
-    print(f"naive {n} users: {time.perf_counter() - t0:.2f} s")
+    naive = time.perf_counter() - t0
+    whole = min(time_features(ledger) for _ in range(3))
+    result = {
+        "users": n,
+        "transactions": ledger["transactions"].height,
+        "naive_seconds": round(naive, 3),
+        "compute_features_seconds": round(whole, 3),
+        "speedup": round(naive / whole, 1),
+        "note": "naive covers streams, spend, pay gaps and daily balances only",
+    }
+    print(json.dumps(result))
+    out = Path("bench/results/signals.json")
+    data = json.loads(out.read_text()) if out.exists() else {}
+    data.setdefault("naive_vs_whole_table", {})[str(n)] = result
+    out.write_text(json.dumps(data, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -119,3 +119,34 @@ def test_wrappers_agree_with_whole_table() -> None:
             story["recurring_merchants"]
             == BehaviorSignals.from_features(whole, u, 180).subscriptions["recurring_merchants"]
         )
+
+
+def test_user_chunks_give_the_same_tables() -> None:
+    lb = LedgerBuilder()
+    for i, price in enumerate((1549, 999, 2500, 1200, 700)):
+        u = f"u{i}"
+        lb.user(u).account(f"chk-{u}", user_id=u, current=price * 10)
+        lb.account(
+            f"card-{u}",
+            user_id=u,
+            type_="credit",
+            subtype="credit card",
+            current=price,
+            limit=10000,
+        )
+        lb.series([2, 32, 62, 92], price, account_id=f"chk-{u}", user_id=u)
+        lb.series(
+            [5, 19, 33],
+            -100000,
+            merchant="Payroll",
+            account_id=f"chk-{u}",
+            user_id=u,
+            primary="INCOME",
+            detailed="INCOME_SALARY",
+        )
+    lb.user("u_empty")
+    ledger = lb.build()
+    whole = compute_features(ledger, AS_OF, SignalsConfig())
+    chunked = compute_features(ledger, AS_OF, SignalsConfig(chunk_users=2))
+    for name, frame in whole.items():
+        assert chunked[name].equals(frame), name

@@ -15,7 +15,7 @@ from spendsense.signals.recurring import charges, restrict, streams_from_charges
 from spendsense.signals.savings import monthly_expenses, savings_features
 from spendsense.signals.schema import FEATURE_TABLES, KEY
 from spendsense.signals.subscriptions import subscription_features
-from spendsense.signals.windows import Scope, build_scope, grid, lookback_days
+from spendsense.signals.windows import Scope, build_scope, grid, lookback_days, scope_chunks
 
 # Value for a user the family found nothing for (absent = null).
 DEFAULTS: dict[str, dict[str, object]] = {
@@ -150,5 +150,18 @@ def compute_features_from_scope(
 def compute_features(
     ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: date, config: SignalsConfig
 ) -> dict[str, pl.DataFrame]:
-    """Feature tables (keys of FEATURE_TABLES) for every consented user and window, sorted by key."""
-    return compute_features_from_scope(build_scope(ledger, as_of, config), as_of, config)
+    """Feature tables (keys of FEATURE_TABLES) for every consented user and window, sorted by key.
+
+    Users are processed in chunks of ``config.chunk_users`` through the same pure function.
+    """
+    scope = build_scope(ledger, as_of, config)
+    chunks = scope_chunks(scope, config.chunk_users)
+    if len(chunks) == 1:
+        return compute_features_from_scope(scope, as_of, config)
+    del scope
+    parts = [compute_features_from_scope(chunk, as_of, config) for chunk in chunks]
+    sort_keys = {"credit_cards": ["account_id"], "recurring_streams": ["stream_id"]}
+    return {
+        name: pl.concat([part[name] for part in parts]).sort([*KEY, *sort_keys.get(name, [])])
+        for name in FEATURE_TABLES
+    }

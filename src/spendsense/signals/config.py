@@ -63,6 +63,10 @@ class SignalsConfig(BaseModel):
         default=[0.30, 0.50, 0.80],
         description="Utilization flag levels for utilization_flag_30/_50/_80, in that order.",
     )
+    chunk_users: int = Field(
+        default=20_000,
+        description="Users per chunk: compute_features runs the stage chunk by chunk to bound memory.",
+    )
     savings_subtypes: list[str] = Field(
         default=["savings", "money market", "cash management", "hsa", "cd"],
         description="Depository subtypes counted as savings-like accounts.",

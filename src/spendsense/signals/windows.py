@@ -192,12 +192,36 @@ def build_scope(
             how="semi",
         )
     )
+    # Sorted by user code so a chunk of users is a zero-copy slice of the transactions.
     return Scope(
         users=users.collect().sort("user_id"),
         accounts=accounts_df,
-        transactions=txns.collect(),
+        transactions=txns.collect().sort(pl.col("user_id").to_physical()),
         liabilities=liabilities.collect(),
     )
+
+
+def scope_chunks(scope: Scope, chunk_users: int) -> list[Scope]:
+    """Split a scope into chunks of at most ``chunk_users`` users (the unit of work)."""
+    if scope.users.height <= chunk_users:
+        return [scope]
+    codes = scope.users.select(pl.col("user_id").cast(pl.Categorical).to_physical()).to_series()
+    codes = codes.sort()
+    tx_codes = scope.transactions.get_column("user_id").to_physical()
+    chunks = []
+    for start in range(0, codes.len(), chunk_users):
+        lo, hi = codes[start], codes[min(start + chunk_users, codes.len()) - 1]
+        first, stop = tx_codes.search_sorted(lo, "left"), tx_codes.search_sorted(hi, "right")
+        in_chunk = pl.col("user_id").cast(pl.Categorical).to_physical().is_between(lo, hi)
+        chunks.append(
+            Scope(
+                users=scope.users.filter(in_chunk),
+                accounts=scope.accounts.filter(in_chunk),
+                transactions=scope.transactions.slice(first, stop - first),
+                liabilities=scope.liabilities.filter(in_chunk),
+            )
+        )
+    return chunks
 
 
 def grid(users: pl.DataFrame, windows: list[int], as_of: date) -> pl.LazyFrame:
