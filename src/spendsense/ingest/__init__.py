@@ -7,14 +7,15 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from spendsense.errors import InputUnreadable
+from spendsense.ingest.bulk import TEXT_HOOKS
 from spendsense.ingest.mapping import Mapping, load_mapping, read_mapped
-from spendsense.ingest.plaid import kind_of, read_plaid, user_from_name
+from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_name
 from spendsense.ingest.quarantine import write_quarantine
 from spendsense.ingest.sandbox import read_sandbox
 from spendsense.ingest.staging import Staged
@@ -25,6 +26,8 @@ from spendsense.ledger.batch import LedgerBatch, Reject
 __all__ = ["ingest_paths", "write_quarantine"]
 
 SUFFIXES = {".json": "json", ".csv": "table", ".parquet": "table", ".pq": "table"}
+SKIP_DIR = "ground_truth"
+FLUSH_EVERY = 2000  # files staged in bulk before their records become frames (bounds memory)
 UNKNOWN_JSON = (
     "unrecognised JSON: not a user bundle, a Plaid response (/accounts/get, /transactions/get, "
     "/transactions/sync, /liabilities/get) or a sandbox config (override_accounts)"
@@ -32,28 +35,33 @@ UNKNOWN_JSON = (
 
 
 def discover(paths: list[Path]) -> list[Path]:
-    """Files named directly, plus JSON/CSV/Parquet files under folders (sorted, recursive)."""
+    """Files named directly, plus JSON/CSV/Parquet files under folders (sorted, recursive).
+
+    Inside a folder, ``ground_truth/`` folders (the generator's answers, not ledger
+    tables) are skipped.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found.extend(
-                sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+                sorted(
+                    p
+                    for p in path.rglob("*")
+                    if p.is_file()
+                    and p.suffix.lower() in SUFFIXES
+                    and SKIP_DIR not in p.relative_to(path).parts[:-1]
+                )
             )
         else:
             found.append(path)
     return list(dict.fromkeys(found))
 
 
-def _read_json(path: Path) -> object:
+def _read_json(path: Path, hooks: dict[str, Any] | None = None) -> object:
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(path.read_bytes(), **(hooks or {}))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputUnreadable(f"{path.name}: not valid JSON ({exc})") from exc
-
-
-def _stamp(path: Path) -> str:
-    """The file's modification time (UTC): when a bundle's consent counts as recorded."""
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
 
 
 def read_file(path: Path, *, user_id: str | None, mapping: Mapping | None) -> Staged:
@@ -70,12 +78,12 @@ def read_file(path: Path, *, user_id: str | None, mapping: Mapping | None) -> St
             return read_tabular(path, file, user, mapping)
         except (OSError, pl.exceptions.PolarsError) as exc:
             raise InputUnreadable(f"{path.name}: cannot read table ({exc})") from exc
-    doc = _read_json(path)
+    doc = _read_json(path, TEXT_HOOKS)  # numbers as text, for bulk staging
     shape = kind_of(doc)
     if shape == "sandbox":
-        return read_sandbox(doc, file, user_id or path.stem)  # type: ignore[arg-type]
+        return read_sandbox(_read_json(path), file, user_id or path.stem)  # type: ignore[arg-type]
     if mapping is not None and isinstance(doc, dict):
-        return read_mapped(doc, file, user_id, mapping)
+        return read_mapped(_read_json(path), file, user_id, mapping)  # type: ignore[arg-type]
     if shape is None:
         staged = Staged()
         staged.file_rejects.append((file, "file", "unknown", UNKNOWN_JSON, None))
@@ -84,7 +92,7 @@ def read_file(path: Path, *, user_id: str | None, mapping: Mapping | None) -> St
     own = doc.get("user_id")
     if user is None and isinstance(own, str) and own.strip():
         user = own
-    return read_plaid(doc, file, user, _stamp(path))
+    return read_plaid(doc, file, user, stamp_of(path))
 
 
 def ingest_paths(
@@ -124,6 +132,8 @@ def ingest_paths(
             continue
         readable += 1
         staged.extend(part)
+        if readable % FLUSH_EVERY == 0:
+            staged.flush()
     if readable == 0:
         raise (
             errors[0]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spendsense.ingest.bulk import locate
 from spendsense.ingest.staging import Staged
 
 NO_USER = "no user: pass --user or name the file <user_id>.<anything>.json"
+_LISTS = (
+    ("accounts", "accounts"),
+    ("transactions", "transactions"),
+    ("transactions", "added"),
+    ("transactions", "modified"),
+)
 KINDS = ("bundle", "sync", "liabilities", "transactions", "accounts", "sandbox")
 
 
@@ -44,25 +53,42 @@ def _bundle_user(doc: dict[str, Any], user: str | None) -> str | None:
     return own if isinstance(own, str) and own.strip() else user
 
 
+def stamp_of(path: Path) -> str:
+    """The file's modification time (UTC): when a bundle's consent counts as recorded."""
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
+
+
+def _user_record(doc: dict[str, Any], stamp: str) -> dict[str, Any]:
+    record = dict(doc["user"])
+    if record.get("consent") in ("granted", "revoked"):
+        record.setdefault("consent_changed_at", stamp)
+    return record
+
+
+def original(path: Path, position: str) -> object:
+    """A staged record as it is in its file (for the quarantine), or None if it is gone."""
+    try:
+        doc = json.loads(path.read_bytes())
+        if position == "user[0]":
+            return _user_record(doc, stamp_of(path)) if kind_of(doc) == "bundle" else None
+        return locate(doc, position)
+    except (OSError, ValueError, RecursionError):
+        return None
+
+
 def read_plaid(doc: dict[str, Any], file: str, user: str | None, stamp: str) -> Staged:
     """Stage a bundle or a Plaid response. ``stamp``: when a bundle's consent was recorded."""
     staged = Staged()
     kind = kind_of(doc)
     if kind == "bundle":
         user = _bundle_user(doc, user)
-        record = dict(doc["user"])
-        if record.get("consent") in ("granted", "revoked"):
-            record.setdefault("consent_changed_at", stamp)
-        staged.add_records("users", [record], file=file, where="user", user=user)
+        record = _user_record(doc, stamp)
+        staged.add_records("users", [record], file=file, where="user", user=user, bulk=True)
     elif user is None:
         staged.file_rejects.append((file, "file", "users", NO_USER, None))
         return staged
-    staged.add_records("accounts", doc.get("accounts"), file=file, where="accounts", user=user)
-    staged.add_records(
-        "transactions", doc.get("transactions"), file=file, where="transactions", user=user
-    )
-    for key in ("added", "modified"):
-        staged.add_records("transactions", doc.get(key), file=file, where=key, user=user)
+    for table, key in _LISTS:
+        staged.add_records(table, doc.get(key), file=file, where=key, user=user, bulk=True)
     _liabilities(staged, doc.get("liabilities"), file, user)
     if kind == "sync" and user is not None:
         _removed(staged, doc.get("removed"), file)
@@ -86,7 +112,12 @@ def _liabilities(staged: Staged, liab: object, file: str, user: str | None) -> N
         return
     for kind in ("credit", "mortgage", "student"):
         staged.add_records(
-            f"liabilities_{kind}", liab.get(kind), file=file, where=f"liabilities.{kind}", user=user
+            f"liabilities_{kind}",
+            liab.get(kind),
+            file=file,
+            where=f"liabilities.{kind}",
+            user=user,
+            bulk=True,
         )
 
 

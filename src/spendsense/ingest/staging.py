@@ -74,6 +74,17 @@ def frame_of(rows: list[dict[str, str | None]]) -> pl.DataFrame:
 
 
 @dataclass
+class Chunk:
+    """A JSON list of records waiting to become rows (built in bulk by ``Staged.flush``)."""
+
+    table: str
+    records: list[dict[str, Any]]
+    file: str
+    where: str
+    user: str | None
+
+
+@dataclass
 class Staged:
     """Staged frames per source table, plus what a reader found outside the tables."""
 
@@ -82,6 +93,7 @@ class Staged:
     removed: list[str] = field(default_factory=list)
     cursors: list[tuple[str, str, str]] = field(default_factory=list)
     file_rejects: list[tuple[str, str, str, str, object]] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
 
     def add_records(
         self,
@@ -92,11 +104,21 @@ class Staged:
         where: str,
         user: str | None,
         extra: dict[str, str | None] | None = None,
+        bulk: bool = False,
     ) -> None:
-        """Stage a JSON list of records found at ``where`` (non-objects are staged empty, to reject)."""
+        """Stage a JSON list of records found at ``where`` (non-objects are staged empty, to reject).
+
+        ``bulk``: the records were parsed with ``bulk.TEXT_HOOKS`` and wait as a chunk, to be
+        turned into rows for many files at once (``flush``). No copy is kept for the
+        quarantine: a rejected record is read again from its file (``_rid`` is null).
+        """
         if not isinstance(records, list):
             if records is not None:
                 self.file_rejects.append((file, where, table, "expected a list of records", None))
+            return
+        if bulk and not extra and all(type(r) is dict for r in records):
+            if records:
+                self.chunks.append(Chunk(table, records, file, where, user))
             return
         rows = []
         for i, rec in enumerate(records):
@@ -127,14 +149,27 @@ class Staged:
                     (pl.col("_rid").cast(pl.Int64) + offset).cast(pl.String).alias("_rid")
                 )
                 self.add_frame(table, shifted)
+        self.chunks.extend(other.chunks)
         self.removed.extend(other.removed)
         self.cursors.extend(other.cursors)
         self.file_rejects.extend(other.file_rejects)
 
+    def flush(self) -> None:
+        """Turn waiting chunks into one staged frame per table (see ``bulk.chunk_frame``)."""
+        from spendsense.ingest.bulk import chunk_frame
+
+        by_table: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks:
+            by_table.setdefault(chunk.table, []).append(chunk)
+        self.chunks = []
+        for table, chunks in by_table.items():
+            self.add_frame(table, chunk_frame(chunks))
+
     def table(self, name: str) -> pl.DataFrame:
         """All staged frames of one table, stacked (String columns; missing columns null)."""
+        self.flush()
         frames = self.frames.get(name, [])
         if not frames:
             return pl.DataFrame(schema=dict.fromkeys(META, pl.String()))
-        out = pl.concat(frames, how="diagonal")
+        out = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
         return out.with_columns([pl.lit(None, pl.String).alias(c) for c in META if c not in out])

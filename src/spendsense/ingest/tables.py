@@ -71,9 +71,15 @@ def accounts(frame: pl.DataFrame) -> pl.DataFrame:
     holder = pl.coalesce(
         P.clean(P.col(frame, "holder_category")).str.to_lowercase(), pl.lit("personal")
     )
-    cur, cur_r = P.money(P.col(frame, "balances_current"), "balances.current")
-    avail, avail_r = P.money(P.col(frame, "balances_available"), "balances.available")
-    limit, limit_r = P.money(P.col(frame, "balances_limit"), "balances.limit")
+    frame, m = P.with_money(
+        frame,
+        {
+            "balances_current": "balances.current",
+            "balances_available": "balances.available",
+            "balances_limit": "balances.limit",
+        },
+    )
+    (cur, cur_r), (avail, avail_r), (limit, limit_r) = m.values()
     when, when_r = P.day(P.col(frame, "balances_last_updated_datetime"), "balances.last_updated")
     code, code_r = P.currency(
         pl.coalesce(P.col(frame, "balances_iso_currency_code"), P.col(frame, "iso_currency_code")),
@@ -82,49 +88,53 @@ def accounts(frame: pl.DataFrame) -> pl.DataFrame:
             P.col(frame, "unofficial_currency_code"),
         ),
     )
-    return frame.with_columns(
-        P.clean(P.col(frame, "account_id")).alias("account_id"),
-        _user(frame).alias("user_id"),
-        P.clean(P.col(frame, "name")).alias("name"),
-        P.clean(P.col(frame, "official_name")).alias("official_name"),
-        kind.alias("type"),
-        sub.alias("subtype"),
-        holder.alias("holder_category"),
-        P.clean(P.col(frame, "mask")).str.slice(-4).alias("mask"),
-        cur.alias("current_cents"),
-        avail.alias("available_cents"),
-        limit.alias("limit_cents"),
-        code.alias("iso_currency_code"),
-        when.alias("balance_date"),
-        P.first_reason(
-            _not_object(frame),
-            _required(frame, "account_id"),
-            P.check(_user(frame).is_null(), "no user: give --user or a user_id"),
-            _required(frame, "type"),
-            P.check(
-                ~kind.is_in(sorted(ACCOUNT_TYPES)),
-                pl.format(
-                    "account type '{}' is not one of depository, credit, loan, investment, other",
-                    kind.str.slice(0, 40),
+    return P.drop_money(
+        frame.with_columns(
+            P.clean(P.col(frame, "account_id")).alias("account_id"),
+            _user(frame).alias("user_id"),
+            P.clean(P.col(frame, "name")).alias("name"),
+            P.clean(P.col(frame, "official_name")).alias("official_name"),
+            kind.alias("type"),
+            sub.alias("subtype"),
+            holder.alias("holder_category"),
+            P.clean(P.col(frame, "mask")).str.slice(-4).alias("mask"),
+            cur.alias("current_cents"),
+            avail.alias("available_cents"),
+            limit.alias("limit_cents"),
+            code.alias("iso_currency_code"),
+            when.alias("balance_date"),
+            P.first_reason(
+                _not_object(frame),
+                _required(frame, "account_id"),
+                P.check(_user(frame).is_null(), "no user: give --user or a user_id"),
+                _required(frame, "type"),
+                P.check(
+                    ~kind.is_in(sorted(ACCOUNT_TYPES)),
+                    pl.format(
+                        "account type '{}' is not one of depository, credit, loan, investment, other",
+                        kind.str.slice(0, 40),
+                    ),
                 ),
-            ),
-            P.check(
-                sub.is_not_null() & ~pl.concat_str([kind, sub], separator="|").is_in(_PAIRS),
-                pl.format("subtype '{}' is not valid for type '{}'", sub.str.slice(0, 40), kind),
-            ),
-            P.check(
-                ~holder.is_in(sorted(HOLDER_CATEGORIES)),
-                pl.format(
-                    "holder_category '{}' is not one of personal, business, unrecognized",
-                    holder.str.slice(0, 40),
+                P.check(
+                    sub.is_not_null() & ~pl.concat_str([kind, sub], separator="|").is_in(_PAIRS),
+                    pl.format(
+                        "subtype '{}' is not valid for type '{}'", sub.str.slice(0, 40), kind
+                    ),
                 ),
+                P.check(
+                    ~holder.is_in(sorted(HOLDER_CATEGORIES)),
+                    pl.format(
+                        "holder_category '{}' is not one of personal, business, unrecognized",
+                        holder.str.slice(0, 40),
+                    ),
+                ),
+                cur_r,
+                avail_r,
+                limit_r,
+                when_r,
+                code_r,
             ),
-            cur_r,
-            avail_r,
-            limit_r,
-            when_r,
-            code_r,
-        ),
+        )
     )
 
 
@@ -182,7 +192,8 @@ def transactions(frame: pl.DataFrame) -> pl.DataFrame:
     frame = _pfc(frame)
     posted, posted_r = P.day(P.col(frame, "date"), "date")
     authed, authed_r = P.day(P.col(frame, "authorized_date"), "authorized_date")
-    amount, amount_r = P.money(P.col(frame, "amount"), "amount")
+    frame, m = P.with_money(frame, {"amount": "amount"})
+    amount, amount_r = m["amount"]
     code, code_r = P.currency(
         P.col(frame, "iso_currency_code"), P.col(frame, "unofficial_currency_code")
     )
@@ -190,38 +201,40 @@ def transactions(frame: pl.DataFrame) -> pl.DataFrame:
         P.clean(P.col(frame, "payment_channel")).str.to_lowercase(), pl.lit("other")
     )
     pending, pending_r = P.flag(P.col(frame, "pending"), "pending")
-    return frame.with_columns(
-        P.clean(P.col(frame, "transaction_id")).alias("transaction_id"),
-        P.clean(P.col(frame, "account_id")).alias("account_id"),
-        _user(frame).alias("user_id"),
-        posted.alias("date"),
-        authed.alias("authorized_date"),
-        amount.alias("amount_cents"),
-        code.alias("iso_currency_code"),
-        P.clean(P.col(frame, "name")).alias("name"),
-        P.clean(P.col(frame, "merchant_name")).alias("merchant_name"),
-        channel.alias("payment_channel"),
-        pending.fill_null(False).alias("pending"),
-        P.clean(P.col(frame, "pending_transaction_id")).alias("pending_transaction_id"),
-        P.first_reason(
-            _not_object(frame),
-            _required(frame, "transaction_id"),
-            _required(frame, "account_id"),
-            _required(frame, "date"),
-            posted_r,
-            authed_r,
-            _required(frame, "amount"),
-            amount_r,
-            code_r,
-            P.check(
-                ~channel.is_in(sorted(PAYMENT_CHANNELS)),
-                pl.format(
-                    "payment_channel '{}' is not one of online, in store, other",
-                    channel.str.slice(0, 40),
+    return P.drop_money(
+        frame.with_columns(
+            P.clean(P.col(frame, "transaction_id")).alias("transaction_id"),
+            P.clean(P.col(frame, "account_id")).alias("account_id"),
+            _user(frame).alias("user_id"),
+            posted.alias("date"),
+            authed.alias("authorized_date"),
+            amount.alias("amount_cents"),
+            code.alias("iso_currency_code"),
+            P.clean(P.col(frame, "name")).alias("name"),
+            P.clean(P.col(frame, "merchant_name")).alias("merchant_name"),
+            channel.alias("payment_channel"),
+            pending.fill_null(False).alias("pending"),
+            P.clean(P.col(frame, "pending_transaction_id")).alias("pending_transaction_id"),
+            P.first_reason(
+                _not_object(frame),
+                _required(frame, "transaction_id"),
+                _required(frame, "account_id"),
+                _required(frame, "date"),
+                posted_r,
+                authed_r,
+                _required(frame, "amount"),
+                amount_r,
+                code_r,
+                P.check(
+                    ~channel.is_in(sorted(PAYMENT_CHANNELS)),
+                    pl.format(
+                        "payment_channel '{}' is not one of online, in store, other",
+                        channel.str.slice(0, 40),
+                    ),
                 ),
+                pending_r,
             ),
-            pending_r,
-        ),
+        )
     )
 
 
@@ -234,84 +247,94 @@ def liabilities_credit(frame: pl.DataFrame) -> pl.DataFrame:
         pl.coalesce(P.col(frame, "aprs_purchase_apr_percentage"), P.col(frame, "purchase_apr")),
         "purchase_apr",
     )
-    money = {
-        c: P.money(P.col(frame, c), c)
-        for c in (
-            "last_payment_amount",
-            "last_statement_balance",
-            "minimum_payment_amount",
-        )
-    }
-    charges = [
-        P.money(P.col(frame, f"aprs_{k}_interest_charge_amount"), "interest") for k in _APR_KINDS
-    ]
+    frame, m = P.with_money(
+        frame,
+        {
+            "last_payment_amount": "last_payment_amount",
+            "last_statement_balance": "last_statement_balance",
+            "minimum_payment_amount": "minimum_payment_amount",
+            **{f"aprs_{k}_interest_charge_amount": "interest" for k in _APR_KINDS},
+        },
+    )
+    money = {c: m[c] for c in list(m)[:3]}
+    charges = [m[f"aprs_{k}_interest_charge_amount"] for k in _APR_KINDS]
     days = {
         c: P.day(P.col(frame, c), c)
         for c in ("last_payment_date", "last_statement_issue_date", "next_payment_due_date")
     }
     overdue, overdue_r = P.flag(P.col(frame, "is_overdue"), "is_overdue")
     any_charge = pl.any_horizontal([v.is_not_null() for v, _ in charges])
-    return frame.with_columns(
-        P.clean(P.col(frame, "account_id")).alias("account_id"),
-        _user(frame).alias("user_id"),
-        apr.alias("purchase_apr_pct"),
-        overdue.alias("is_overdue"),
-        *[v.alias(f"{c}_cents") for c, (v, _) in money.items()],
-        *[v.alias(c) for c, (v, _) in days.items()],
-        pl.when(any_charge)
-        .then(pl.sum_horizontal([v for v, _ in charges]))
-        .alias("interest_charge_cents"),
-        P.first_reason(
-            _not_object(frame),
-            _required(frame, "account_id"),
-            apr_r,
-            overdue_r,
-            *[r for _, r in money.values()],
-            *[r for _, r in charges],
-            *[r for _, r in days.values()],
-        ),
+    return P.drop_money(
+        frame.with_columns(
+            P.clean(P.col(frame, "account_id")).alias("account_id"),
+            _user(frame).alias("user_id"),
+            apr.alias("purchase_apr_pct"),
+            overdue.alias("is_overdue"),
+            *[v.alias(f"{c}_cents") for c, (v, _) in money.items()],
+            *[v.alias(c) for c, (v, _) in days.items()],
+            pl.when(any_charge)
+            .then(pl.sum_horizontal([v for v, _ in charges]))
+            .alias("interest_charge_cents"),
+            P.first_reason(
+                _not_object(frame),
+                _required(frame, "account_id"),
+                apr_r,
+                overdue_r,
+                *[r for _, r in money.values()],
+                *[r for _, r in charges],
+                *[r for _, r in days.values()],
+            ),
+        )
     )
 
 
 def liabilities_mortgage(frame: pl.DataFrame) -> pl.DataFrame:
     """Mortgage liabilities: rate, next payment, past due."""
     rate, rate_r = P.rate(P.col(frame, "interest_rate_percentage"), "interest_rate.percentage")
-    nxt, nxt_r = P.money(P.col(frame, "next_monthly_payment"), "next_monthly_payment")
-    past, past_r = P.money(P.col(frame, "past_due_amount"), "past_due_amount")
+    frame, m = P.with_money(
+        frame,
+        {"next_monthly_payment": "next_monthly_payment", "past_due_amount": "past_due_amount"},
+    )
+    (nxt, nxt_r), (past, past_r) = m.values()
     due, due_r = P.day(P.col(frame, "next_payment_due_date"), "next_payment_due_date")
-    return frame.with_columns(
-        P.clean(P.col(frame, "account_id")).alias("account_id"),
-        _user(frame).alias("user_id"),
-        rate.alias("interest_rate_pct"),
-        P.clean(P.col(frame, "interest_rate_type")).alias("interest_rate_type"),
-        nxt.alias("next_monthly_payment_cents"),
-        due.alias("next_payment_due_date"),
-        past.alias("past_due_amount_cents"),
-        P.first_reason(
-            _not_object(frame), _required(frame, "account_id"), rate_r, nxt_r, past_r, due_r
-        ),
+    return P.drop_money(
+        frame.with_columns(
+            P.clean(P.col(frame, "account_id")).alias("account_id"),
+            _user(frame).alias("user_id"),
+            rate.alias("interest_rate_pct"),
+            P.clean(P.col(frame, "interest_rate_type")).alias("interest_rate_type"),
+            nxt.alias("next_monthly_payment_cents"),
+            due.alias("next_payment_due_date"),
+            past.alias("past_due_amount_cents"),
+            P.first_reason(
+                _not_object(frame), _required(frame, "account_id"), rate_r, nxt_r, past_r, due_r
+            ),
+        )
     )
 
 
 def liabilities_student(frame: pl.DataFrame) -> pl.DataFrame:
     """Student-loan liabilities: rate, overdue, minimum payment, status."""
     rate, rate_r = P.rate(P.col(frame, "interest_rate_percentage"), "interest_rate_percentage")
-    minimum, min_r = P.money(P.col(frame, "minimum_payment_amount"), "minimum_payment_amount")
+    frame, m = P.with_money(frame, {"minimum_payment_amount": "minimum_payment_amount"})
+    minimum, min_r = m["minimum_payment_amount"]
     due, due_r = P.day(P.col(frame, "next_payment_due_date"), "next_payment_due_date")
     overdue, overdue_r = P.flag(P.col(frame, "is_overdue"), "is_overdue")
-    return frame.with_columns(
-        P.clean(P.col(frame, "account_id")).alias("account_id"),
-        _user(frame).alias("user_id"),
-        rate.alias("interest_rate_pct"),
-        overdue.alias("is_overdue"),
-        minimum.alias("minimum_payment_amount_cents"),
-        due.alias("next_payment_due_date"),
-        pl.coalesce(
-            P.clean(P.col(frame, "loan_status_type")), P.clean(P.col(frame, "loan_status"))
-        ).alias("loan_status"),
-        P.first_reason(
-            _not_object(frame), _required(frame, "account_id"), rate_r, min_r, due_r, overdue_r
-        ),
+    return P.drop_money(
+        frame.with_columns(
+            P.clean(P.col(frame, "account_id")).alias("account_id"),
+            _user(frame).alias("user_id"),
+            rate.alias("interest_rate_pct"),
+            overdue.alias("is_overdue"),
+            minimum.alias("minimum_payment_amount_cents"),
+            due.alias("next_payment_due_date"),
+            pl.coalesce(
+                P.clean(P.col(frame, "loan_status_type")), P.clean(P.col(frame, "loan_status"))
+            ).alias("loan_status"),
+            P.first_reason(
+                _not_object(frame), _required(frame, "account_id"), rate_r, min_r, due_r, overdue_r
+            ),
+        )
     )
 
 

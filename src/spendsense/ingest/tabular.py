@@ -46,11 +46,16 @@ def read_table(path: Path) -> pl.DataFrame:
 
 
 def table_of(path: Path, columns: list[str]) -> str | None:
-    """Which ledger table a file holds: from its name, else from its columns."""
+    """Which ledger table a file holds: from its name or its folder's, else from its columns.
+
+    The folder counts when it is exactly a table name (``parquet/transactions/part-0.parquet``).
+    """
     stem = path.stem.lower()
     for table in TABLE_NAMES:
         if table in stem or (table.startswith("liabilities_") and table.split("_")[1] in stem):
             return table
+    if path.parent.name.lower() in TABLE_NAMES:
+        return path.parent.name.lower()
     cols = set(columns)
     if "transaction_id" in cols:
         return "transactions"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from spendsense.ingest import parse as P
 from spendsense.ingest import tables as T
+from spendsense.ingest.plaid import original
 from spendsense.ingest.staging import Staged
 from spendsense.ledger.batch import LedgerBatch, Reject
 from spendsense.ledger.schema import PRIMARY_KEYS, conform, empty
@@ -109,7 +112,9 @@ def _rejects(table: str, bad: pl.DataFrame, staged: Staged) -> list[Reject]:
             r["_pos"],
             table,
             r["_reason"],
-            originals[r["_rid"]] if r["_rid"] is not None else None,
+            originals[r["_rid"]]
+            if r["_rid"] is not None
+            else original(Path(r["_file"]), r["_pos"]),
         )
         for r in rows
     ]

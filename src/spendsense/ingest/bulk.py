@@ -1,0 +1,123 @@
+"""Bulk staging: many files' JSON records -> one all-text frame, flattened with Polars.
+
+Plaid documents are parsed with ``TEXT_HOOKS`` so every number arrives as the text
+``staging.text`` would give it (shortest repr), leaving only strings, booleans,
+nulls, objects and lists. ``chunk_frame`` then builds one frame for a whole batch of
+files with ``pl.from_dicts``, flattens objects with ``unnest`` (``balances_current``)
+and casts to String, so no per-record Python runs. Lists (e.g. ``aprs``) are flattened
+per record like ``staging.flatten`` does, but only for those columns. If the records
+do not fit one frame (an object in one record and text in another, say), each file is
+tried on its own and the odd one out goes through ``staging.flatten``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+
+from spendsense.ingest.staging import Chunk, flatten, frame_of, text
+
+_SCALARS = (pl.String, pl.Boolean, pl.Null)
+_POSITION = re.compile(r"^(?P<where>[A-Za-z_.]+)\[(?P<i>\d+)\]$")
+
+
+def _number_text(raw: str) -> str | None:
+    return text(float(raw))
+
+
+TEXT_HOOKS: dict[str, Any] = {
+    "parse_float": _number_text,
+    "parse_constant": _number_text,
+    "parse_int": str,
+}
+
+
+def _walk(record: object, path: tuple[str, ...]) -> object:
+    for key in path:
+        if not isinstance(record, dict):
+            return None
+        record = record.get(key)
+    return record
+
+
+def _python_columns(records: list[dict[str, Any]], path: tuple[str, ...]) -> pl.DataFrame:
+    """One awkward column (a list, say) flattened per record, exactly as ``flatten`` does."""
+    prefix = "".join(f"{k}_" for k in path[:-1])
+    rows = [flatten({path[-1]: _walk(r, path)}, prefix) for r in records]
+    frame = frame_of(rows)
+    return frame if frame.width else pl.DataFrame(schema={"_": pl.String}).clear(len(records))
+
+
+def _text_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
+    """Records -> flattened all-String frame (raises Polars errors when they do not fit)."""
+    frame = pl.from_dicts(records, infer_schema_length=None)
+    paths = {c: (c,) for c in frame.columns}
+    extra: list[pl.DataFrame] = []
+    while True:
+        structs = [c for c, t in frame.schema.items() if isinstance(t, pl.Struct)]
+        odd = [c for c, t in frame.schema.items() if not isinstance(t, (*_SCALARS, pl.Struct))]
+        for c in odd:
+            extra.append(_python_columns(records, paths[c]))
+        frame = frame.drop(odd)
+        if not structs:
+            break
+        for c in structs:
+            for f in frame.schema[c].fields:  # type: ignore[union-attr]
+                paths[f"{c}_{f.name}"] = (*paths[c], f.name)
+        frame = frame.with_columns(pl.col(c).name.prefix_fields(f"{c}_") for c in structs).unnest(
+            structs
+        )
+    frame = frame.select(pl.all().cast(pl.String))
+    for part in extra:
+        frame = frame.hstack(part.select(pl.exclude("_")))
+    return frame.select(pl.exclude("^_.*$"))
+
+
+def _meta(chunks: list[Chunk]) -> pl.DataFrame:
+    """``_file``, ``_pos`` (``transactions[12]``), ``_rid`` (null: re-read) and ``_user`` per row."""
+    heads = pl.DataFrame(
+        {
+            "_file": [c.file for c in chunks],
+            "_where": [c.where for c in chunks],
+            "_user": [c.user for c in chunks],
+            "_n": [len(c.records) for c in chunks],
+        },
+        schema={"_file": pl.String, "_where": pl.String, "_user": pl.String, "_n": pl.Int64},
+    ).with_row_index("_c")
+    rows = heads.select(pl.exclude("_n").repeat_by("_n").explode())
+    return rows.select(
+        "_file",
+        pl.format("{}[{}]", "_where", pl.int_range(pl.len()).over("_c")).alias("_pos"),
+        pl.lit(None, pl.String).alias("_rid"),
+        "_user",
+    )
+
+
+def _one(chunks: list[Chunk]) -> pl.DataFrame:
+    records = [r for c in chunks for r in c.records]
+    try:
+        frame = _text_frame(records)
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError):
+        if len(chunks) > 1:
+            return pl.concat([_one([c]) for c in chunks], how="diagonal")
+        rows = [{k: v for k, v in flatten(r).items() if not k.startswith("_")} for r in records]
+        frame = frame_of(rows)
+    meta = _meta(chunks)
+    return pl.concat([frame, meta], how="horizontal") if frame.width else meta
+
+
+def chunk_frame(chunks: list[Chunk]) -> pl.DataFrame:
+    """Every chunk of one table as a single staged text frame."""
+    return _one(chunks)
+
+
+def locate(doc: object, position: str) -> object:
+    """The record at a staged position (``transactions[3]``, ``liabilities.credit[0]``)."""
+    match = _POSITION.match(position)
+    if match is None:
+        return None
+    records = _walk(doc, tuple(match["where"].split(".")))
+    i = int(match["i"])
+    return records[i] if isinstance(records, list) and i < len(records) else None
