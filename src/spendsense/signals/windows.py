@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 import polars as pl
 
@@ -94,12 +95,20 @@ def merchant_key() -> pl.Expr:
 
 def drop_pending_twins(txns: pl.LazyFrame) -> pl.LazyFrame:
     """Drop a pending row whose id a posted row names as its twin: the posted one counts once."""
-    twins = txns.filter(
-        ~pl.col("pending").fill_null(False) & pl.col("pending_transaction_id").is_not_null()
-    ).select(pl.col("pending_transaction_id").cast(pl.String).alias("transaction_id"))
-    return txns.with_columns(pl.col("transaction_id").cast(pl.String)).join(
-        twins, on="transaction_id", how="anti"
+    twins = (
+        txns.filter(
+            ~pl.col("pending").fill_null(False) & pl.col("pending_transaction_id").is_not_null()
+        )
+        .select(pl.col("pending_transaction_id").cast(pl.String))
+        .collect()
+        .to_series()
     )
+    if twins.len() == 0:  # the common case: skip hashing every transaction id
+        return txns
+    is_twin = pl.col("pending").fill_null(False) & pl.col("transaction_id").cast(pl.String).is_in(
+        twins.implode()
+    )
+    return txns.filter(~is_twin)
 
 
 def _frame(ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], table: str) -> pl.LazyFrame:
@@ -163,20 +172,36 @@ def build_scope(
     accounts_df = accounts.with_columns(
         pl.col("account_id", "user_id").cast(pl.Categorical)
     ).collect()
-    flags = accounts_df.lazy().select(
-        "account_id", "is_depository", "is_checking", "is_savings", "is_card", "is_credit"
-    )
-    # Categoricals keep 15M rows compact and make every later group-by and join integer work.
-    txns = (
+    raw = (
         drop_pending_twins(_frame(ledger, "transactions"))
         .select(TXN_COLUMNS)
         .with_columns(pl.col("account_id", "user_id").cast(pl.Categorical))
-        .join(flags, on="account_id", how="inner")
+        .collect()
+    )
+    # Account kinds as bits in a lookup indexed by the account's categorical code: a gather
+    # instead of a 15M-row hash join (bit 0: in scope, i.e. personal and consented).
+    acc_codes = accounts_df.get_column("account_id").to_physical()
+    top = pl.concat([acc_codes, raw.get_column("account_id").to_physical()]).max()
+    size = cast(int, top or 0) + 1
+    kinds = ("is_depository", "is_checking", "is_savings", "is_card", "is_credit")
+    bits = accounts_df.select(
+        pl.sum_horizontal(
+            pl.lit(1, pl.UInt8),
+            *[pl.col(k).cast(pl.UInt8) * (2 << i) for i, k in enumerate(kinds)],
+        ).cast(pl.UInt8)
+    ).to_series()
+    lookup = pl.zeros(size, pl.UInt8, eager=True).scatter(acc_codes, bits)
+    # Categoricals keep 15M rows compact and make every later group-by and join integer work.
+    txns = (
+        raw.lazy()
+        .with_columns(bits=pl.lit(lookup).gather(pl.col("account_id").to_physical()))
+        .filter((pl.col("bits") & 1) > 0)
         .with_columns(
+            **{k: (pl.col("bits") & (2 << i)) > 0 for i, k in enumerate(kinds)},
             merchant_key=merchant_key(),
             display_name=pl.coalesce("merchant_name", "name"),
         )
-        .drop("transaction_id", "merchant_name", "name")
+        .drop("bits", "transaction_id", "merchant_name", "name")
         .with_columns(
             pl.col("merchant_key", "display_name", "pfc_primary", "pfc_detailed").cast(
                 pl.Categorical
@@ -192,11 +217,10 @@ def build_scope(
             how="semi",
         )
     )
-    # Sorted by user code so a chunk of users is a zero-copy slice of the transactions.
     return Scope(
         users=users.collect().sort("user_id"),
         accounts=accounts_df,
-        transactions=txns.collect().sort(pl.col("user_id").to_physical()),
+        transactions=txns.collect(),
         liabilities=liabilities.collect(),
     )
 
@@ -207,17 +231,15 @@ def scope_chunks(scope: Scope, chunk_users: int) -> list[Scope]:
         return [scope]
     codes = scope.users.select(pl.col("user_id").cast(pl.Categorical).to_physical()).to_series()
     codes = codes.sort()
-    tx_codes = scope.transactions.get_column("user_id").to_physical()
+    code = pl.col("user_id").cast(pl.Categorical).to_physical()
     chunks = []
     for start in range(0, codes.len(), chunk_users):
-        lo, hi = codes[start], codes[min(start + chunk_users, codes.len()) - 1]
-        first, stop = tx_codes.search_sorted(lo, "left"), tx_codes.search_sorted(hi, "right")
-        in_chunk = pl.col("user_id").cast(pl.Categorical).to_physical().is_between(lo, hi)
+        in_chunk = code.is_between(codes[start], codes[min(start + chunk_users, codes.len()) - 1])
         chunks.append(
             Scope(
                 users=scope.users.filter(in_chunk),
                 accounts=scope.accounts.filter(in_chunk),
-                transactions=scope.transactions.slice(first, stop - first),
+                transactions=scope.transactions.filter(in_chunk),
                 liabilities=scope.liabilities.filter(in_chunk),
             )
         )
