@@ -97,15 +97,22 @@ def compute_stages(
     settings: Settings,
     computed_at: datetime,
     catalog: Catalog | None = None,
+    timings: dict[str, float] | None = None,
 ) -> StageOutputs:
-    """The pure chain for one chunk of users: signals -> personas -> recommendations."""
+    """The pure chain for one chunk of users: signals -> personas -> recommendations.
+
+    ``timings``, when given, accumulates seconds per stage (for the benchmarks).
+    """
     from spendsense.personas import assign_personas
     from spendsense.recommend.engine import recommend
     from spendsense.signals import compute_features
 
+    clock = time.perf_counter()
     signals_cfg = settings.signals.model_copy(update={"windows": settings.windows})
     features = compute_features(ledger, as_of, signals_cfg)
+    clock = _tick(timings, "signals", clock)
     assignments = assign_personas(features, settings.personas, computed_at)
+    clock = _tick(timings, "personas", clock)
     users = ledger["users"]
     users_df = users.collect() if isinstance(users, pl.LazyFrame) else users
     result = recommend(
@@ -117,6 +124,7 @@ def compute_stages(
         generated_at=computed_at,
         config_version=settings.version,
     )
+    _tick(timings, "recommendations", clock)
     extra = {
         "recommendations": result.recommendations,
         "traces": result.traces,
@@ -124,6 +132,13 @@ def compute_stages(
         "shortfalls": result.shortfalls,
     }
     return StageOutputs(features=features, assignments=assignments, extra=extra)
+
+
+def _tick(timings: dict[str, float] | None, stage: str, since: float) -> float:
+    now = time.perf_counter()
+    if timings is not None:
+        timings[stage] = timings.get(stage, 0.0) + now - since
+    return now
 
 
 def load_content(settings: Settings) -> Catalog:
@@ -139,7 +154,16 @@ def _chunks(user_ids: list[str], size: int) -> list[list[str]]:
 
 def _slice(ledger: Mapping[str, pl.LazyFrame], user_ids: list[str]) -> dict[str, pl.DataFrame]:
     keep = pl.LazyFrame({"user_id": user_ids}, schema={"user_id": pl.String})
-    return {name: frame.join(keep, on="user_id", how="semi").collect() for name, frame in ledger.items()}
+    # The range filter lets a scan of a user-sorted ledger skip row groups; the semi-join decides.
+    span = (
+        pl.col("user_id").is_between(pl.lit(min(user_ids)), pl.lit(max(user_ids)))
+        if user_ids
+        else pl.lit(True)
+    )
+    return {
+        name: frame.filter(span).join(keep, on="user_id", how="semi").collect()
+        for name, frame in ledger.items()
+    }
 
 
 def consented_users(settings: Settings) -> list[str]:
@@ -188,6 +212,46 @@ def run_pipeline(
     summary = RunSummary(as_of, settings.windows, len(consented), timings, counts)
     summary.confusion = _confusion_report(settings, outputs.assignments)
     return summary
+
+
+def run_pipeline_parquet(
+    settings: Settings,
+    ledger_path: Path,
+    as_of: date | None = None,
+    log: Callable[[str], object] = print,
+    computed_at: datetime | None = None,
+) -> RunSummary:
+    """Every stage over a canonical-schema Parquet ledger, chunk by chunk; outputs to Parquet only.
+
+    Consent comes from the ledger's users table (``consent_status``); each chunk's outputs
+    are appended to DIR/features/<table>.parquet as they are computed, so memory is bounded
+    by one chunk (``Settings.chunk_users``). The files are replaced, not merged by as-of date.
+    """
+    from spendsense.spark.ledger import granted_users, read_ledger_dir
+    from spendsense.spark.outputs import ChunkedParquetWriter, named_tables
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ledger = read_ledger_dir(ledger_path)
+    as_of = as_of or default_as_of(ledger)
+    consented = granted_users(ledger)
+    catalog = load_content(settings)
+    timings["load ledger"] = time.perf_counter() - t0
+    computed_at = computed_at or datetime.now(UTC).replace(microsecond=0)
+    counts: list[pl.DataFrame] = []
+    with ChunkedParquetWriter(settings.data_dir / FEATURES_DIR) as writer:
+        for chunk in _chunks(consented, settings.chunk_users):
+            clock = time.perf_counter()
+            part = _slice(ledger, chunk)
+            clock = _tick(timings, "read chunk", clock)
+            outputs = compute_stages(part, as_of, settings, computed_at, catalog, timings)
+            clock = time.perf_counter()
+            writer.write(named_tables(outputs))
+            counts.append(persona_counts(outputs.assignments))
+            _tick(timings, "write", clock)
+    total = pl.concat(counts).group_by("window_days", "persona").agg(pl.col("users").sum())
+    total = total.sort("window_days", "users", descending=[False, True])
+    return RunSummary(as_of, settings.windows, len(consented), timings, total)
 
 
 def _concat(parts: list[StageOutputs]) -> StageOutputs:
