@@ -23,6 +23,7 @@ UNKNOWN_TABLE = (
 )
 _CREDIT_COLS = {"aprs_purchase_apr_percentage", "purchase_apr", "last_statement_balance"}
 _MORTGAGE_COLS = {"interest_rate_percentage", "next_monthly_payment", "past_due_amount"}
+_APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
 _STUDENT_COLS = {"loan_status_type", "loan_status", "interest_rate_percentage"}
 
 
@@ -42,6 +43,27 @@ def read_table(path: Path) -> pl.DataFrame:
         if not isinstance(t, pl.List | pl.Array)
         else pl.col(c).cast(pl.List(pl.String)).list.join(",")
         for c, t in frame.schema.items()
+    )
+
+
+def parquet_aprs(frame: pl.DataFrame) -> pl.DataFrame:
+    """One flattened ``aprs`` entry (``aprs_apr_type``, ``aprs_apr_percentage``, ...) ->
+    ``aprs_<type>_percentage`` / ``aprs_<type>_interest_charge_amount``, as JSON gives them."""
+    if not {"aprs_apr_type", "aprs_apr_percentage"} <= set(frame.columns):
+        return frame
+    kind = pl.col("aprs_apr_type").str.strip_chars().str.to_lowercase()
+    charge = "aprs_interest_charge_amount"
+    return frame.with_columns(
+        *[
+            pl.when(kind == k).then(pl.col("aprs_apr_percentage")).alias(f"aprs_{k}_percentage")
+            for k in _APR_KINDS
+            if f"aprs_{k}_percentage" not in frame.columns
+        ],
+        *[
+            pl.when(kind == k).then(pl.col(charge)).alias(f"aprs_{k}_interest_charge_amount")
+            for k in _APR_KINDS
+            if charge in frame.columns and f"aprs_{k}_interest_charge_amount" not in frame.columns
+        ],
     )
 
 
@@ -87,15 +109,33 @@ def read_tabular(path: Path, file: str, user: str | None, mapping: M.Mapping | N
         staged.file_rejects.append((file, "file", "unknown", UNKNOWN_TABLE, None))
         return staged
     frame = M.apply(mapping, table, frame)
-    offset = len(staged.originals)
-    staged.originals.extend(frame.to_dicts())
+    if table == "liabilities_credit":
+        frame = parquet_aprs(frame)
+    # Without a mapping a rejected row is read again from the file (``original_row``), so
+    # big tables keep no Python copy of every row.
+    rid = pl.lit(None, pl.String)
+    if mapping is not None:
+        rid = (pl.int_range(pl.len()) + len(staged.originals)).cast(pl.String)
+        staged.originals.extend(frame.to_dicts())
     staged.add_frame(
         table,
         frame.with_columns(
             pl.lit(file).alias("_file"),
             pl.format("row {}", pl.int_range(1, pl.len() + 1)).alias("_pos"),
-            (pl.int_range(pl.len()) + offset).cast(pl.String).alias("_rid"),
+            rid.alias("_rid"),
             pl.lit(user, pl.String).alias("_user"),
         ),
     )
     return staged
+
+
+def original_row(path: Path, position: str) -> object:
+    """Row ``row N`` of a table file as staged (text values), or None if it is gone."""
+    try:
+        n = int(position.removeprefix("row "))
+        frame = read_table(path)
+    except (ValueError, OSError, pl.exceptions.PolarsError):
+        return None
+    if not 1 <= n <= frame.height:
+        return None
+    return frame.select([c for c in frame.columns if not c.startswith("_")]).row(n - 1, named=True)

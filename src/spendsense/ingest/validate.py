@@ -10,6 +10,7 @@ from spendsense.ingest import parse as P
 from spendsense.ingest import tables as T
 from spendsense.ingest.plaid import original
 from spendsense.ingest.staging import Staged
+from spendsense.ingest.tabular import original_row
 from spendsense.ledger.batch import LedgerBatch, Reject
 from spendsense.ledger.schema import PRIMARY_KEYS, conform, empty
 
@@ -98,6 +99,14 @@ def _implicit_users(
         .unique("user_id", keep="first", maintain_order=True)
         .with_columns(pl.lit("none").alias("consent_status"))
     )
+
+
+def _original(file: str, position: str) -> object:
+    """A rejected record read again from its file (bulk-staged rows keep no copy)."""
+    path = Path(file)
+    if path.suffix.lower() == ".json":
+        return original(path, position)
+    return original_row(path, position)
 
 
 def _rejects(table: str, bad: pl.DataFrame, staged: Staged) -> list[Reject]:
