@@ -81,11 +81,22 @@ _INCOME = pl.col("income.avg_monthly_income")
 _UTIL = pl.col("credit.max_utilization")
 
 
-def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
-    """Every offer check as (id, pass expression, failure reason expression)."""
-    min_income = pl.col("elig_min_monthly_income")
-    max_util = pl.col("elig_max_utilization")
-    min_age = pl.col("elig_min_age")
+def eligibility_checks(
+    requirements: dict[str, pl.Expr] | None = None,
+) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """Every offer check as (id, pass expression, failure reason expression).
+
+    ``requirements`` replaces the ``elig_*`` / ``item_harmful`` columns with other
+    expressions (the engine passes one offer's requirements as literals).
+    """
+    req = requirements or {}
+
+    def need(name: str) -> pl.Expr:
+        return req.get(name, pl.col(name))
+
+    min_income = need("elig_min_monthly_income")
+    max_util = need("elig_max_utilization")
+    min_age = need("elig_min_age")
     age = age_lower_bound()
     return [
         (
@@ -116,19 +127,19 @@ def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
         ),
         (
             "no_overdue",
-            ~pl.col("elig_no_overdue").fill_null(False)
+            ~need("elig_no_overdue").fill_null(False)
             | ~pl.col("credit.is_overdue").fill_null(False),
             pl.lit("a card payment is overdue"),
         ),
         (
             "no_existing_savings_account",
-            ~pl.col("elig_exclude_savings_account").fill_null(False)
+            ~need("elig_exclude_savings_account").fill_null(False)
             | ~pl.col("savings.has_savings_account").fill_null(False),
             pl.lit("already has a savings account"),
         ),
         (
             "no_existing_credit_card",
-            ~pl.col("elig_exclude_credit_card").fill_null(False)
+            ~need("elig_exclude_credit_card").fill_null(False)
             | (pl.col("credit.card_count").fill_null(0) == 0),
             pl.lit("already has a credit card"),
         ),
@@ -145,7 +156,7 @@ def eligibility_checks() -> list[tuple[str, pl.Expr, pl.Expr]]:
         ),
         (
             "not_harmful",
-            ~pl.col("item_harmful").fill_null(True),
+            ~need("item_harmful").fill_null(True),
             pl.lit("harmful product category or wording: never offered"),
         ),
     ]

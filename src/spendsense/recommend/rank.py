@@ -1,7 +1,7 @@
 """Ranking and top-k selection per user, window and kind, with window functions.
 
-Order within (user, window, kind): rank score (high first), then item id, so the
-result is deterministic. Items chosen by a specific rule fill up to the maximum;
+Order within (user, window, kind): rank score (high first), then item id (the item
+code follows item id order), so the result is deterministic. Items chosen by a specific rule fill up to the maximum;
 ``general`` items only fill up to the minimum. STABLE users get a short set.
 """
 
@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import polars as pl
 
+from spendsense.recommend.candidates import ROW, RULE_IDS
 from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.fields import KEYS
 
-GROUP = [*KEYS, "kind"]
+GROUP = [ROW, "kind"]
+STAGES = ("matched", "renderable", "eligible", "tone_ok")
 
 
-def limits(cfg: RecommendConfig) -> tuple[pl.Expr, pl.Expr]:
-    """(minimum, maximum) count expressions for the row's kind and persona status."""
-    stable = pl.col("status") == "STABLE"
+def limits(cfg: RecommendConfig, stable: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """(minimum, maximum) count expressions for the row's kind and persona status.
+
+    ``stable`` defaults to the boolean ``stable`` column the candidate rows carry.
+    """
+    stable = pl.col("stable") if stable is None else stable
     education = pl.col("kind") == "education"
     maximum = (
         pl.when(stable & education)
@@ -39,61 +44,53 @@ def limits(cfg: RecommendConfig) -> tuple[pl.Expr, pl.Expr]:
 
 
 def with_position(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``rank`` (1 = best) within each user, window and kind."""
+    """Add ``rank`` (1 = best) within each user row and kind.
+
+    One sort, then the rank is the distance from the group's first row (no hashing).
+    """
     ordered = frame.sort(
-        [*GROUP, "rank_score", "item_id"], descending=[False, False, False, True, False]
+        [*GROUP, "rank_score", "item_code"], descending=[False, False, True, False]
     )
-    return ordered.with_columns(
-        (pl.int_range(pl.len()).over(GROUP) + 1).cast(pl.Int32).alias("rank")
-    )
-
-
-def preselect(frame: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
-    """Keep the best ``maximum + render_buffer`` candidates per group (the ones worth rendering)."""
-    _, maximum = limits(cfg)
-    return with_position(frame).filter(pl.col("rank") <= maximum + cfg.render_buffer)
+    index = pl.int_range(pl.len(), dtype=pl.Int64)
+    starts = pl.any_horizontal([pl.col(c) != pl.col(c).shift() for c in GROUP]).fill_null(True)
+    first = pl.when(starts).then(index).forward_fill()
+    return ordered.with_columns((index - first + 1).cast(pl.Int32).alias("rank"))
 
 
 def select_top(frame: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     """Final choice: specific items up to the maximum, general items only up to the minimum."""
     minimum, maximum = limits(cfg)
     ranked = with_position(frame)
-    keep = (pl.col("rank") <= minimum) | (
-        (pl.col("rank") <= maximum) & (pl.col("rule") != "general")
-    )
+    general = pl.col("rule_code") == RULE_IDS.index("general")
+    keep = (pl.col("rank") <= minimum) | ((pl.col("rank") <= maximum) & ~general)
     return ranked.filter(keep)
 
 
-def shortfalls(
-    population: pl.LazyFrame,
-    stages: dict[str, pl.LazyFrame],
-    selected: pl.LazyFrame,
-    cfg: RecommendConfig,
-) -> pl.LazyFrame:
+def shortfalls(short: pl.LazyFrame) -> pl.LazyFrame:
     """Groups with fewer items than the minimum, with the count at each stage as the reason.
 
-    ``stages`` maps a stage name (matched, renderable, eligible, tone_ok) to its
-    candidate frame; the reason quotes how many candidates survived each one.
+    ``short`` holds the groups below their minimum with ``n_selected``, ``minimum``
+    and ``n_<stage>`` for each of :data:`STAGES` (missing counts are zero).
     """
-    kinds = pl.DataFrame({"kind": ["education", "offer"]})
-    counts = population.select(*KEYS, "status").join(kinds.lazy(), how="cross")
-    for name, frame in [*stages.items(), ("selected", selected)]:
-        n = frame.group_by(GROUP).agg(pl.len().cast(pl.Int32).alias(f"n_{name}"))
-        counts = counts.join(n, on=GROUP, how="left").with_columns(pl.col(f"n_{name}").fill_null(0))
-    minimum, _ = limits(cfg)
+    counts = [pl.col(f"n_{name}") for name in STAGES]
+    names = short.collect_schema().names()
+    short = short.with_columns(
+        [
+            (c.fill_null(0) if f"n_{n}" in names else pl.lit(0, pl.Int32)).alias(f"n_{n}")
+            for c, n in zip(counts, STAGES, strict=True)
+        ]
+    )
     parts: list[pl.Expr] = [pl.lit("fewer than the minimum: ")]
-    for i, name in enumerate(stages):
+    for i, name in enumerate(STAGES):
         parts += [
             pl.lit(", " if i else ""),
             pl.col(f"n_{name}").cast(pl.String),
             pl.lit(f" {name}"),
         ]
-    reason = pl.concat_str(parts)
-    return (
-        counts.with_columns(minimum.alias("minimum"))
-        .filter(pl.col("n_selected") < pl.col("minimum"))
-        .select(
-            *KEYS, "kind", pl.col("n_selected").alias("selected"), "minimum", reason.alias("reason")
-        )
-        .sort(GROUP)
-    )
+    return short.select(
+        *KEYS,
+        "kind",
+        pl.col("n_selected").cast(pl.Int32).alias("selected"),
+        pl.col("minimum").cast(pl.Int32),
+        pl.concat_str(parts).alias("reason"),
+    ).sort([*KEYS, "kind"])

@@ -12,6 +12,7 @@ the feature value.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -181,46 +182,56 @@ def compiled_templates(items: pl.DataFrame) -> dict[str, tuple[list[str], pl.Exp
 SMALL_FRAME_ROWS = 2000
 """Below this many rows one when/then chain renders every item (the on-demand path)."""
 
+Extra = Mapping[str, tuple[pl.Expr, ...]]
+
 
 def render(
     frame: pl.DataFrame,
-    view: pl.DataFrame,
+    wide: pl.DataFrame,
     compiled: dict[str, tuple[list[str], pl.Expr, pl.Expr]],
+    extra: Extra | None = None,
+    *,
+    extra_names: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """Add ``rationale`` and ``signal_values`` (JSON of the cited fields) to every candidate row.
 
-    Large frames are grouped by catalog item (not by user): each item's template is
-    one expression over all of that item's rows. Small frames (one user on demand)
-    join the view once and pick each row's template with a when/then chain, which
-    avoids a join per item. Both paths evaluate the same compiled expressions.
+    ``frame`` carries ``_row`` (the row of ``wide`` holding the user's fields) and
+    ``item_id``. ``extra`` maps an item to more per-item expressions over ``wide``,
+    added under ``extra_names`` (the engine's matched-signal lists). Large frames are
+    grouped by catalog item (not by user): each item's expressions run once over all
+    of that item's rows. Small frames (one user on demand) pick each row's template
+    with a when/then chain instead. Both paths evaluate the same compiled expressions.
     """
-    keys = ["user_id", "window_days"]
+    extra = extra or {}
+    names = ("rationale", "signal_values", *extra_names)
     present = frame["item_id"].unique().sort().to_list()
     if not present:
-        return frame.with_columns(
-            pl.lit(None, pl.String).alias("rationale"),
-            pl.lit(None, pl.String).alias("signal_values"),
-        )
+        empty = {"matched_signals": pl.List(pl.String), "signal_strengths": pl.List(pl.Float64)}
+        return frame.with_columns([pl.lit(None, empty.get(n, pl.String)).alias(n) for n in names])
+
+    def exprs(item: str) -> tuple[pl.Expr, ...]:
+        return (compiled[item][1], compiled[item][2], *extra.get(item, ()))
+
     if frame.height < SMALL_FRAME_ROWS:
         cited = list(dict.fromkeys(f for item in present for f in compiled[item][0]))
-        joined = frame.join(view.select(*keys, *cited), on=keys, how="left")
-        rationale: Any = pl
-        values: Any = pl
+        needed = [c for c in wide.columns if c in set(cited) or c.startswith("sig:")]
+        joined = frame.hstack(wide.select(needed)[frame["_row"]])
+        chains: list[Any] = [pl] * len(names)
         for item in present:
             is_item = pl.col("item_id") == item
-            rationale = rationale.when(is_item).then(compiled[item][1])
-            values = values.when(is_item).then(compiled[item][2])
+            chains = [c.when(is_item).then(e) for c, e in zip(chains, exprs(item), strict=True)]
         return joined.with_columns(
-            rationale.otherwise(None).alias("rationale"),
-            values.otherwise(None).alias("signal_values"),
-        ).drop(cited)
+            [c.otherwise(None).alias(n) for c, n in zip(chains, names, strict=True)]
+        ).drop(needed)
     parts = []
     for key, part in frame.partition_by("item_id", as_dict=True, maintain_order=True).items():
-        fields, rationale_expr, values_expr = compiled[str(key[0])]
-        joined = part.join(view.select(*keys, *fields), on=keys, how="left")
+        item = str(key[0])
+        fields = compiled[item][0]
+        needed = [c for c in wide.columns if c in set(fields) or c.startswith("sig:")]
+        joined = part.hstack(wide.select(needed)[part["_row"]])
         parts.append(
-            joined.with_columns(
-                rationale_expr.alias("rationale"), values_expr.alias("signal_values")
-            ).drop(fields)
+            joined.with_columns([e.alias(n) for e, n in zip(exprs(item), names, strict=True)]).drop(
+                needed
+            )
         )
     return pl.concat(parts, how="vertical")

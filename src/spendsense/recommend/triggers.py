@@ -144,3 +144,16 @@ def user_signals(view: pl.LazyFrame, thresholds: SignalThresholds) -> pl.LazyFra
     return wide.unpivot(index=KEYS, variable_name="signal", value_name="strength").drop_nulls(
         "strength"
     )
+
+
+def signal_strength_columns(thresholds: SignalThresholds) -> list[pl.Expr]:
+    """One ``sig:<name>`` column per signal: its strength when present, null when absent."""
+    cols = []
+    for name, (_, rule) in SIGNALS.items():
+        present, strength = rule(thresholds)
+        cols.append(
+            pl.when(present.fill_null(False))
+            .then(strength.fill_null(0.0).cast(pl.Float64))
+            .alias(f"sig:{name}")
+        )
+    return cols
