@@ -188,7 +188,6 @@ def streams_from_charges(
                 (pl.col("date") - pl.col("date").shift(1)).dt.total_days()
             ),
             jump=pl.col("same") & ((pl.col("amount_cents") - prev).abs() > tol * prev),
-            dom_u=pl.when(u >= 29).then(u - 31).otherwise(u),
         )
         .with_columns(seg_id=(~pl.col("same") | pl.col("jump")).cum_sum())
         .collect()  # reused by several group-bys below: compute once
@@ -201,7 +200,6 @@ def streams_from_charges(
         .agg(
             base_gap=pl.col("gap").quantile(0.5, interpolation="lower"),
             med_amount=pl.col("amount_cents").median(),
-            mid=(pl.col("dom_u").min() + pl.col("dom_u").max()) / 2,
             n_jumps=pl.col("jump").sum(),
         )
         .with_columns(freq0=_cadence(pl.col("base_gap"), bands))
@@ -220,7 +218,7 @@ def streams_from_charges(
         .agg(seg_med=pl.col("amount_cents").median())
     )
     gap = pl.col("gap")
-    row_stats = per_stream.select("sid", "med_amount", "lo", "hi", "mid", "n_jumps")
+    row_stats = per_stream.select("sid", "med_amount", "lo", "hi", "n_jumps")
     ch = (
         ch.join(row_stats, on="sid", how="inner")
         .join(per_segment, on="seg_id", how="left")
@@ -250,12 +248,13 @@ def streams_from_charges(
     )
     # Two day-of-month clusters (semi-monthly) are checked only for biweekly-band streams.
     spread = config.semi_monthly_day_spread
-    half = pl.col("dom_u") > pl.col("mid")
+    mid = (pl.col("dom_u").min().over("sid") + pl.col("dom_u").max().over("sid")) / 2
     clusters = (
         ch.join(
             per_stream.filter(pl.col("freq0") == "BIWEEKLY").select("sid"), on="sid", how="semi"
         )
-        .group_by("sid", half.alias("half"))
+        .with_columns(dom_u=pl.when(u >= 29).then(u - 31).otherwise(u))
+        .group_by("sid", (pl.col("dom_u") > mid).alias("half"))
         .agg(n=pl.len(), spread=pl.col("dom_u").max() - pl.col("dom_u").min())
         .group_by("sid")
         .agg(
