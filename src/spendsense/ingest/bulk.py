@@ -53,7 +53,7 @@ def _python_columns(records: list[dict[str, Any]], path: tuple[str, ...]) -> pl.
 def _text_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
     """Records -> flattened all-String frame (raises Polars errors when they do not fit)."""
     frame = pl.from_dicts(records, infer_schema_length=None)
-    paths = {c: (c,) for c in frame.columns}
+    paths: dict[str, tuple[str, ...]] = {c: (c,) for c in frame.columns}
     extra: list[pl.DataFrame] = []
     while True:
         structs = [c for c, t in frame.schema.items() if isinstance(t, pl.Struct)]
@@ -64,7 +64,9 @@ def _text_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
         if not structs:
             break
         for c in structs:
-            for f in frame.schema[c].fields:  # type: ignore[union-attr]
+            dtype = frame.schema[c]
+            assert isinstance(dtype, pl.Struct)
+            for f in dtype.fields:
                 paths[f"{c}_{f.name}"] = (*paths[c], f.name)
         frame = frame.with_columns(pl.col(c).name.prefix_fields(f"{c}_") for c in structs).unnest(
             structs

@@ -104,7 +104,6 @@ def _apply(conn: sqlite3.Connection, batch: LedgerBatch, written: dict[str, int]
                 (user_id, item_id, cursor, datetime.now(UTC).isoformat()),
             )
         bump_version(conn)
-    return written
 
 
 def _keep_existing_consent(conn: sqlite3.Connection, users: pl.DataFrame) -> pl.DataFrame:
