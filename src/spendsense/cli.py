@@ -215,12 +215,20 @@ def personas_history(user_id: str) -> None:
 
     frame = persona_history(connect(STATE.settings.db_path), user_id)
     if frame.height == 0:
-        raise UserError(
-            f"no persona assignments for {user_id!r} (unknown user, no consent, or not run yet)"
-        )
-    table = Table(*frame.columns, title=f"persona history of {user_id}")
-    for row in frame.iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
+        raise UserError(f"no persona assignments for {user_id!r} (unknown user, no consent, or not run yet)")
+    shown = {
+        "window_days": "window",
+        "as_of_date": "as of",
+        "primary_persona_name": "primary",
+        "primary_severity": "severity",
+        "secondary_persona_name": "secondary",
+        "status": "status",
+        "transition": "change",
+    }
+    table = Table(*shown.values(), title=f"persona history of {user_id}")
+    for row in frame.select(list(shown)).iter_rows():
+        cells = ["" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row]
+        table.add_row(*cells)
     console.print(table)
 
 
