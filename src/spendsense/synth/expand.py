@@ -20,13 +20,21 @@ def history_start(as_of: date) -> date:
     return as_of - timedelta(days=HISTORY_DAYS - 1)
 
 
+def _lookup(cadence: pl.Series, table: dict[str, int]) -> np.ndarray:
+    """Per-stream integer from a cadence table (a whole-column replace, no Python loop)."""
+    return cadence.replace_strict(table, return_dtype=pl.Int64).to_numpy()
+
+
 def _day_numbers(
-    cadence: np.ndarray, phase: np.ndarray, dom: np.ndarray, k: np.ndarray, h0: np.datetime64
+    semi: np.ndarray,
+    period: np.ndarray,
+    step: np.ndarray,
+    phase: np.ndarray,
+    dom: np.ndarray,
+    k: np.ndarray,
+    h0: np.datetime64,
 ) -> np.ndarray:
     """Day index (0 = history start) of candidate occurrence ``k`` of each stream."""
-    period = np.vectorize(PERIOD_DAYS.get, otypes=[np.int64])(cadence, 0)
-    step = np.vectorize(MONTH_STEP.get, otypes=[np.int64])(cadence, 1)
-    semi = cadence == "SEMI_MONTHLY"
     by_period = phase % np.maximum(period, 1) + k * period
     m0 = h0.astype("datetime64[M]")
     mon = m0 + np.where(semi, k // 2, phase % step + k * step)
@@ -37,16 +45,15 @@ def _day_numbers(
     return np.where(period > 0, by_period, by_month)
 
 
-def _candidates(cadence: np.ndarray, n_months: int) -> np.ndarray:
-    table = {
+def _candidates(n_months: int) -> dict[str, int]:
+    return {
         "WEEKLY": HISTORY_DAYS // 7 + 1,
         "BIWEEKLY": HISTORY_DAYS // 14 + 1,
         "SEMI_MONTHLY": 2 * n_months,
         "MONTHLY": n_months,
         "QUARTERLY": n_months // 3 + 1,
         "ANNUALLY": 1,
-    }
-    return np.vectorize(table.__getitem__, otypes=[np.int64])(cadence)
+    }  # fmt: skip
 
 
 def expand(
@@ -55,13 +62,17 @@ def expand(
     """Dated charges of every stream, and the per-stream ground truth of what was generated."""
     h0 = np.datetime64(history_start(as_of), "D")
     n_months = int((np.datetime64(as_of, "M") - h0.astype("datetime64[M]")).astype(np.int64)) + 1
-    cadence = specs["cadence"].to_numpy().astype(str)
-    ncand = _candidates(cadence, n_months)
+    cadence = specs["cadence"]
+    ncand = _lookup(cadence, _candidates(n_months))
+    period = _lookup(cadence, {c: PERIOD_DAYS.get(c, 0) for c in _candidates(n_months)})
+    step = _lookup(cadence, {c: MONTH_STEP.get(c, 1) for c in _candidates(n_months)})
+    semi = (cadence == "SEMI_MONTHLY").to_numpy()
     rep = np.repeat(np.arange(specs.height), ncand)
     k = np.arange(rep.size) - np.repeat(np.cumsum(ncand) - ncand, ncand)
     day = _day_numbers(
-        cadence[rep], specs["phase"].to_numpy()[rep], specs["dom"].to_numpy()[rep], k, h0
-    )
+        semi[rep], period[rep], step[rep], specs["phase"].to_numpy()[rep],
+        specs["dom"].to_numpy()[rep], k, h0,
+    )  # fmt: skip
     weekday = (day + h0.astype(np.int64) + 3) % 7  # Monday = 0
     shift = specs["shift"].to_numpy().astype(str)[rep]
     day = day + np.where(shift == "bill", np.select([weekday == 5, weekday == 6], [2, 1], 0), 0)
