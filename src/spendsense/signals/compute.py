@@ -84,6 +84,7 @@ def _window_tables(
     window: int,
     config: SignalsConfig,
     candidates: tuple[pl.DataFrame, pl.DataFrame],
+    max_lookback: int,
 ) -> dict[str, pl.LazyFrame]:
     """The seven feature tables for one window, lazily."""
     txns = scope.transactions.lazy()
@@ -91,7 +92,7 @@ def _window_tables(
     keys = grid(scope.users, [window], as_of)
     lookback = lookback_days(window, config)
     base, longest = candidates
-    ch_df = restrict(longest, as_of, lookback)
+    ch_df = longest if lookback >= max_lookback else restrict(longest, as_of, lookback)
     streams = streams_from_charges(base, ch_df, as_of, config).collect().lazy()
     ch = ch_df.lazy()
     expenses = monthly_expenses(txns, as_of, window)
@@ -139,7 +140,9 @@ def compute_features_from_scope(
     longest = max(lookback_days(w, config) for w in config.windows)
     candidates = charges(scope.transactions, as_of, longest)
     for window in config.windows:
-        for name, frame in _window_tables(scope, as_of, window, config, candidates).items():
+        for name, frame in _window_tables(
+            scope, as_of, window, config, candidates, longest
+        ).items():
             parts[name].append(frame)
     names = list(FEATURE_TABLES)
     sort_keys = {"credit_cards": ["account_id"], "recurring_streams": ["stream_id"]}
