@@ -397,3 +397,21 @@ def test_buffer_months(lb: LedgerBuilder) -> None:
         detailed="LOAN_PAYMENTS_CREDIT_CARD_PAYMENT",
     )
     assert row(features(lb), "income")["cash_flow_buffer_months"] == 2.0
+
+
+def test_empty_ledger_gives_empty_tables_with_schema() -> None:
+    out = compute_features({}, AS_OF, SignalsConfig())
+    for name, schema in FEATURE_TABLES.items():
+        assert out[name].height == 0 and out[name].schema == pl.Schema(schema)
+
+
+def test_every_config_field_is_documented() -> None:
+    for name, field in SignalsConfig.model_fields.items():
+        assert field.description, name
+
+
+def test_windows_are_configurable(lb: LedgerBuilder) -> None:
+    lb.series([2, 32, 62], 1500)
+    out = features(lb, windows=[45])
+    assert out["subscriptions"]["window_days"].to_list() == [45]
+    assert row(out, "subscriptions", 45)["recurring_merchant_count"] == 1
