@@ -22,6 +22,7 @@ import polars as pl
 
 from spendsense.guardrails.eligibility import eligibility_checks
 from spendsense.recommend.config import RuleWeights
+from spendsense.recommend.rationale import parse_template, shows_zero
 
 PERSONA_COLUMNS = [
     "status",
@@ -70,6 +71,7 @@ class ItemPlan:
     signals: tuple[str, ...]
     personas: tuple[int, ...]
     fields: tuple[str, ...]
+    numbers: tuple[tuple[str, str], ...]
     weight: float
     general: bool
     eligibility: dict[str, Any]
@@ -77,7 +79,8 @@ class ItemPlan:
 
 def item_plans(items: pl.DataFrame) -> list[ItemPlan]:
     """One plan per catalog item; ``code`` follows item id order so it breaks ties like the id."""
-    cols = ["item_id", "kind", "signals", "personas", "fields", "weight", "general"]
+    cols = ["item_id", "kind", "signals", "personas", "fields", "weight", "general", "template"]
+    cols += ["zero_ok"] if "zero_ok" in items.columns else []
     elig = [c for c in _ELIG_TYPES if c in items.columns]
     ordered = items.sort("item_id")
     plans = []
@@ -90,6 +93,11 @@ def item_plans(items: pl.DataFrame) -> list[ItemPlan]:
                 signals=tuple(row["signals"]),
                 personas=tuple(row["personas"] or ()),
                 fields=tuple(dict.fromkeys(row["fields"])),
+                numbers=tuple(
+                    (h.field, h.fmt)
+                    for h in parse_template(row["template"])[1]
+                    if h.fmt != "text" and h.field not in set(row.get("zero_ok") or ())
+                ),
                 weight=float(row["weight"]),
                 general=bool(row["general"]),
                 eligibility={c: row[c] for c in elig},
@@ -151,7 +159,11 @@ def _rule_and_score(plan: ItemPlan, weights: RuleWeights) -> tuple[pl.Expr, pl.E
 
 
 def _renderable(plan: ItemPlan) -> pl.Expr:
-    return pl.all_horizontal([pl.col(f).is_not_null() for f in plan.fields])
+    """Every cited field present, and no cited number that would read as zero ($0, 0.0 months)
+    unless the item marks that field ``zero_ok`` (the zero is its point)."""
+    present = [pl.col(f).is_not_null() for f in plan.fields]
+    nonzero = [~shows_zero(f, fmt) for f, fmt in plan.numbers]
+    return pl.all_horizontal([*present, *nonzero])
 
 
 def _checks(plan: ItemPlan) -> list[tuple[str, pl.Expr, pl.Expr]]:

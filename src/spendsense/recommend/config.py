@@ -59,6 +59,11 @@ class RecommendConfig(BaseModel):
     offer_max: int = Field(default=3, description="Most partner offers per user and window.")
     stable_education: int = Field(default=3, description="Education items for a STABLE user.")
     stable_offers: int = Field(default=1, description="Offers for a STABLE user.")
+    primary_persona_max: int = Field(
+        default=4,
+        description="Most items of one kind made for the primary persona when the user also "
+        "has a secondary persona with candidates (leaves it at least one slot).",
+    )
     render_buffer: int = Field(
         default=3,
         description="Extra candidates rendered per kind in case some fail the tone check.",

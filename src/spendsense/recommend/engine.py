@@ -25,7 +25,7 @@ from spendsense.recommend.candidates import (
 from spendsense.recommend.catalog import Catalog
 from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.fields import KEYS, build_view
-from spendsense.recommend.rank import limits, select_top, shortfalls, with_position
+from spendsense.recommend.rank import cap_primary, limits, select_top, shortfalls, with_position
 from spendsense.recommend.rationale import render
 from spendsense.recommend.trace import ids, trace_json
 from spendsense.recommend.triggers import signal_strength_columns
@@ -98,7 +98,9 @@ def recommend(
 
     found = build_candidates(wide.lazy(), plans, cfg.weights)
     _, maximum = limits(cfg)
-    ranked = with_position(found.rows.with_columns(_kind()))
+    ranked = with_position(
+        cap_primary(with_position(found.rows.with_columns(_kind())), cfg).drop("rank")
+    )
     candidates, ineligible = pl.collect_all(
         [
             ranked.filter(pl.col("rank") <= maximum + cfg.render_buffer),

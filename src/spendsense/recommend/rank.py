@@ -57,10 +57,23 @@ def with_position(frame: pl.LazyFrame) -> pl.LazyFrame:
     return ordered.with_columns((index - first + 1).cast(pl.Int32).alias("rank"))
 
 
+def cap_primary(ranked: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
+    """Drop primary-persona items past ``primary_persona_max`` in groups with a secondary one.
+
+    Primary-persona items score highest, so they hold ranks 1..k of a ranked frame;
+    capping k leaves the secondary persona at least one slot.
+    """
+    primary = pl.col("rule_code") == RULE_IDS.index("primary_persona")
+    has_secondary = (pl.col("rule_code") == RULE_IDS.index("secondary_persona")).any().over(GROUP)
+    capped = primary & has_secondary & (pl.col("rank") > cfg.primary_persona_max)
+    return ranked.filter(~capped)
+
+
 def select_top(frame: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     """Final choice: specific items up to the maximum, general items only up to the minimum."""
     minimum, maximum = limits(cfg)
     ranked = with_position(frame)
+    ranked = with_position(cap_primary(ranked, cfg).drop("rank"))
     general = pl.col("rule_code") == RULE_IDS.index("general")
     keep = (pl.col("rank") <= minimum) | ((pl.col("rank") <= maximum) & ~general)
     return ranked.filter(keep)

@@ -26,8 +26,15 @@ FORMATS: dict[str, str] = {
     "num1": "a number with one decimal: 1.5",
     "text": "text as is: Visa, 4523",
 }
+_NOUNS = {"card": "cards", "subscription": "subscriptions"}
+FORMATS.update(
+    {
+        f"count_{noun}": f"a whole count with its noun: 1 {noun}, 2 {plural}"
+        for noun, plural in _NOUNS.items()
+    }
+)
 
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)(?::([a-z0-9]+))?\}")
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*)(?::([a-z0-9_]+))?\}")
 _ROUND: Final = "half_away_from_zero"
 
 # What each format looks like in rendered text (regex), for verification.
@@ -39,8 +46,10 @@ _TOKEN = {
     "num1": r"-?[0-9,]+\.[0-9]",
     "text": r".+?",
 }
+_TOKEN.update({f"count_{n}": rf"-?[0-9,]+ (?:{p}|{n})" for n, p in _NOUNS.items()})
 # Largest allowed |shown - feature| in the shown unit, per format.
 _TOLERANCE = {"money": 0.005, "money0": 0.5, "pct": 0.5, "int": 0.5, "num1": 0.05}
+_TOLERANCE.update({f"count_{n}": 0.5 for n in _NOUNS})
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,11 @@ def format_expr(field: str, fmt: str) -> pl.Expr:
         )
     if fmt == "num1":
         return col.cast(pl.Float64).round(1, mode=_ROUND).cast(pl.String)
+    if fmt.startswith("count_") and fmt[6:] in _NOUNS:
+        noun = fmt[6:]
+        whole = col.round(0, mode=_ROUND).cast(pl.Int64)
+        word = pl.when(whole.abs() == 1).then(pl.lit(noun)).otherwise(pl.lit(_NOUNS[noun]))
+        return pl.concat_str([format_expr(field, "int"), pl.lit(" "), word])
     if fmt == "text":
         return col.cast(pl.String)
     raise ValueError(f"unknown format '{fmt}'")
@@ -157,8 +171,16 @@ def template_regex(template: str) -> str:
 
 def parse_shown(token: pl.Expr, fmt: str) -> pl.Expr:
     """The number a rendered token stands for, in the feature's own unit (pct back to a ratio x100)."""
-    cleaned = token.str.replace_all(r"[$,%]", "")
+    cleaned = token.str.replace_all(r"[^0-9.\-]", "")
     return cleaned.cast(pl.Float64, strict=False)
+
+
+def shows_zero(field: str, fmt: str) -> pl.Expr:
+    """True where the field would render as zero (``$0``, ``0.0``, ``0%``) in this format."""
+    if fmt == "text":
+        return pl.lit(False)
+    number = pl.col(field).cast(pl.Float64).abs() * (100 if fmt == "pct" else 1)
+    return number < _TOLERANCE[fmt]
 
 
 def shown_matches(token: pl.Expr, value: pl.Expr, fmt: str) -> pl.Expr:
