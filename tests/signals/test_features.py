@@ -415,3 +415,31 @@ def test_windows_are_configurable(lb: LedgerBuilder) -> None:
     out = features(lb, windows=[45])
     assert out["subscriptions"]["window_days"].to_list() == [45]
     assert row(out, "subscriptions", 45)["recurring_merchant_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        ([3 + 7 * k for k in range(12)], "weekly"),
+        ([3 + 30 * k for k in range(4)], "monthly"),
+    ],
+)
+def test_pay_frequencies(lb: LedgerBuilder, days: list[int], expected: str) -> None:
+    pay(lb, days)
+    assert row(features(lb), "income")["pay_frequency"] == expected
+
+
+def test_semi_monthly_pay(lb: LedgerBuilder) -> None:
+    from datetime import date
+
+    for month in (2, 3, 4, 5, 6):
+        for dom in (1, 15):
+            lb.tx(
+                date(2025, month, dom),
+                -200000,
+                merchant="Acme",
+                primary="INCOME",
+                detailed="INCOME_SALARY",
+            )
+    r = row(features(lb), "income", 180)
+    assert r["pay_frequency"] == "semi_monthly" and r["payroll_deposit_count"] == 10
