@@ -64,7 +64,7 @@ def rationale_tokens(recs: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("%"))
         .otherwise(pl.lit("n"))
     )
-    scaled = (digits.cast(pl.Float64, strict=False) * 10.0 ** decimals.cast(pl.Float64)).round(0)
+    scaled = (digits.cast(pl.Float64, strict=False) * 10.0 ** decimals.cast(pl.Float64)).round(0, mode="half_away_from_zero")
     return exploded.select(
         "recommendation_id",
         "user_id",
@@ -85,7 +85,7 @@ def _keys(values: pl.DataFrame, kind: str, factor: float, decimals: list[int]) -
                 [
                     pl.lit(f"{kind}{d}:"),
                     (pl.col("value").abs() * factor * 10.0**d)
-                    .round(0)
+                    .round(0, mode="half_away_from_zero")
                     .cast(pl.Int64)
                     .cast(pl.String),
                 ]
