@@ -142,10 +142,30 @@ def run(
     windows: Annotated[
         str | None, typer.Option("--windows", help="Comma-separated window lengths, e.g. 30,180.")
     ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="embedded (Polars, user chunks) or spark (PySpark).")
+    ] = "embedded",
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            "--ledger",
+            help="Canonical-schema Parquet ledger folder (<table>.parquet or <table>/*.parquet); "
+            "consent from its users table; outputs to Parquet only.",
+        ),
+    ] = None,
+    no_sqlite: Annotated[
+        bool,
+        typer.Option(
+            "--no-sqlite",
+            help="Parquet outputs only (implied by --ledger); ledger from DIR/ledger.",
+        ),
+    ] = False,
 ) -> None:
     """Compute signals, personas and recommendations for every consented user."""
-    from spendsense.pipeline import run_pipeline
+    from spendsense.pipeline import run_pipeline, run_pipeline_parquet
 
+    if engine not in ("embedded", "spark"):
+        raise UserError(f"--engine must be embedded or spark, not {engine!r}")
     settings = STATE.settings
     if windows:
         try:
@@ -160,7 +180,19 @@ def run(
             update={"signals": settings.signals.model_copy(update={"windows": wins})}
         )
         settings.personas.windows = None
-    summary = run_pipeline(settings, _parse_date(as_of) if as_of else None, log=console.print)
+    day = _parse_date(as_of) if as_of else None
+    parquet_only = no_sqlite or ledger is not None
+    if engine == "spark":
+        from spendsense.spark.job import run_with_spark
+
+        summary = run_with_spark(settings, ledger, day, sqlite=not parquet_only, log=console.print)
+    elif parquet_only:
+        from spendsense.store.ledger import LEDGER_DIR
+
+        source = ledger or settings.data_dir / LEDGER_DIR
+        summary = run_pipeline_parquet(settings, source, day, log=console.print)
+    else:
+        summary = run_pipeline(settings, day, log=console.print)
     console.print(summary.render())
 
 

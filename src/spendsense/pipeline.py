@@ -175,7 +175,10 @@ def consented_users(settings: Settings) -> list[str]:
 
 
 def run_pipeline(
-    settings: Settings, as_of: date | None = None, log: Callable[[str], object] = print
+    settings: Settings,
+    as_of: date | None = None,
+    log: Callable[[str], object] = print,
+    computed_at: datetime | None = None,
 ) -> RunSummary:
     """Compute and store every stage for all consented users at ``as_of``."""
     timings: dict[str, float] = {}
@@ -184,7 +187,7 @@ def run_pipeline(
     as_of = as_of or default_as_of(ledger)
     consented = consented_users(settings)
     timings["load ledger"] = time.perf_counter() - t0
-    computed_at = datetime.now(UTC).replace(microsecond=0)
+    computed_at = computed_at or datetime.now(UTC).replace(microsecond=0)
     parts: list[StageOutputs] = []
     t1 = time.perf_counter()
     catalog = load_content(settings)
@@ -195,6 +198,15 @@ def run_pipeline(
     t2 = time.perf_counter()
     store_outputs(settings, outputs, as_of)
     timings["store"] = time.perf_counter() - t2
+    record_run(settings, as_of, computed_at, len(consented))
+    counts = persona_counts(outputs.assignments)
+    summary = RunSummary(as_of, settings.windows, len(consented), timings, counts)
+    summary.confusion = _confusion_report(settings, outputs.assignments)
+    return summary
+
+
+def record_run(settings: Settings, as_of: date, computed_at: datetime, users: int) -> None:
+    """A pipeline_runs row in SQLite (what ``latest_as_of`` reads)."""
     conn = connect(settings.db_path)
     conn.execute(
         "INSERT OR REPLACE INTO pipeline_runs VALUES (?,?,?,?,?,?,?)",
@@ -205,13 +217,9 @@ def run_pipeline(
             settings.version,
             computed_at.isoformat(),
             datetime.now(UTC).isoformat(),
-            len(consented),
+            users,
         ),
     )
-    counts = persona_counts(outputs.assignments)
-    summary = RunSummary(as_of, settings.windows, len(consented), timings, counts)
-    summary.confusion = _confusion_report(settings, outputs.assignments)
-    return summary
 
 
 def run_pipeline_parquet(

@@ -159,7 +159,9 @@ def rekey(frame: pl.DataFrame, prefix: str) -> pl.DataFrame:
     """Prefix every id column so a copy of the population never collides with another."""
     if not prefix:
         return frame
-    return frame.with_columns(prefix + pl.col(c) for c in ID_COLUMNS if c in frame.columns)
+    return frame.with_columns(
+        (pl.lit(prefix) + pl.col(c)).alias(c) for c in ID_COLUMNS if c in frame.columns
+    )
 
 
 def convert_synth(

@@ -67,7 +67,7 @@ class ChunkedParquetWriter:
                 self.rows[name] = 0
             writer, schema, _ = self.writers[name]
             if frame.height:
-                table: pa.Table = sort_output(frame).cast(dict(schema)).to_arrow()
+                table: pa.Table = sort_output(frame).cast(schema).to_arrow()
                 writer.write_table(table.cast(writer.schema))
             self.rows[name] += frame.height
 
