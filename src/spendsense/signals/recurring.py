@@ -195,56 +195,86 @@ def streams_from_charges(
     )
     jitter = config.gap_jitter_days
     semi_bands = {**bands, "SEMI_MONTHLY": bands.get("BIWEEKLY", (12, 17))}
-    per_stream = (
-        ch.group_by("sid")
-        .agg(
-            base_gap=pl.col("gap").quantile(0.5, interpolation="lower"),
-            med_amount=pl.col("amount_cents").median(),
-            n_jumps=pl.col("jump").sum(),
-        )
-        .with_columns(freq0=_cadence(pl.col("base_gap"), bands))
-        .with_columns(
-            lo=_mapped("freq0", {k: v[0] for k, v in semi_bands.items()}, pl.Int64()),
-            hi=_mapped("freq0", {k: v[1] for k, v in semi_bands.items()}, pl.Int64()),
-        )
-        .filter(pl.col("freq0").is_not_null())
-        .collect()
-        .lazy()
-    )
-    # Segment medians matter only for a stream with exactly one price step.
-    per_segment = (
-        ch.join(per_stream.filter(pl.col("n_jumps") == 1).select("sid"), on="sid", how="semi")
-        .group_by("seg_id")
-        .agg(seg_med=pl.col("amount_cents").median())
-    )
-    gap = pl.col("gap")
-    row_stats = per_stream.select("sid", "med_amount", "lo", "hi", "n_jumps")
-    ch = (
-        ch.join(row_stats, on="sid", how="inner")
-        .join(per_segment, on="seg_id", how="left")
-        .with_columns(
-            within=(pl.col("amount_cents") - pl.col("med_amount")).abs()
-            <= tol * pl.col("med_amount"),
-            within_seg=(pl.col("amount_cents") - pl.col("seg_med")).abs()
-            <= tol * pl.col("seg_med"),
-            on_cadence=gap.is_between(pl.col("lo") - jitter, pl.col("hi") + jitter),
-            missed=gap.is_between(2 * pl.col("lo") - jitter, 2 * pl.col("hi") + jitter),
-        )
-    )
-    latest = pl.col("date").arg_max()
-    agg = ch.group_by("sid").agg(
-        pl.col("ri").get(latest),
+    gap, amount = pl.col("gap"), pl.col("amount_cents")
+    # One pass per stream, only sums: for every cadence, the gaps below and within its band
+    # (the lower median of the gaps lies in the band iff fewer than k gaps are below it and at
+    # least k are at most its top, k = its rank), the gaps in the band widened by the jitter,
+    # and those only in twice the band (a missed charge). No per-group sorting, no join back.
+    band_counts = []
+    for i, (lo, hi) in enumerate(bands.values()):
+        in_band = gap.is_between(lo - jitter, hi + jitter)
+        in_double = gap.is_between(2 * lo - jitter, 2 * hi + jitter) & ~in_band
+        band_counts += [
+            (gap < lo).sum().alias(f"below_{i}"),
+            (gap <= hi).sum().alias(f"upto_{i}"),
+            in_band.sum().alias(f"ok_{i}"),
+            in_double.sum().alias(f"miss_{i}"),
+        ]
+    per_stream = ch.group_by("sid").agg(
+        *band_counts,
+        pl.col("ri").last(),  # charges are sorted by date within a stream
         pl.len().alias("transaction_count"),
         pl.col("date").min().alias("first_date"),
         pl.col("date").max().alias("last_date"),
-        pl.col("amount_cents").sum().alias("sum_cents"),
-        pl.col("amount_cents").get(latest).alias("last_cents"),
-        (
-            pl.col("within").all()
-            | ((pl.col("n_jumps").first() == 1) & pl.col("within_seg").fill_null(False).all())
-        ).alias("steady"),
-        (gap.is_null() | pl.col("on_cadence") | pl.col("missed")).all().alias("gaps_ok"),
-        (pl.col("missed") & ~pl.col("on_cadence")).sum().alias("n_missed"),
+        amount.sum().alias("sum_cents"),
+        amount.last().alias("last_cents"),
+        lo_amount=amount.min(),
+        hi_amount=amount.max(),
+        n_jumps=pl.col("jump").sum(),
+    )
+    rank = (pl.col("transaction_count") - 2) // 2 + 1  # the lower median among n - 1 gaps
+    cadence: pl.Expr = pl.lit(None, pl.String)
+    for i, name in enumerate(bands):
+        hit = (pl.col(f"below_{i}") < rank) & (pl.col(f"upto_{i}") >= rank)
+        cadence = pl.when(hit).then(pl.lit(name)).otherwise(cadence)
+
+    def pick(prefix: str) -> pl.Expr:
+        out: pl.Expr = pl.lit(None, pl.UInt32)
+        for i, name in enumerate(bands):
+            out = pl.when(pl.col("freq0") == name).then(pl.col(f"{prefix}_{i}")).otherwise(out)
+        return out
+
+    def steady(med: pl.Expr) -> pl.Expr:
+        """Every amount within the tolerance of ``med`` (tested on the extremes)."""
+        return (pl.col("hi_amount") - med <= tol * med) & (med - pl.col("lo_amount") <= tol * med)
+
+    per_stream = (
+        per_stream.with_columns(freq0=cadence)
+        .with_columns(n_ok=pick("ok"), n_missed=pick("miss"))
+        .filter(
+            pl.col("freq0").is_not_null()
+            & (pl.col("n_ok") + pl.col("n_missed") == pl.col("transaction_count") - 1)
+            & (pl.col("n_missed") <= config.max_missed_payments)
+        )
+        # A spread within the tolerance of the smallest amount is steady around any median.
+        .with_columns(narrow=pl.col("hi_amount") - pl.col("lo_amount") <= tol * pl.col("lo_amount"))
+        .collect()
+        .lazy()
+    )
+    medians = (
+        ch.join(per_stream.filter(~pl.col("narrow")).select("sid"), on="sid", how="semi")
+        .group_by("sid")
+        .agg(med=amount.median())
+    )
+    per_stream = (
+        per_stream.join(medians, on="sid", how="left")
+        .with_columns(steady_all=pl.col("narrow") | steady(pl.col("med")).fill_null(False))
+        .filter(pl.col("steady_all") | (pl.col("n_jumps") == 1))
+        .collect()
+        .lazy()
+    )
+    # One price step: each side of the step must be steady on its own (few streams).
+    stepped = (
+        ch.join(per_stream.filter(~pl.col("steady_all")).select("sid"), on="sid", how="semi")
+        .group_by("seg_id")
+        .agg(
+            pl.col("sid").first(),
+            med=amount.median(),
+            lo_amount=amount.min(),
+            hi_amount=amount.max(),
+        )
+        .group_by("sid")
+        .agg(steps_ok=steady(pl.col("med")).all())
     )
     # Two day-of-month clusters (semi-monthly) are checked only for biweekly-band streams.
     spread = config.semi_monthly_day_spread
@@ -263,7 +293,11 @@ def streams_from_charges(
             & (pl.col("spread").max() <= spread)
         )
     )
-    agg = agg.join(per_stream.select("sid", "freq0"), on="sid").join(clusters, on="sid", how="left")
+    agg = (
+        per_stream.join(stepped, on="sid", how="left")
+        .join(clusters, on="sid", how="left")
+        .filter(pl.col("steady_all") | pl.col("steps_ok").fill_null(False))
+    )
     semi = (pl.col("freq0") == "BIWEEKLY") & pl.col("semi_days").fill_null(False)
     required = (
         pl.when(pl.col("frequency") == "ANNUALLY")
@@ -279,14 +313,7 @@ def streams_from_charges(
     predicted = pl.col("last_date").dt.offset_by(next_offset)
     late = pl.lit(as_of) - pl.col("predicted_next_date")
     out = (
-        agg.filter(
-            pl.col("freq0").is_not_null()
-            & (pl.col("transaction_count") >= 2)
-            & pl.col("steady")
-            & pl.col("gaps_ok")
-            & (pl.col("n_missed") <= config.max_missed_payments)
-        )
-        .join(base.lazy(), on="ri", how="left")
+        agg.join(base.lazy(), on="ri", how="left")
         .with_columns(
             pl.col("merchant_key", "display_name", "pfc_primary", "pfc_detailed").cast(pl.String)
         )
