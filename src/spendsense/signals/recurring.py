@@ -118,16 +118,14 @@ def charges(
         .collect()
         .with_row_index("ri")
     )
-    codes = ["u", "d", "m"]
+    # One 64-bit stream key (user code, direction, merchant code): a two-column sort.
+    user = pl.col("user_id").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    inflow = (pl.col("direction") == "inflow").cast(pl.UInt64)
+    merchant = pl.col("merchant_key").cast(pl.Categorical).to_physical().cast(pl.UInt64)
     keyed = base.lazy().select(
-        "ri",
-        "date",
-        "amount_cents",
-        u=pl.col("user_id").cast(pl.Categorical).to_physical(),
-        d=pl.col("direction") == "inflow",
-        m=pl.col("merchant_key").cast(pl.Categorical).to_physical(),
+        "ri", "date", "amount_cents", key=(user * 2 + inflow) * (1 << 32) + merchant
     )
-    same_key = pl.all_horizontal([pl.col(c) == pl.col(c).shift(1) for c in codes]).fill_null(False)
+    same_key = (pl.col("key") == pl.col("key").shift(1)).fill_null(False)
     same_day = pl.col("same_key") & (pl.col("date") == pl.col("date").shift(1)).fill_null(False)
     # Same-day charges of a stream are consecutive after the sort: sum each run with a running
     # total and keep its last row; a stream needs two days (a neighbour with the same key).
@@ -135,7 +133,7 @@ def charges(
     before_run = pl.when(~pl.col("same_day")).then(run_total.shift(1).fill_null(0)).forward_fill()
     last_of_day = ~pl.col("same_day").shift(-1).fill_null(False)
     ch = (
-        keyed.sort([*codes, "date"])
+        keyed.sort("key", "date", maintain_order=False)
         .with_columns(same_key=same_key)
         .with_columns(same_day=same_day)
         .with_columns(day_total=run_total - before_run)
@@ -151,14 +149,6 @@ def charges(
 def restrict(charges: pl.DataFrame, as_of: date, lookback_days: int) -> pl.DataFrame:
     """Charges of a longer lookback cut to a shorter one (streams keep at least two days)."""
     return charges.filter(in_window(as_of, lookback_days)).filter(pl.len().over("sid") >= 2)
-
-
-def _cadence(gap: pl.Expr, bands: dict[str, tuple[int, int]]) -> pl.Expr:
-    """The cadence whose inclusive band holds ``gap``, else null."""
-    out: pl.Expr = pl.lit(None, pl.String)
-    for name, (lo, hi) in bands.items():
-        out = pl.when(gap.is_between(lo, hi)).then(pl.lit(name)).otherwise(out)
-    return out
 
 
 def _mapped(col: str, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr:
