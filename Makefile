@@ -16,10 +16,11 @@ $(UV):
 	$(PY) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-setup: $(UV)  ## install the locked dependencies into .venv
-	$(UV) sync --frozen --extra web --extra report --group dev --quiet
+setup: $(UV)  ## install the locked runtime dependencies into .venv (keeps extras already there)
+	$(UV) sync --frozen --extra web --extra report --inexact --quiet
 
-setup-test: setup browsers
+setup-test: $(UV) browsers  ## everything the tests need, incl. PySpark and the dev tools
+	$(UV) sync --frozen --all-extras --group dev --quiet
 
 browsers:  ## Debian's chromium for the browser tests (Playwright drives /usr/bin/chromium)
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
@@ -45,7 +46,7 @@ pytest:
 
 test: setup-test lint typecheck pytest  ## the whole test suite, as CI runs it
 
-bench: setup
+bench: setup-test
 	$(BIN)/python bench/run_all.py
 
 clean:
