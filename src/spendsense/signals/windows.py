@@ -142,6 +142,53 @@ def account_flags(accounts: pl.LazyFrame, config: SignalsConfig) -> pl.LazyFrame
     )
 
 
+def _normalised_per_value(column: pl.Series, key: pl.Expr) -> pl.Series:
+    """``key`` of each row's categorical value, computed once per distinct value (null stays)."""
+    distinct = column.drop_nulls().unique()
+    codes = column.to_physical()
+    size = cast(int, codes.max() or 0) + 1
+    slot = pl.zeros(size, pl.UInt32, eager=True).scatter(
+        distinct.to_physical(), pl.int_range(distinct.len(), dtype=pl.UInt32, eager=True)
+    )
+    small = pl.DataFrame({"value": distinct.cast(pl.String)}).select(key.cast(pl.Categorical))
+    return small.to_series().gather(slot.gather(codes))
+
+
+def with_merchant_keys(txns: pl.DataFrame) -> pl.DataFrame:
+    """Add merchant_key and display_name, normalising each distinct string once (not per row)."""
+    if txns.height == 0:
+        return txns.with_columns(
+            merchant_key=pl.lit(None, pl.Categorical), display_name=pl.lit(None, pl.Categorical)
+        ).drop("merchant_name", "name")
+    merchant, name = txns.get_column("merchant_name"), txns.get_column("name")
+    by_merchant = _normalised_per_value(
+        merchant,
+        pl.col("value").str.to_lowercase().str.strip_chars(),
+    )
+    by_name = _normalised_per_value(
+        name,
+        pl.col("value")
+        .str.to_lowercase()
+        .str.replace_all(r"[^a-z&' ]+", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars(),
+    )
+    return (
+        txns.with_columns(by_merchant=by_merchant, by_name=by_name)
+        .with_columns(
+            merchant_key=pl.when(
+                pl.col("by_merchant").is_not_null() & (pl.col("by_merchant") != "")
+            )
+            .then(pl.col("by_merchant"))
+            .otherwise(pl.col("by_name")),
+            display_name=pl.when(pl.col("merchant_name").is_not_null())
+            .then(pl.col("merchant_name"))
+            .otherwise(pl.col("name")),
+        )
+        .drop("merchant_name", "name", "by_merchant", "by_name")
+    )
+
+
 def build_scope(
     ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: date, config: SignalsConfig
 ) -> Scope:
@@ -198,16 +245,15 @@ def build_scope(
         .filter((pl.col("bits") & 1) > 0)
         .with_columns(
             **{k: (pl.col("bits") & (2 << i)) > 0 for i, k in enumerate(kinds)},
-            merchant_key=merchant_key(),
-            display_name=pl.coalesce("merchant_name", "name"),
+            merchant_name=pl.col("merchant_name").cast(pl.Categorical),
+            name=pl.col("name").cast(pl.Categorical),
+            pfc_primary=pl.col("pfc_primary").cast(pl.Categorical),
+            pfc_detailed=pl.col("pfc_detailed").cast(pl.Categorical),
         )
-        .drop("bits", "transaction_id", "merchant_name", "name")
-        .with_columns(
-            pl.col("merchant_key", "display_name", "pfc_primary", "pfc_detailed").cast(
-                pl.Categorical
-            )
-        )
+        .drop("bits", "transaction_id")
+        .collect()
     )
+    txns = with_merchant_keys(txns)
     liabilities = (
         _frame(ledger, "liabilities_credit")
         .with_columns(pl.col("account_id", "user_id").cast(pl.Categorical))
@@ -220,7 +266,7 @@ def build_scope(
     return Scope(
         users=users.collect().sort("user_id"),
         accounts=accounts_df,
-        transactions=txns.collect(),
+        transactions=txns,
         liabilities=liabilities.collect(),
     )
 
