@@ -85,6 +85,7 @@ def _window_tables(
     config: SignalsConfig,
     candidates: tuple[pl.DataFrame, pl.DataFrame],
     max_lookback: int,
+    checking_df: pl.DataFrame,
 ) -> dict[str, pl.LazyFrame]:
     """The seven feature tables for one window, lazily."""
     txns = scope.transactions.lazy()
@@ -96,7 +97,7 @@ def _window_tables(
     streams = streams_from_charges(base, ch_df, as_of, config).collect().lazy()
     ch = ch_df.lazy()
     expenses = monthly_expenses(txns, as_of, window)
-    checking = checking_balance(accounts, txns, as_of)
+    checking = checking_df.lazy()
     cards = card_features(accounts, scope.liabilities.lazy(), txns, as_of, window, config)
     income = income_features(txns, streams, ch, as_of, window, lookback, config).join(
         checking.join(expenses, on="user_id", how="left").select(
@@ -139,9 +140,11 @@ def compute_features_from_scope(
     parts: dict[str, list[pl.LazyFrame]] = {name: [] for name in FEATURE_TABLES}
     longest = max(lookback_days(w, config) for w in config.windows)
     candidates = charges(scope.transactions, as_of, longest)
+    # The checking balance at as-of is the same for every window.
+    checking = checking_balance(scope.accounts.lazy(), scope.transactions.lazy(), as_of).collect()
     for window in config.windows:
         for name, frame in _window_tables(
-            scope, as_of, window, config, candidates, longest
+            scope, as_of, window, config, candidates, longest, checking
         ).items():
             parts[name].append(frame)
     names = list(FEATURE_TABLES)
