@@ -77,6 +77,15 @@ def age_lower_bound(age_band: str = "user.age_band") -> pl.Expr:
 
 
 # (check id, passes, reason when it does not). Missing requirement (null) always passes.
+CHECK_FIELDS: tuple[str, ...] = (
+    "income.avg_monthly_income",
+    "credit.max_utilization",
+    "credit.is_overdue",
+    "savings.has_savings_account",
+    "credit.card_count",
+    "user.age_band",
+)
+"""The user fields the checks read."""
 _INCOME = pl.col("income.avg_monthly_income")
 _UTIL = pl.col("credit.max_utilization")
 

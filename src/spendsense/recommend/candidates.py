@@ -1,4 +1,4 @@
-"""Candidate generation: every catalog item scored against every user row, in wide form.
+"""Candidate generation: which (user row, item) pairs may be shown, by which rule and score.
 
 A candidate is a (user, window, item) where the item answers at least one of
 the user's present signals (``general`` is present for everyone). The rule that
@@ -6,11 +6,12 @@ chose it is, in order: the item is made for the user's primary persona, for the
 secondary persona, it answers a specific signal, or it is general content.
 STABLE users get only items marked ``general`` (rule ``stable_general``).
 
-The catalog is small (tens of items) and the population large, so each item is
-one set of column expressions over the whole user frame (one row per user and
-window, with a ``sig:<name>`` strength column per signal, null when absent).
-Only the per-item scores are stacked into long form; matched-signal lists are
-built later, for the chosen rows only.
+Scoring is a long-format join, linear in users and independent of catalog size in
+its number of expressions: the user rows' present signals (row, signal, strength)
+join the catalog's (signal, item) pairs and are grouped per (row, item). Item
+attributes are columns of a small item table (persona bit mask, required-field bit
+mask, eligibility requirements), not per-item expressions. Everything built from
+the catalog and the configuration is a :class:`Plan`, cached on the catalog.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 
 import polars as pl
 
-from spendsense.guardrails.eligibility import eligibility_checks
-from spendsense.recommend.config import RuleWeights
+from spendsense.guardrails.eligibility import CHECK_FIELDS, eligibility_checks
+from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.rationale import parse_template, shows_zero
+from spendsense.recommend.triggers import SIGNALS, signal_strength_columns
 
 PERSONA_COLUMNS = [
     "status",
@@ -45,86 +47,176 @@ RULE_IDS = list(RULES)
 """Rule id by code (the long candidate frame carries the code, a UInt8)."""
 
 ROW = "_row"
-"""Row index of the user frame: the only key the long frames carry until the end."""
+"""Row index of the user frame: the only user key the long frames carry until the end."""
 
-_ELIG_TYPES: dict[str, pl.DataType] = {
-    "elig_min_monthly_income": pl.Float64(), "elig_max_utilization": pl.Float64(),
-    "elig_no_overdue": pl.Boolean(), "elig_exclude_savings_account": pl.Boolean(),
-    "elig_exclude_credit_card": pl.Boolean(), "elig_min_age": pl.Int32(),
-    "item_harmful": pl.Boolean(),
-}  # fmt: skip
+SIGNAL_NAMES = sorted(SIGNALS)
+"""Signal id by code; codes follow name order, so sorting by code sorts by name."""
+GENERAL = SIGNAL_NAMES.index("general")
+
 CHECK_IDS = [name for name, _, _ in eligibility_checks()]
-
-
-def signal_column(name: str) -> str:
-    """The wide column holding a signal's strength (null when the signal is absent)."""
-    return f"sig:{name}"
+_ELIG_COLUMNS = [
+    "elig_min_monthly_income", "elig_max_utilization", "elig_no_overdue",
+    "elig_exclude_savings_account", "elig_exclude_credit_card", "elig_min_age", "item_harmful",
+]  # fmt: skip
+PAIR_COLUMNS = [ROW, "item_code", "is_offer", "stable", "general", "rule_code", "rank_score"]
+_WORD = 64
+"""Conditions per UInt64 word of the renderability bit masks."""
 
 
 @dataclass(frozen=True)
-class ItemPlan:
-    """What the scoring needs to know about one catalog item."""
+class Plan:
+    """Tables and expressions built once per (catalog, config) and reused on every call.
 
-    code: int
-    item_id: str
-    kind: str
-    signals: tuple[str, ...]
-    personas: tuple[int, ...]
-    fields: tuple[str, ...]
-    numbers: tuple[tuple[str, str], ...]
-    weight: float
-    general: bool
-    eligibility: dict[str, Any]
-
-
-def item_plans(items: pl.DataFrame) -> list[ItemPlan]:
-    """One plan per catalog item; ``code`` follows item id order so it breaks ties like the id."""
-    cols = ["item_id", "kind", "signals", "personas", "fields", "weight", "general", "template"]
-    cols += ["zero_ok"] if "zero_ok" in items.columns else []
-    elig = [c for c in _ELIG_TYPES if c in items.columns]
-    ordered = items.sort("item_id")
-    plans = []
-    for code, row in enumerate(ordered.select(*cols, *elig).to_dicts()):
-        plans.append(
-            ItemPlan(
-                code=code,
-                item_id=row["item_id"],
-                kind=row["kind"],
-                signals=tuple(row["signals"]),
-                personas=tuple(row["personas"] or ()),
-                fields=tuple(dict.fromkeys(row["fields"])),
-                numbers=tuple(
-                    (h.field, h.fmt)
-                    for h in parse_template(row["template"])[1]
-                    if h.fmt != "text" and h.field not in set(row.get("zero_ok") or ())
-                ),
-                weight=float(row["weight"]),
-                general=bool(row["general"]),
-                eligibility={c: row[c] for c in elig},
-            )
-        )
-    return plans
-
-
-def _rule_and_score(plan: ItemPlan, weights: RuleWeights) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(matched-signal count, rule code or null, rank score) expressions for one item.
-
-    The rule reads the count from column ``n:<code>`` and the score reads both from
-    ``n:<code>`` and ``r:<code>``, so each stays a small expression.
+    ``items`` has one row per item (``item_code`` in item-id order, so it breaks ties
+    like the id); ``item_signals`` one row per (signal code, item code).
     """
-    specific = [pl.col(signal_column(s)) for s in plan.signals if s != "general"]
-    n_col, r_col = pl.col(f"n:{plan.code}"), pl.col(f"r:{plan.code}")
-    if specific:
-        max_strength = pl.max_horizontal(specific).fill_null(0.0)
-        n_specific = pl.sum_horizontal([c.is_not_null() for c in specific]).cast(pl.Int32)
-    else:
-        max_strength, n_specific = pl.lit(0.0), pl.lit(0, pl.Int32)
-    matched = pl.lit(True) if "general" in plan.signals else n_col > 0
+
+    items: pl.DataFrame
+    item_signals: pl.DataFrame
+    row_columns: list[pl.Expr]
+    rule: pl.Expr
+    score: pl.Expr
+    renderable: pl.Expr
+    checks: list[tuple[str, pl.Expr, pl.Expr]]
+
+
+def _conditions(items: pl.DataFrame) -> tuple[list[tuple[str, str | None]], list[list[int]]]:
+    """Every renderability condition in the catalog, and the indices each item needs.
+
+    A condition is (field, None): the field is present, or (field, format): the cited
+    number does not read as zero in that format (unless the item marks it ``zero_ok``).
+    """
+    needs: list[list[tuple[str, str | None]]] = []
+    for template, fields, zero_ok in items.select("template", "fields", "zero_ok").rows():
+        allowed = set(zero_ok or ())
+        numbers = [
+            (h.field, h.fmt)
+            for h in parse_template(template)[1]
+            if h.fmt != "text" and h.field not in allowed
+        ]
+        needs.append([*((f, None) for f in fields), *numbers])
+    conditions = sorted({c for need in needs for c in need}, key=lambda c: (c[0], c[1] or ""))
+    index = {c: i for i, c in enumerate(conditions)}
+    return conditions, [sorted({index[c] for c in need}) for need in needs]
+
+
+def _mask_words(n_conditions: int) -> int:
+    return max(1, -(-n_conditions // _WORD))
+
+
+def _row_masks(conditions: list[tuple[str, str | None]]) -> list[pl.Expr]:
+    """Per user row, one UInt64 word per 64 conditions with the bits of those that hold."""
+    words: list[list[pl.Expr]] = [[] for _ in range(_mask_words(len(conditions)))]
+    for i, (field, fmt) in enumerate(conditions):
+        holds = (
+            pl.col(field).is_not_null()
+            if fmt is None
+            else (~shows_zero(field, fmt)).fill_null(False)
+        )
+        bit = pl.lit(1 << (i % _WORD), pl.UInt64)
+        words[i // _WORD].append(pl.when(holds).then(bit).otherwise(pl.lit(0, pl.UInt64)))
+    return [
+        (pl.sum_horizontal(w) if w else pl.lit(0, pl.UInt64)).alias(f"_ok{n}")
+        for n, w in enumerate(words)
+    ]
+
+
+def _item_table(items: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, str | None]]]:
+    ordered = items.sort("item_id")
+    conditions, needs = _conditions(ordered)
+    n_words = _mask_words(len(conditions))
+    need_words = {
+        f"_need{w}": [sum(1 << (i % _WORD) for i in need if i // _WORD == w) for need in needs]
+        for w in range(n_words)
+    }
+    table = ordered.select(
+        pl.int_range(pl.len(), dtype=pl.UInt16).alias("item_code"),
+        "item_id",
+        "kind",
+        (pl.col("kind") == "offer").alias("is_offer"),
+        "title",
+        "category",
+        "weight",
+        "general",
+        # Bit p set when the item is made for persona p (ids are 1-5).
+        pl.col("personas")
+        .list.eval(pl.lit(2, pl.Int64).pow(pl.element()))
+        .list.sum()
+        .cast(pl.Int64)
+        .alias("persona_mask"),
+        *[c for c in _ELIG_COLUMNS if c in ordered.columns],
+    ).with_columns([pl.Series(name, words, dtype=pl.UInt64) for name, words in need_words.items()])
+    return table, conditions
+
+
+def _persona_bit(column: str) -> pl.Expr:
+    """2**persona id (0 when null or outside 0-62), to test against an item's persona mask."""
+    persona = pl.col(column).cast(pl.Int64)
+    return (
+        pl.when(persona.is_between(0, 62))
+        .then(pl.lit(2, pl.Int64).pow(persona))
+        .otherwise(pl.lit(0, pl.Int64))
+    )
+
+
+def build_plan(items: pl.DataFrame, cfg: RecommendConfig) -> Plan:
+    """Everything the scoring needs from a catalog frame and a configuration."""
+    table, conditions = _item_table(items)
+    item_signals = (
+        table.select("item_code")
+        .with_columns(items.sort("item_id")["signals"].alias("signal"))
+        .explode("signal")
+        .select(
+            pl.col("signal")
+            .replace_strict(SIGNAL_NAMES, list(range(len(SIGNAL_NAMES))))
+            .cast(pl.UInt8)
+            .alias("sig"),
+            "item_code",
+        )
+    )
+    strengths = {e.meta.output_name(): e for e in signal_strength_columns(cfg.thresholds)}
     stable = pl.col("status") == "STABLE"
-    personas = list(plan.personas)
-    for_primary = pl.col("primary_persona_id").is_in(personas).fill_null(False)
-    for_secondary = pl.col("secondary_persona_id").is_in(personas).fill_null(False)
+    row_columns = [
+        pl.concat_list([strengths[f"sig:{s}"] for s in SIGNAL_NAMES]).alias("_strengths"),
+        stable.alias("stable"),
+        _persona_bit("primary_persona_id").alias("_primary_bit"),
+        _persona_bit("secondary_persona_id").alias("_secondary_bit"),
+        *_row_masks(conditions),
+    ]
+    n_words = _mask_words(len(conditions))
+    renderable = pl.all_horizontal(
+        [(pl.col(f"_ok{w}") & pl.col(f"_need{w}")) == pl.col(f"_need{w}") for w in range(n_words)]
+    )
     code = RULE_IDS.index
+    rule = (
+        pl.when(~pl.col("_renderable"))
+        .then(pl.lit(None, pl.UInt8))
+        .when(pl.col("stable") & pl.col("general"))
+        .then(pl.lit(code("stable_general"), pl.UInt8))
+        .when(pl.col("stable"))
+        .then(pl.lit(None, pl.UInt8))
+        .when((pl.col("persona_mask") & pl.col("_primary_bit")) != 0)
+        .then(pl.lit(code("primary_persona"), pl.UInt8))
+        .when((pl.col("persona_mask") & pl.col("_secondary_bit")) != 0)
+        .then(pl.lit(code("secondary_persona"), pl.UInt8))
+        .when(pl.col("n_specific") > 0)
+        .then(pl.lit(code("signal"), pl.UInt8))
+        .otherwise(pl.lit(code("general"), pl.UInt8))
+    )
+    return Plan(
+        items=table,
+        item_signals=item_signals,
+        row_columns=row_columns,
+        rule=rule,
+        score=_score(cfg),
+        renderable=renderable,
+        checks=eligibility_checks(),
+    )
+
+
+def _score(cfg: RecommendConfig) -> pl.Expr:
+    """Rule weight + strength x strongest matched signal + bonus per extra signal + item weight."""
+    weights = cfg.weights
     base_by_rule = {
         "primary_persona": weights.primary_persona,
         "secondary_persona": weights.secondary_persona,
@@ -132,177 +224,157 @@ def _rule_and_score(plan: ItemPlan, weights: RuleWeights) -> tuple[pl.Expr, pl.E
         "general": weights.general,
         "stable_general": weights.stable_general,
     }
-    chain: Any = pl.when(~matched | ~_renderable(plan)).then(pl.lit(None, pl.UInt8))
-    if plan.general:
-        chain = chain.when(stable).then(pl.lit(code("stable_general"), pl.UInt8))
-    rule = (
-        chain.when(stable)
-        .then(pl.lit(None, pl.UInt8))
-        .when(for_primary)
-        .then(pl.lit(code("primary_persona"), pl.UInt8))
-        .when(for_secondary)
-        .then(pl.lit(code("secondary_persona"), pl.UInt8))
-        .when(n_col > 0)
-        .then(pl.lit(code("signal"), pl.UInt8))
-        .otherwise(pl.lit(code("general"), pl.UInt8))
-    )
-    # A when/then chain: replace_strict builds a lookup table on every call (slow per user).
+    rule = pl.col("rule_code")
     base_chain: Any = pl
     for rule_id, weight in base_by_rule.items():
-        base_chain = base_chain.when(r_col == code(rule_id)).then(pl.lit(float(weight)))
+        base_chain = base_chain.when(rule == RULE_IDS.index(rule_id)).then(pl.lit(float(weight)))
     base = base_chain.otherwise(pl.lit(None, pl.Float64))
-    extra = (n_col - 1).clip(lower_bound=0).cast(pl.Float64)
-    score = (
-        base + weights.strength * max_strength + weights.extra_signal * extra + plan.weight
+    extra = (pl.col("n_specific") - 1).clip(lower_bound=0).cast(pl.Float64)
+    return (
+        base
+        + weights.strength * pl.col("max_strength")
+        + weights.extra_signal * extra
+        + pl.col("weight")
     ).round(4)
-    return n_specific, rule, score
 
 
-def _renderable(plan: ItemPlan) -> pl.Expr:
-    """Every cited field present, and no cited number that would read as zero ($0, 0.0 months)
-    unless the item marks that field ``zero_ok`` (the zero is its point)."""
-    present = [pl.col(f).is_not_null() for f in plan.fields]
-    nonzero = [~shows_zero(f, fmt) for f, fmt in plan.numbers]
-    return pl.all_horizontal([*present, *nonzero])
+def user_rows(view: pl.DataFrame, plan: Plan) -> pl.DataFrame:
+    """The view with ``_row`` (in user, window order) and the per-row columns scoring reads."""
+    return view.sort("user_id", "window_days").with_row_index(ROW).with_columns(plan.row_columns)
 
 
-def _checks(plan: ItemPlan) -> list[tuple[str, pl.Expr, pl.Expr]]:
-    """The shared eligibility checks with this offer's requirements as literals."""
-    return eligibility_checks({c: pl.lit(v, _ELIG_TYPES[c]) for c, v in plan.eligibility.items()})
+def signal_rows(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """(``_row``, ``sig``, ``strength``) for every signal present in a user row."""
+    n = len(SIGNAL_NAMES)
+    return (
+        rows.select(ROW, pl.col("_strengths").alias("strength"))
+        .explode("strength")
+        .with_columns((pl.int_range(pl.len(), dtype=pl.UInt32) % n).cast(pl.UInt8).alias("sig"))
+        .drop_nulls("strength")
+    )
+
+
+def scored_pairs(rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+    """Every (row, item) whose item answers a present signal, with rule and score.
+
+    Columns: ``_row``, ``item_code``, ``is_offer``, ``stable``, ``general``,
+    ``rule_code`` (null when the item cannot be shown) and ``rank_score``; offers also
+    get ``eligible`` and one ``_ok:<check>`` column per eligibility check.
+    """
+    specific = pl.when(pl.col("sig") != GENERAL).then(pl.col("strength"))
+    matched = (
+        signal_rows(rows)
+        .join(plan.item_signals.lazy(), on="sig")
+        .group_by(ROW, "item_code")
+        .agg(
+            specific.count().cast(pl.Int32).alias("n_specific"),
+            specific.max().fill_null(0.0).alias("max_strength"),
+        )
+    )
+    words = [c for c in plan.items.columns if c.startswith("_need")]
+    row_cols = [
+        "stable",
+        "_primary_bit",
+        "_secondary_bit",
+        *(w.replace("need", "ok") for w in words),
+    ]
+    pairs = (
+        matched.join(
+            plan.items.lazy().select(
+                "item_code", "is_offer", "weight", "general", "persona_mask", *words
+            ),
+            on="item_code",
+        )
+        .join(rows.select(ROW, *row_cols), on=ROW)
+        .with_columns(plan.renderable.alias("_renderable"))
+        .with_columns(plan.rule.alias("rule_code"))
+        .with_columns(plan.score.alias("rank_score"))
+    )
+    return pairs.select(PAIR_COLUMNS)
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """Long candidate rows (eligible and renderable) and one row per failed offer check."""
+    """Candidate rows (shown if ranked high enough) and one row per failed offer check."""
 
     rows: pl.LazyFrame
     exclusions: pl.LazyFrame
 
 
-def _scored(wide: pl.LazyFrame, plans: list[ItemPlan], weights: RuleWeights) -> pl.LazyFrame:
-    """Add per item: ``n:<code>`` (specific signals matched), ``r:<code>`` (rule code, null
-    when the item is not a candidate or cannot be rendered), ``s:<code>`` (rank score) and,
-    for offers, ``e:<code>`` (passes every eligibility check)."""
-    exprs = [_rule_and_score(p, weights) for p in plans]
+def _offer_checks(pairs: pl.LazyFrame, rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+    """Offer candidates with the user's fields, the offer's requirements and a pass column per check."""
+    requirements = [c for c in _ELIG_COLUMNS if c in plan.items.columns]
     return (
-        wide.with_columns(
-            [n.alias(f"n:{p.code}") for p, (n, _, _) in zip(plans, exprs, strict=True)]
-        )
-        .with_columns([r.alias(f"r:{p.code}") for p, (_, r, _) in zip(plans, exprs, strict=True)])
-        .with_columns(
-            [s.alias(f"s:{p.code}") for p, (_, _, s) in zip(plans, exprs, strict=True)]
-            + [
-                pl.all_horizontal([ok for _, ok, _ in _checks(p)]).alias(f"e:{p.code}")
-                for p in plans
-                if p.kind == "offer"
-            ]
-        )
+        pairs.filter(pl.col("is_offer") & pl.col("rule_code").is_not_null())
+        .join(plan.items.lazy().select("item_code", *requirements), on="item_code")
+        .join(rows.select(ROW, *CHECK_FIELDS), on=ROW)
+        .with_columns([ok.alias(f"_ok:{name}") for name, ok, _ in plan.checks])
     )
 
 
-def build_candidates(wide: pl.LazyFrame, plans: list[ItemPlan], weights: RuleWeights) -> Candidates:
-    """Score every item for every row and keep (row, item) pairs that may be shown.
+def build_candidates(rows: pl.LazyFrame, plan: Plan) -> Candidates:
+    """Candidates (matched, renderable and, for offers, eligible) and failed offer checks.
 
-    Per row, one list holds the items that may be shown (a struct per item) and one
-    the failed offer checks; exploding those lists gives the long frames. ``rows``
-    has ``_row``, ``item_code``, ``is_offer``, ``stable``, ``rule_code`` and
-    ``rank_score``; ``exclusions`` has ``_row``, ``item_code`` and ``reason`` for
-    offers that matched and could be rendered but failed an eligibility check.
+    ``rows`` has ``_row``, ``item_code``, ``is_offer``, ``stable``, ``rule_code`` and
+    ``rank_score``; ``exclusions`` has ``_row``, ``item_code`` and ``reason``.
     """
-    shown, failed = [], []
-    for plan in plans:
-        rule = pl.col(f"r:{plan.code}")
-        code = pl.lit(plan.code, pl.UInt16).alias("item_code")
-        entry = pl.struct(
-            code,
-            pl.lit(plan.kind == "offer").alias("is_offer"),
-            rule.alias("rule_code"),
-            pl.col(f"s:{plan.code}").alias("rank_score"),
+    pairs = scored_pairs(rows, plan)
+    offers = _offer_checks(pairs, rows, plan)
+    passed = pl.all_horizontal([pl.col(f"_ok:{name}") for name, _, _ in plan.checks])
+    eligible = offers.filter(passed).select(PAIR_COLUMNS)
+    education = pairs.filter(~pl.col("is_offer") & pl.col("rule_code").is_not_null())
+    failed = [
+        offers.filter(~pl.col(f"_ok:{name}")).select(
+            ROW, "item_code", why.cast(pl.String).alias("reason")
         )
-        candidate = rule.is_not_null()
-        if plan.kind == "offer":
-            failed += [
-                pl.when(candidate & ~ok).then(pl.struct(code, why.cast(pl.String).alias("reason")))
-                for _, ok, why in _checks(plan)
-            ]
-            candidate = candidate & pl.col(f"e:{plan.code}")
-        shown.append(pl.when(candidate).then(entry))
-    no_reason = pl.struct(pl.lit(0, pl.UInt16).alias("item_code"), pl.lit("").alias("reason"))
-    frame = _scored(wide, plans, weights).select(
-        ROW,
-        (pl.col("status") == "STABLE").alias("stable"),
-        pl.concat_list(shown or [pl.lit(None, pl.Struct({}))]).list.drop_nulls().alias("_shown"),
-        # A placeholder keeps concat_list non-empty for a catalog without offers.
-        pl.concat_list(failed or [pl.when(pl.lit(False)).then(no_reason)])
-        .list.drop_nulls()
-        .alias("_failed"),
+        for name, _, why in plan.checks
+    ]
+    return Candidates(
+        rows=pl.concat([education, eligible]).drop("general"),
+        exclusions=pl.concat(failed),
     )
-    rows = (
-        frame.select(ROW, "stable", "_shown")
-        .explode("_shown")
-        .drop_nulls("_shown")
-        .unnest("_shown")
-    )
-    exclusions = (
-        frame.select(ROW, "_failed").explode("_failed").drop_nulls("_failed").unnest("_failed")
-    )
-    return Candidates(rows=rows, exclusions=exclusions)
 
 
-def stage_counts(wide: pl.LazyFrame, plans: list[ItemPlan], weights: RuleWeights) -> pl.LazyFrame:
+def stage_counts(rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
     """Per row and kind: how many items matched, could be rendered, and were eligible.
 
     Used only for groups that end below their minimum (the shortfall reason).
     """
-    scored = _scored(wide, plans, weights)
-    counts = []
-    for kind in ("education", "offer"):
-        matched, renderable, eligible = [], [], []
-        for plan in (p for p in plans if p.kind == kind):
-            stable = pl.col("status") == "STABLE"
-            has = pl.lit(True) if "general" in plan.signals else pl.col(f"n:{plan.code}") > 0
-            matched.append(has & (~stable | pl.lit(plan.general)))
-            ok = pl.col(f"r:{plan.code}").is_not_null()
-            renderable.append(ok)
-            eligible.append(ok & pl.col(f"e:{plan.code}") if kind == "offer" else ok)
-        total = [
-            (pl.sum_horizontal(e) if e else pl.lit(0)).cast(pl.Int32).alias(f"n_{name}")
-            for name, e in (
-                ("matched", matched),
-                ("renderable", renderable),
-                ("eligible", eligible),
-            )
-        ]
-        counts.append(scored.select(ROW, pl.lit(kind).alias("kind"), *total))
-    return pl.concat(counts)
-
-
-def matched_signal_exprs(plan: ItemPlan) -> tuple[pl.Expr, pl.Expr]:
-    """(matched signal ids, their strengths) for one item: strongest first, then by name.
-
-    An item answers at most a handful of signals, so each signal's position is the
-    number of present signals ahead of it (elementwise, no per-row list sorting).
-    """
-    strength = {s: pl.col(signal_column(s)) for s in plan.signals}
-    position = {}
-    for s in plan.signals:
-        ahead = [
-            (strength[o] > strength[s]) | ((strength[o] == strength[s]) & pl.lit(o < s))
-            for o in plan.signals
-            if o != s
-        ]
-        count = pl.sum_horizontal([a.fill_null(False) for a in ahead]) if ahead else pl.lit(0)
-        position[s] = pl.when(strength[s].is_not_null()).then(count)
-    names, values = [], []
-    for slot in range(len(plan.signals)):
-        name: Any = pl
-        value: Any = pl
-        for s in plan.signals:
-            name = name.when(position[s] == slot).then(pl.lit(s))
-            value = value.when(position[s] == slot).then(strength[s])
-        names.append(name.otherwise(pl.lit(None, pl.String)))
-        values.append(value.otherwise(pl.lit(None, pl.Float64)))
+    pairs = scored_pairs(rows, plan)
+    offers = _offer_checks(pairs, rows, plan).select(
+        ROW,
+        "item_code",
+        pl.all_horizontal([pl.col(f"_ok:{name}") for name, _, _ in plan.checks]).alias("_ok"),
+    )
+    shown = pl.col("rule_code").is_not_null()
     return (
-        pl.concat_list(names).list.drop_nulls(),
-        pl.concat_list(values).list.drop_nulls(),
+        pairs.join(offers, on=[ROW, "item_code"], how="left")
+        .group_by(ROW, "is_offer")
+        .agg(
+            (~pl.col("stable") | pl.col("general")).sum().cast(pl.Int32).alias("n_matched"),
+            shown.sum().cast(pl.Int32).alias("n_renderable"),
+            (shown & (~pl.col("is_offer") | pl.col("_ok").fill_null(False)))
+            .sum()
+            .cast(pl.Int32)
+            .alias("n_eligible"),
+        )
+    )
+
+
+def matched_signals(chosen: pl.LazyFrame, rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+    """(matched signal ids, their strengths) per chosen (row, item): strongest first, then by name."""
+    keys = [ROW, "item_code"]
+    wanted = chosen.select(keys)
+    names = pl.lit(pl.Series(SIGNAL_NAMES, dtype=pl.String))
+    return (
+        signal_rows(rows.join(wanted.select(ROW).unique(), on=ROW, how="semi"))
+        .join(plan.item_signals.lazy(), on="sig")
+        .join(wanted, on=keys, how="semi")
+        .sort([*keys, "strength", "sig"], descending=[False, False, True, False])
+        .with_columns(names.gather(pl.col("sig")).alias("signal"))
+        .group_by(keys, maintain_order=True)
+        .agg(
+            pl.col("signal").alias("matched_signals"),
+            pl.col("strength").alias("signal_strengths"),
+        )
     )

@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from spendsense.errors import ConfigError
 from spendsense.guardrails.eligibility import harmful_expr, harmful_reason
 from spendsense.guardrails.tone import tone_violations
+from spendsense.recommend.candidates import Plan, build_plan
+from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.fields import FIELD_TYPES
 from spendsense.recommend.rationale import compiled_templates, parse_template, template_problems
 from spendsense.recommend.triggers import SIGNALS
@@ -132,6 +134,7 @@ class Catalog:
     offers: tuple[OfferItem, ...]
     version: str
     rejected: tuple[Rejection, ...] = field(default_factory=tuple)
+    _plans: dict[str, Plan] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def items(self) -> tuple[_Item, ...]:
@@ -185,6 +188,13 @@ class Catalog:
     def compiled(self) -> dict[str, tuple[list[str], pl.Expr, pl.Expr]]:
         """Rationale and cited-values expressions per item, compiled once."""
         return compiled_templates(self.frame)
+
+    def plan(self, config: RecommendConfig) -> Plan:
+        """Scoring tables and expressions for ``config``, built on first use and then reused."""
+        key = config.model_dump_json()
+        if key not in self._plans:
+            self._plans[key] = build_plan(self.frame, config)
+        return self._plans[key]
 
 
 _FRAME_SCHEMA: dict[str, pl.DataType] = {

@@ -16,11 +16,11 @@ from spendsense.recommend.candidates import (
     PERSONA_COLUMNS,
     ROW,
     RULE_IDS,
-    ItemPlan,
+    Plan,
     build_candidates,
-    item_plans,
-    matched_signal_exprs,
+    matched_signals,
     stage_counts,
+    user_rows,
 )
 from spendsense.recommend.catalog import Catalog
 from spendsense.recommend.config import RecommendConfig
@@ -28,7 +28,6 @@ from spendsense.recommend.fields import KEYS, build_view
 from spendsense.recommend.rank import cap_primary, limits, select_top, shortfalls, with_position
 from spendsense.recommend.rationale import render
 from spendsense.recommend.trace import ids, trace_json
-from spendsense.recommend.triggers import signal_strength_columns
 
 RECOMMENDATION_COLUMNS = [
     "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
@@ -85,22 +84,12 @@ def recommend(
     (``_row``) and an item code instead of string keys until the end.
     """
     cfg = config or RecommendConfig()
+    plan = catalog.plan(cfg)
     population = _population(assignments, users, as_of)
-    view = build_view(features, population, users, as_of=as_of)
-    wide = view.with_row_index(ROW).with_columns(signal_strength_columns(cfg.thresholds))
-    plans = item_plans(catalog.frame)
-    by_code = pl.DataFrame(
-        {
-            "item_code": pl.Series([p.code for p in plans], dtype=pl.UInt16),
-            "item_id": [p.item_id for p in plans],
-        }
-    ).join(catalog.frame.select("item_id", "kind", "title", "category"), on="item_id")
-
-    found = build_candidates(wide.lazy(), plans, cfg.weights)
+    rows = user_rows(build_view(features, population, users, as_of=as_of), plan)
+    found = build_candidates(rows.lazy(), plan)
     _, maximum = limits(cfg)
-    ranked = with_position(
-        cap_primary(with_position(found.rows.with_columns(_kind())), cfg).drop("rank")
-    )
+    ranked = cap_primary(with_position(found.rows), cfg)
     candidates, ineligible = pl.collect_all(
         [
             ranked.filter(pl.col("rank") <= maximum + cfg.render_buffer),
@@ -109,44 +98,45 @@ def recommend(
     )
     # Render the best `maximum` per group; spare candidates only where the tone check fails.
     first = candidates.filter(pl.col("rank") <= maximum)
-    rendered = _render(first, wide, catalog, plans, by_code)
-    failed_rows = rendered.filter(pl.col("tone_violations").list.len() > 0).select(ROW, "kind")
+    rendered = _render(first, rows, catalog, plan)
+    failed_rows = rendered.filter(pl.col("tone_violations").list.len() > 0).select(ROW, "is_offer")
     if failed_rows.height:
         spare = candidates.filter(pl.col("rank") > maximum).join(
-            failed_rows.unique(), on=[ROW, "kind"], how="semi"
+            failed_rows.unique(), on=[ROW, "is_offer"], how="semi"
         )
-        rendered = pl.concat([rendered, _render(spare, wide, catalog, plans, by_code)])
+        rendered = pl.concat([rendered, _render(spare, rows, catalog, plan)])
     tone_ok = rendered.filter(pl.col("tone_violations").list.len() == 0)
     chosen = select_top(tone_ok.lazy(), cfg).collect()
 
-    keys = wide.select(ROW, *KEYS, *PERSONA_COLUMNS)
-    chosen = (
-        chosen.drop("stable")
+    keys = rows.lazy().select(ROW, *KEYS, *PERSONA_COLUMNS)
+    items = plan.items.lazy().select("item_code", "item_id", "kind", "title", "category")
+    traced = (
+        chosen.lazy()
+        .drop("stable")
+        .join(matched_signals(chosen.lazy(), rows.lazy(), plan), on=[ROW, "item_code"], how="left")
         .join(keys, on=ROW, how="left")
+        .join(items, on="item_code", how="left")
         .with_columns(
             pl.lit(as_of).alias("as_of_date"),
             pl.col("rule_code").replace_strict(dict(enumerate(RULE_IDS))).alias("rule"),
-            pl.when(pl.col("kind") == "offer")
+            pl.when(pl.col("is_offer"))
             .then(pl.lit(CHECK_IDS, pl.List(pl.String)))
             .otherwise(pl.lit([], pl.List(pl.String)))
             .alias("checks_passed"),
             pl.lit([], pl.List(pl.String)).alias("checks_failed"),
         )
-    )
-    traced = with_disclosure(ids(chosen.lazy())).with_columns(
-        pl.lit("proposed").alias("status_rec"),
-        trace_json(
-            catalog_version=catalog.version,
-            config_version=config_version,
-            generated_at=generated_at,
-        ).alias("trace"),
-    )
-    order = [*KEYS, "kind", "rank"]
-    recommendations = (
-        traced.drop("status")
-        .rename({"status_rec": "status"})
-        .select(RECOMMENDATION_COLUMNS)
-        .sort(order)
+        .pipe(ids)
+        .pipe(with_disclosure)
+        .with_columns(
+            trace_json(
+                catalog_version=catalog.version,
+                config_version=config_version,
+                generated_at=generated_at,
+            ).alias("trace"),
+            pl.lit("proposed").alias("status"),
+        )
+        .sort(ROW, "is_offer", "rank")
+        .collect()
     )
     tone_failed = rendered.filter(pl.col("tone_violations").list.len() > 0).select(
         ROW,
@@ -157,80 +147,62 @@ def recommend(
     )
     exclusions = (
         pl.concat([ineligible.lazy(), tone_failed.lazy()])
-        .join(keys.lazy().select(ROW, *KEYS), on=ROW, how="left")
-        .join(by_code.lazy().select("item_code", "item_id"), on="item_code", how="left")
+        .sort(ROW, "item_code", "reason")
+        .join(keys.select(ROW, *KEYS), on=ROW, how="left", maintain_order="left")
+        .join(
+            items.select("item_code", "item_id"), on="item_code", how="left", maintain_order="left"
+        )
         .select([pl.col(c).cast(t) for c, t in EXCLUSION_SCHEMA.items()])
-        .sort([*KEYS, "item_id", "reason"])
-    )
-    short = _shortfalls(wide, chosen, rendered, plans, cfg)
-    recs, traces, excl = pl.collect_all(
-        [recommendations, traced.sort(order).select(TRACE_COLUMNS), exclusions]
+        .collect()
     )
     return RecommendationResult(
-        recommendations=recs, traces=traces, exclusions=excl, shortfalls=short
+        recommendations=traced.select(RECOMMENDATION_COLUMNS),
+        traces=traced.select(TRACE_COLUMNS),
+        exclusions=exclusions,
+        shortfalls=_shortfalls(rows, chosen, rendered, plan, cfg),
     )
 
 
-def _kind() -> pl.Expr:
-    return (
-        pl.when(pl.col("is_offer"))
-        .then(pl.lit("offer"))
-        .otherwise(pl.lit("education"))
-        .alias("kind")
+def _render(frame: pl.DataFrame, rows: pl.DataFrame, catalog: Catalog, plan: Plan) -> pl.DataFrame:
+    """Rationale, cited values and tone check for the given candidate rows."""
+    frame = frame.join(plan.items.select("item_code", "item_id"), on="item_code", how="left")
+    return render(frame, rows, catalog.compiled).with_columns(
+        tone_violations_expr("rationale").alias("tone_violations")
     )
-
-
-def _render(
-    frame: pl.DataFrame,
-    wide: pl.DataFrame,
-    catalog: Catalog,
-    plans: list[ItemPlan],
-    by_code: pl.DataFrame,
-) -> pl.DataFrame:
-    """Rationale, cited values, matched signals and tone check for the given candidate rows."""
-    frame = frame.join(by_code.select("item_code", "item_id"), on="item_code", how="left")
-    present = set(frame["item_id"].unique().to_list())
-    extra = {p.item_id: matched_signal_exprs(p) for p in plans if p.item_id in present}
-    rendered = render(
-        frame,
-        wide,
-        catalog.compiled,
-        extra,
-        extra_names=("matched_signals", "signal_strengths"),
-    )
-    return rendered.join(
-        by_code.select("item_code", "title", "category"), on="item_code"
-    ).with_columns(tone_violations_expr("rationale").alias("tone_violations"))
 
 
 def _shortfalls(
-    wide: pl.DataFrame,
+    rows: pl.DataFrame,
     chosen: pl.DataFrame,
     rendered: pl.DataFrame,
-    plans: list[ItemPlan],
+    plan: Plan,
     cfg: RecommendConfig,
 ) -> pl.DataFrame:
     """Groups below their minimum, with the candidate count after each stage as the reason."""
-    kinds = pl.DataFrame({"kind": ["education", "offer"]})
-    groups = wide.select(ROW, *KEYS, "status").join(kinds, how="cross")
-    selected = chosen.group_by(ROW, "kind").agg(pl.len().cast(pl.Int32).alias("n_selected"))
+    base = rows.select(ROW, *KEYS, "status")
+    groups = pl.concat(
+        [base.with_columns(pl.lit(offer).alias("is_offer")) for offer in (False, True)]
+    )
+    selected = chosen.group_by(ROW, "is_offer").agg(pl.len().cast(pl.Int32).alias("n_selected"))
     minimum, _ = limits(cfg, pl.col("status") == "STABLE")
     short = (
-        groups.join(selected, on=[ROW, "kind"], how="left")
+        groups.join(selected, on=[ROW, "is_offer"], how="left")
         .with_columns(pl.col("n_selected").fill_null(0), minimum.alias("minimum"))
         .filter(pl.col("n_selected") < pl.col("minimum"))
     )
+    kind = pl.when(pl.col("is_offer")).then(pl.lit("offer")).otherwise(pl.lit("education"))
     if short.is_empty():
-        return shortfalls(short.lazy()).collect()
-    rows = wide.filter(pl.col(ROW).is_in(short[ROW].implode()))
-    counts = stage_counts(rows.lazy(), plans, cfg.weights).collect()
+        return shortfalls(short.with_columns(kind.alias("kind")).lazy()).collect()
+    short_rows = rows.filter(pl.col(ROW).is_in(short[ROW].implode()))
+    counts = stage_counts(short_rows.lazy(), plan).collect()
     tone_ok = (
         rendered.filter(pl.col("tone_violations").list.len() == 0)
-        .group_by(ROW, "kind")
+        .group_by(ROW, "is_offer")
         .agg(pl.len().cast(pl.Int32).alias("n_tone_ok"))
     )
     return shortfalls(
-        short.join(counts, on=[ROW, "kind"], how="left")
-        .join(tone_ok, on=[ROW, "kind"], how="left")
+        short.join(counts, on=[ROW, "is_offer"], how="left")
+        .join(tone_ok, on=[ROW, "is_offer"], how="left")
+        .with_columns(kind.alias("kind"))
         .lazy()
     ).collect()

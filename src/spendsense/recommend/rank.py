@@ -13,7 +13,7 @@ from spendsense.recommend.candidates import ROW, RULE_IDS
 from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.fields import KEYS
 
-GROUP = [ROW, "kind"]
+GROUP = [ROW, "is_offer"]
 STAGES = ("matched", "renderable", "eligible", "tone_ok")
 
 
@@ -23,7 +23,7 @@ def limits(cfg: RecommendConfig, stable: pl.Expr | None = None) -> tuple[pl.Expr
     ``stable`` defaults to the boolean ``stable`` column the candidate rows carry.
     """
     stable = pl.col("stable") if stable is None else stable
-    education = pl.col("kind") == "education"
+    education = ~pl.col("is_offer")
     maximum = (
         pl.when(stable & education)
         .then(cfg.stable_education)
@@ -43,22 +43,26 @@ def limits(cfg: RecommendConfig, stable: pl.Expr | None = None) -> tuple[pl.Expr
     return minimum, maximum
 
 
-def with_position(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``rank`` (1 = best) within each user row and kind.
-
-    One sort, then the rank is the distance from the group's first row (no hashing).
-    """
-    ordered = frame.sort(
-        [*GROUP, "rank_score", "item_code"], descending=[False, False, True, False]
-    )
+def _positions(ordered: pl.LazyFrame) -> pl.LazyFrame:
+    """``rank`` of each row of a frame already in group and rank order: the distance from
+    its group's first row (no hashing, no sort)."""
     index = pl.int_range(pl.len(), dtype=pl.Int64)
     starts = pl.any_horizontal([pl.col(c) != pl.col(c).shift() for c in GROUP]).fill_null(True)
     first = pl.when(starts).then(index).forward_fill()
     return ordered.with_columns((index - first + 1).cast(pl.Int32).alias("rank"))
 
 
+def with_position(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Sort by user row, kind, rank score (high first) and item code; add ``rank`` (1 = best)."""
+    ordered = frame.sort(
+        [*GROUP, "rank_score", "item_code"], descending=[False, False, True, False]
+    )
+    return _positions(ordered)
+
+
 def cap_primary(ranked: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
-    """Drop primary-persona items past ``primary_persona_max`` in groups with a secondary one.
+    """Drop primary-persona items past ``primary_persona_max`` in groups with a secondary one,
+    and rank again (the order is kept, so no new sort).
 
     Primary-persona items score highest, so they hold ranks 1..k of a ranked frame;
     capping k leaves the secondary persona at least one slot.
@@ -66,14 +70,13 @@ def cap_primary(ranked: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     primary = pl.col("rule_code") == RULE_IDS.index("primary_persona")
     has_secondary = (pl.col("rule_code") == RULE_IDS.index("secondary_persona")).any().over(GROUP)
     capped = primary & has_secondary & (pl.col("rank") > cfg.primary_persona_max)
-    return ranked.filter(~capped)
+    return _positions(ranked.filter(~capped))
 
 
 def select_top(frame: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     """Final choice: specific items up to the maximum, general items only up to the minimum."""
     minimum, maximum = limits(cfg)
-    ranked = with_position(frame)
-    ranked = with_position(cap_primary(ranked, cfg).drop("rank"))
+    ranked = cap_primary(with_position(frame), cfg)
     general = pl.col("rule_code") == RULE_IDS.index("general")
     keep = (pl.col("rank") <= minimum) | ((pl.col("rank") <= maximum) & ~general)
     return ranked.filter(keep)

@@ -12,7 +12,6 @@ the feature value.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -204,56 +203,46 @@ def compiled_templates(items: pl.DataFrame) -> dict[str, tuple[list[str], pl.Exp
 SMALL_FRAME_ROWS = 2000
 """Below this many rows one when/then chain renders every item (the on-demand path)."""
 
-Extra = Mapping[str, tuple[pl.Expr, ...]]
-
 
 def render(
     frame: pl.DataFrame,
     wide: pl.DataFrame,
     compiled: dict[str, tuple[list[str], pl.Expr, pl.Expr]],
-    extra: Extra | None = None,
-    *,
-    extra_names: tuple[str, ...] = (),
 ) -> pl.DataFrame:
     """Add ``rationale`` and ``signal_values`` (JSON of the cited fields) to every candidate row.
 
     ``frame`` carries ``_row`` (the row of ``wide`` holding the user's fields) and
-    ``item_id``. ``extra`` maps an item to more per-item expressions over ``wide``,
-    added under ``extra_names`` (the engine's matched-signal lists). Large frames are
-    grouped by catalog item (not by user): each item's expressions run once over all
-    of that item's rows. Small frames (one user on demand) pick each row's template
-    with a when/then chain instead. Both paths evaluate the same compiled expressions.
+    ``item_id``. Large frames are grouped by catalog item (not by user): each item's
+    expressions run once over all of that item's rows. Small frames (one user on
+    demand) pick each row's template with a when/then chain instead. Both paths
+    evaluate the same compiled expressions.
     """
-    extra = extra or {}
-    names = ("rationale", "signal_values", *extra_names)
+    names = ("rationale", "signal_values")
     present = frame["item_id"].unique().sort().to_list()
     if not present:
-        empty = {"matched_signals": pl.List(pl.String), "signal_strengths": pl.List(pl.Float64)}
-        return frame.with_columns([pl.lit(None, empty.get(n, pl.String)).alias(n) for n in names])
+        return frame.with_columns([pl.lit(None, pl.String).alias(n) for n in names])
 
-    def exprs(item: str) -> tuple[pl.Expr, ...]:
-        return (compiled[item][1], compiled[item][2], *extra.get(item, ()))
+    def gathered(part: pl.DataFrame, items: list[str]) -> tuple[pl.DataFrame, list[str]]:
+        cited = list(dict.fromkeys(f for item in items for f in compiled[item][0]))
+        return part.hstack(wide.select(cited)[part["_row"]]), cited
 
     if frame.height < SMALL_FRAME_ROWS:
-        cited = list(dict.fromkeys(f for item in present for f in compiled[item][0]))
-        needed = [c for c in wide.columns if c in set(cited) or c.startswith("sig:")]
-        joined = frame.hstack(wide.select(needed)[frame["_row"]])
-        chains: list[Any] = [pl] * len(names)
+        joined, cited = gathered(frame, present)
+        chains: list[Any] = [pl, pl]
         for item in present:
             is_item = pl.col("item_id") == item
-            chains = [c.when(is_item).then(e) for c, e in zip(chains, exprs(item), strict=True)]
+            chains = [
+                c.when(is_item).then(e) for c, e in zip(chains, compiled[item][1:], strict=True)
+            ]
         return joined.with_columns(
             [c.otherwise(None).alias(n) for c, n in zip(chains, names, strict=True)]
-        ).drop(needed)
+        ).drop(cited)
     parts = []
     for key, part in frame.partition_by("item_id", as_dict=True, maintain_order=True).items():
         item = str(key[0])
-        fields = compiled[item][0]
-        needed = [c for c in wide.columns if c in set(fields) or c.startswith("sig:")]
-        joined = part.hstack(wide.select(needed)[part["_row"]])
+        joined, cited = gathered(part, [item])
+        exprs = compiled[item][1:]
         parts.append(
-            joined.with_columns([e.alias(n) for e, n in zip(exprs(item), names, strict=True)]).drop(
-                needed
-            )
+            joined.with_columns([e.alias(n) for e, n in zip(exprs, names, strict=True)]).drop(cited)
         )
     return pl.concat(parts, how="vertical")
