@@ -35,8 +35,12 @@ def to_cents(value: object) -> int:
 
 
 def cents_to_dollars(expr: pl.Expr) -> pl.Expr:
-    """Integer cents -> float dollars (for feature outputs only, never the ledger)."""
-    return expr.cast(pl.Float64) / 100.0
+    """Integer cents -> float dollars (feature outputs only, never the ledger).
+
+    Divides as a decimal: Polars rewrites ``x / 100.0`` as ``x * 0.01``, which gives
+    -1829.6100000000001 for -182961 and differs between one row and many.
+    """
+    return (expr.cast(pl.Decimal(38, 2)) / 100).cast(pl.Float64)
 
 
 def format_dollars(cents: int) -> str:

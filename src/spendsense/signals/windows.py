@@ -9,6 +9,7 @@ from typing import cast
 
 import polars as pl
 
+from spendsense.ledger.money import cents_to_dollars
 from spendsense.ledger.schema import TABLES
 from spendsense.signals.config import SignalsConfig
 
@@ -53,8 +54,8 @@ def window_start(as_of: date, days: int) -> date:
 
 
 def dollars(cents: pl.Expr) -> pl.Expr:
-    """Integer cents -> float dollars, correctly rounded (Polars' ``x / 100.0`` multiplies by 0.01)."""
-    return (cents.cast(pl.Decimal(38, 2)) / 100).cast(pl.Float64)
+    """Integer cents as Float64 dollars, exactly (see ``ledger.money.cents_to_dollars``)."""
+    return cents_to_dollars(cents)
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
