@@ -171,6 +171,7 @@ def spark_session(master: str | None = "local[2]", memory: str = "4g") -> SparkS
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
     )
     if master is not None:
@@ -191,6 +192,18 @@ def _spark_schema(schema: dict[str, pl.DataType]) -> Any:
     return from_arrow_schema(pa.schema([pa.field(f.name, spark_type(f.type)) for f in arrow]))
 
 
+def _exists(spark: SparkSession, path: str) -> bool:
+    """Whether Hadoop's file system for ``path`` has it (asked first: a miss logs a stack trace)."""
+    try:
+        jvm = spark.sparkContext._jvm
+        assert jvm is not None
+        hpath = jvm.org.apache.hadoop.fs.Path(path)
+        fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+        return bool(fs.exists(hpath))
+    except Exception:  # no JVM access (Spark Connect): let the read decide
+        return True
+
+
 def read_ledger(spark: SparkSession, path: str) -> dict[str, DataFrame]:
     """Each ledger table from ``path/<table>.parquet`` or ``path/<table>/`` (absent: empty)."""
     from pyspark.errors import AnalysisException
@@ -201,6 +214,8 @@ def read_ledger(spark: SparkSession, path: str) -> dict[str, DataFrame]:
     for table, schema in TABLES.items():
         frame = None
         for candidate in (f"{base}/{table}.parquet", f"{base}/{table}"):
+            if not _exists(spark, candidate):
+                continue
             try:
                 frame = spark.read.parquet(candidate)
                 break
