@@ -230,6 +230,39 @@ def plot(data: dict[str, dict[str, dict[str, object]]], path: Path) -> None:
     plt.close(fig)
 
 
+def markdown_table(data: dict[str, dict[str, dict[str, object]]]) -> str:
+    """The results as the Markdown table in docs/performance.md."""
+    lines = [
+        "| engine | users | transactions | wall s | users/s | peak RSS | signals | personas "
+        "| recommendations | read + write |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for kind in ("embedded", "spark"):
+        for n, r in sorted(data.get(kind, {}).items(), key=lambda kv: int(kv[0])):
+            if "seconds" not in r:
+                continue
+            secs = float(r["seconds"])  # type: ignore[arg-type]
+            st: dict[str, float] = r.get("stages_s", {})  # type: ignore[assignment]
+            share = {k: f"{100 * v / secs:.0f}%" for k, v in st.items()}
+            io = sum(st.get(k, 0.0) for k in ("load ledger", "read chunk", "write"))
+            rss = f"{float(r['peak_rss_mb']) / 1024:.1f} GB" if "peak_rss_mb" in r else "n/a"  # type: ignore[arg-type]
+            lines.append(
+                f"| {kind} | {int(n):,} | {int(r['transactions']):,} | {secs:,.0f} "  # type: ignore[call-overload]
+                f"| {int(n) / secs:,.0f} | {rss} | {share.get('signals', '-')} "
+                f"| {share.get('personas', '-')} | {share.get('recommendations', '-')} "
+                f"| {f'{100 * io / secs:.0f}%' if st else '-'} |"
+            )
+    for n, r in sorted(data.get("naive", {}).items(), key=lambda kv: int(kv[0])):
+        if "naive_signals_s" in r:
+            lines.append(
+                f"| naive per-user signals | {int(n):,} | {int(r['transactions']):,} "  # type: ignore[call-overload]
+                f"| {r['naive_signals_s']} | {int(n) / float(r['naive_signals_s']):,.0f} | - "  # type: ignore[arg-type]
+                f"| whole-table signals {r['compute_features_s']} s "
+                f"({r['speedup_signals']}x faster) | | whole pipeline {r['whole_pipeline_s']} s | |"
+            )
+    return "\n".join(lines)
+
+
 def sizes(text: str) -> list[int]:
     return [int(s) for s in text.split(",") if s.strip() and int(s) > 0]
 
@@ -249,7 +282,11 @@ def main() -> None:
     parser.add_argument("--child", choices=["embedded", "spark", "naive"], default=None)
     parser.add_argument("--ledger", type=Path, default=None)
     parser.add_argument("--users", type=int, default=0)
+    parser.add_argument("--table", action="store_true", help="Print the results table and stop.")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text())))
+        return
     if args.child == "embedded":
         print(json.dumps(child_embedded(args.ledger, args.chunk_users)))
         return
