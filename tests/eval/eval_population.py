@@ -119,11 +119,14 @@ def build(data_dir: Path) -> Path:
         ])  # fmt: skip
         insert(conn, "feature_recurring_streams", [
             {"user_id": "u1", **key, "stream_id": "s1", "direction": "outflow", "merchant_name": "NETFLIX",
-             "frequency": "MONTHLY"},
+             "frequency": "MONTHLY", "status": "MATURE"},
             {"user_id": "u1", **key, "stream_id": "s2", "direction": "outflow", "merchant_name": "Gym Co",
-             "frequency": "MONTHLY"},
+             "frequency": "MONTHLY", "status": "TOMBSTONED"},
             {"user_id": "u1", **key, "stream_id": "s3", "direction": "inflow", "merchant_name": "ACME Payroll",
-             "frequency": "BIWEEKLY"},
+             "frequency": "BIWEEKLY", "status": "MATURE"},
+            # a candidate, not a claim: left out of precision
+            {"user_id": "u1", **key, "stream_id": "s4", "direction": "outflow", "merchant_name": "Chance Cafe",
+             "frequency": "WEEKLY", "status": "EARLY_DETECTION"},
         ])  # fmt: skip
     insert(conn, "recommendations", [
         _rec("r1", "u1", "edu_util", "education",
@@ -149,11 +152,14 @@ def build(data_dir: Path) -> Path:
                        ["high_utilization", "variable_income"]],
     }).with_columns(primary_archetype=pl.col("archetypes").list.first()).write_parquet(truth / "users.parquet")  # fmt: skip
     pl.DataFrame({
-        "user_id": ["u1", "u1", "u1", "u1"], "account_id": ["a", "a", "b", "a"],
-        "merchant_name": ["Netflix", "Spotify", "Office Rent", "ACME Payroll"],
-        "direction": ["outflow", "outflow", "outflow", "inflow"],
-        "cadence": ["monthly", "monthly", "monthly", "biweekly"], "amount_cents": [1599, 999, 90000, -200000],
-        "is_subscription": [True, True, False, False], "business": [False, False, True, False],
+        "user_id": ["u1", "u1", "u1", "u1", "u1"], "account_id": ["a", "a", "b", "a", "a"],
+        "merchant_name": ["Netflix", "Spotify", "Office Rent", "ACME Payroll", "Annual Club"],
+        "direction": ["outflow", "outflow", "outflow", "inflow", "outflow"],
+        "cadence": ["monthly", "monthly", "monthly", "biweekly", "annually"],
+        "amount_cents": [1599, 999, 90000, -200000, 9900],
+        "is_subscription": [True, True, False, False, True], "business": [False, False, True, False, False],
+        # one annual charge in the history: unobservable, so not counted against recall
+        "n_charges": [6, 6, 6, 12, 1],
     }).write_parquet(truth / "recurring_streams.parquet")  # fmt: skip
     content = data_dir / "content"
     (content / "education").mkdir(parents=True)
