@@ -83,6 +83,7 @@ def feedback(
 @router.post("/signout", response_class=HTMLResponse, response_model=None)
 def signout(principal: CurrentPrincipal) -> Response:
     """Forget the cookie on this device."""
+    _customer(principal)  # like every /me route: customers only
     response = RedirectResponse("/me/signed-out", status_code=303)
     response.delete_cookie(CUSTOMER_COOKIE, path="/")
     return response
