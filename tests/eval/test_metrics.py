@@ -25,19 +25,21 @@ def test_loads_only_the_newest_as_of(stored: Stored) -> None:
     assert stored.consented["user_id"].to_list() == ["u1", "u2", "u3", "u4"]
 
 
-def test_coverage_counts_only_assigned_users_with_three_behaviours(stored: Stored) -> None:
+def test_coverage_counts_assigned_users_with_three_behaviours(stored: Stored) -> None:
     table = coverage.coverage_table(stored.consented, stored.assignments, stored.features, [180])
     got = {r["user_id"]: (r["status"], r["behaviours"], r["covered"]) for r in table.to_dicts()}
-    # u1: subscription, card >= 30%, interest, income cadence, low balance day.
-    assert got["u1"] == ("ASSIGNED", 5, True)
+    # u1: recurring payments, subscription, card in use, interest, income cadence, low balance day.
+    assert got["u1"] == ("ASSIGNED", 6, True)
     assert got["u2"] == ("ASSIGNED", 2, False)  # subscription + income cadence only
-    assert got["u3"] == ("STABLE", 4, False)  # STABLE is never covered
-    assert got["u4"] == ("NONE", 0, False)  # no assignment: not covered
+    assert got["u3"] == ("STABLE", 4, True)  # a STABLE assignment counts, reported apart
+    assert got["u4"] == ("NONE", 0, False)  # no assignment: never covered
 
 
-def test_coverage_target_fails_at_25_percent(result: EvalResult) -> None:
+def test_coverage_target_fails_at_50_percent(result: EvalResult) -> None:
     m = result.get("coverage", "covered_180d")
-    assert m.value == 0.25 and m.n == 4 and m.passed is False
+    assert m.value == 0.5 and m.n == 4 and m.passed is False
+    assert result.get("coverage", "covered_stable_180d").value == 0.25
+    assert result.get("coverage", "covered_assigned_180d").value == 0.25
     assert result.get("coverage", "stable_180d").value == 0.25
     assert result.get("coverage", "unassigned_180d").value == 0.25
 
