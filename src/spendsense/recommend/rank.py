@@ -73,10 +73,13 @@ def cap_primary(ranked: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     return _positions(ranked.filter(~capped))
 
 
-def select_top(frame: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
-    """Final choice: specific items up to the maximum, general items only up to the minimum."""
+def select_top(ordered: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
+    """Final choice: specific items up to the maximum, general items only up to the minimum.
+
+    ``ordered`` is a subset of a :func:`with_position` frame, still in its order.
+    """
     minimum, maximum = limits(cfg)
-    ranked = cap_primary(with_position(frame), cfg)
+    ranked = cap_primary(_positions(ordered), cfg)
     general = pl.col("rule_code") == RULE_IDS.index("general")
     keep = (pl.col("rank") <= minimum) | ((pl.col("rank") <= maximum) & ~general)
     return ranked.filter(keep)
