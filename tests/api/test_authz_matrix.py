@@ -121,9 +121,7 @@ def test_every_route_has_a_policy(tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize(("method", "template"), sorted(POLICY))
-def test_route_reachable_only_by_the_right_party(
-    tmp_path: Any, method: str, template: str
-) -> None:
+def test_route_reachable_only_by_the_right_party(tmp_path: Any, method: str, template: str) -> None:
     policy, request = POLICY[(method, template)]
     seeded = seed(tmp_path / "data")
     path = request.get("path", template)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -19,6 +21,32 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 health = APIRouter(tags=["health"])
+SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password|csrf_token)=)[^&\s]*", re.IGNORECASE)
+
+
+class RedactSecrets(logging.Filter):
+    """Blanks ``token=`` (the customer link), ``password=`` and ``csrf_token=`` in access logs.
+
+    uvicorn's access log writes the full path with its query string, so ``/me?token=...``
+    would otherwise put a customer's credential in every log file.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                SECRET_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str):
+            record.msg = SECRET_QUERY.sub(r"\1[redacted]", record.msg)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach RedactSecrets to uvicorn's access logger once (idempotent)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSecrets) for f in access.filters):
+        access.addFilter(RedactSecrets())
 
 
 @health.get("/healthz", response_model=HealthOut)
@@ -54,6 +82,7 @@ def create_app(
     app.state.pool = ConnectionPool(settings.db_path, size=pool_size)
     app.state.templates = web_templates.build()
     install_error_handlers(app)
+    install_log_redaction()
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     for router in (
         health,

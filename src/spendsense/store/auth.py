@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import sqlite3
@@ -61,6 +62,11 @@ def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher
 
     return PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher().hash(secrets.token_urlsafe(16))
 
 
 def create_operator(
@@ -156,14 +162,15 @@ def authenticate(conn: sqlite3.Connection, username: str, password: str) -> str:
         "SELECT operator_id, password_hash FROM operators WHERE username = ? AND disabled = 0",
         (username,),
     ).fetchone()
-    ok = False
-    if row is not None:
-        from argon2.exceptions import VerificationError
+    from argon2.exceptions import VerificationError
 
-        try:
-            ok = _hasher().verify(row["password_hash"], password)
-        except (VerificationError, ValueError):
-            ok = False
+    # An unknown username still costs one argon2 verification, so timing does not tell
+    # which usernames exist.
+    stored = row["password_hash"] if row is not None else _dummy_hash()
+    try:
+        ok = _hasher().verify(stored, password) and row is not None
+    except (VerificationError, ValueError):
+        ok = False
     conn.execute(
         "INSERT INTO login_attempts (username, at, success) VALUES (?,?,?)",
         (username, _iso(_now()), int(ok)),
