@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from spendsense.errors import NotFound, UserError
 from spendsense.store.db import transaction
 from spendsense.store.ledger import bump_version
+from spendsense.store.outputs import features_dir_of, purge_user_parquet
 
 CONSENT_ACTIONS = {"grant": "granted", "revoke": "revoked"}
 # Derived data removed when consent is revoked (delivered recommendations stay as the record of what was shown).
@@ -67,6 +68,10 @@ def set_consent(
         }
         if audit is not None:
             audit(conn, result)
+    if status == "revoked":  # the analytics copies too, at once (a rerun rewrites them as well)
+        features = features_dir_of(conn)
+        if features is not None and features.exists():
+            result["removed_rows"] = removed + purge_user_parquet(features, user_id)
     return result
 
 
@@ -79,6 +84,16 @@ def _remove_derived(conn: sqlite3.Connection, user_id: str) -> int:
     if "recommendations" in tables:
         removed += conn.execute(
             "DELETE FROM recommendations WHERE user_id = ? AND status != 'delivered'", (user_id,)
+        ).rowcount
+    if "eligibility_exclusions" in tables:
+        removed += conn.execute(
+            "DELETE FROM eligibility_exclusions WHERE user_id = ?", (user_id,)
+        ).rowcount
+    if "decision_traces" in tables:  # the traces of delivered items stay with them
+        removed += conn.execute(
+            "DELETE FROM decision_traces WHERE user_id = ? AND trace_id NOT IN"
+            " (SELECT trace_id FROM recommendations WHERE user_id = ? AND trace_id IS NOT NULL)",
+            (user_id, user_id),
         ).rowcount
     return removed
 

@@ -66,3 +66,26 @@ def read_parquet_output(data_dir: Path, name: str) -> pl.DataFrame | None:
     """An output table from DIR/features/<name>.parquet, or None when it was never written."""
     path = data_dir / FEATURES_DIR / f"{name}.parquet"
     return pl.read_parquet(path) if path.exists() else None
+
+
+def purge_user_parquet(features_dir: Path, user_id: str) -> int:
+    """Drop one user's rows from every Parquet copy (consent revoked), each file replaced atomically."""
+    removed = 0
+    for path in sorted(features_dir.glob("*.parquet")):
+        frame = pl.read_parquet(path)
+        if "user_id" not in frame.columns:
+            continue
+        keep = frame.filter(pl.col("user_id") != user_id)
+        if keep.height == frame.height:
+            continue
+        tmp = path.with_name(f".{path.name}.tmp")
+        keep.write_parquet(tmp)
+        tmp.replace(path)
+        removed += frame.height - keep.height
+    return removed
+
+
+def features_dir_of(conn: sqlite3.Connection) -> Path | None:
+    """DIR/features beside the connection's database file (None for in-memory databases)."""
+    row = conn.execute("PRAGMA database_list").fetchone()
+    return Path(row[2]).parent / FEATURES_DIR if row and row[2] else None
