@@ -183,3 +183,26 @@ def test_partial_user_row_does_not_erase_known_values(tmp_path: Path) -> None:
     users = read_table(conn, "users")
     assert users["name"].to_list() == ["Ada"]
     assert users["consent_status"].to_list() == ["granted"]
+
+
+def test_staging_scratch_database_is_removed(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    apply_batch(conn, _batch())
+    bad = _batch()
+    bad.add(
+        "transactions",
+        pl.DataFrame(
+            {
+                "transaction_id": ["t9"],
+                "account_id": ["nope"],
+                "user_id": ["u1"],
+                "date": [date(2026, 10, 3)],
+                "amount_cents": [1],
+                "pending": [False],
+            }
+        ),
+    )
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        apply_batch(conn, bad)
+    assert sorted(p.name for p in tmp_path.iterdir() if "stage" in p.name) == []
+    assert [r[1] for r in conn.execute("PRAGMA database_list")] == ["main"]

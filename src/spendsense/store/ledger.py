@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 
 from spendsense.ledger.batch import LedgerBatch
@@ -27,10 +32,11 @@ LEDGER_DIR = "ledger"
 # must not erase what an earlier bundle said (name, demographics, official name, mask).
 KEEP_KNOWN_VALUES = frozenset({"users", "accounts"})
 BULK_CACHE_KIB = 256 * 1024  # SQLite page cache while a batch is written
+STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
 
 
-def _sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
-    """Frame -> rows for sqlite: dates/datetimes as ISO text, booleans as 0/1."""
+def _sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Frame with SQLite's types: dates/datetimes as ISO text, booleans as 0/1."""
     exprs = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
@@ -41,54 +47,99 @@ def _sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
         elif dtype == pl.Boolean:
             col = col.cast(pl.Int8)
         exprs.append(col.alias(name))
-    return frame.select(exprs).rows()
+    return frame.select(exprs)
 
 
-def upsert_frame(conn: sqlite3.Connection, table: str, frame: pl.DataFrame) -> int:
-    """Insert or update rows keyed by the table's primary key (Plaid ids). Idempotent."""
-    if frame.height == 0:
-        return 0
-    # sorted by key: B-tree inserts in order touch each page once (about 2x faster in bulk)
-    frame = (
-        conform(table, frame)
-        .unique(subset=list(PRIMARY_KEYS[table]), keep="last", maintain_order=True)
-        .sort(list(PRIMARY_KEYS[table]))
-    )
+def _sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
+    """Frame -> rows for sqlite: dates/datetimes as ISO text, booleans as 0/1."""
+    return _sql_frame(frame).rows()
+
+
+def _prepared(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Canonical columns, one row per primary key (the last wins), sorted by key, SQLite types.
+
+    Sorted by key: B-tree inserts in order touch each page once (about 2x faster in bulk).
+    """
+    keys = list(PRIMARY_KEYS[table])
+    frame = conform(table, frame).unique(subset=keys, keep="last", maintain_order=True)
+    return _sql_frame(frame.sort(keys))
+
+
+def _upsert_sql(table: str, source: str) -> str:
+    """``INSERT INTO table SELECT * FROM source ... ON CONFLICT DO UPDATE``: one statement.
+
+    Users and accounts keep known values over nulls; a user's consent of ``none`` (a bundle
+    that says nothing) never overwrites a consent already recorded.
+    """
     cols = list(TABLES[table])
     keys = PRIMARY_KEYS[table]
     keep_known = table in KEEP_KNOWN_VALUES
-    updates = ", ".join(
-        f"{c}=COALESCE(excluded.{c}, {table}.{c})" if keep_known else f"{c}=excluded.{c}"
-        for c in cols
-        if c not in keys
+    sets = []
+    for c in cols:
+        if c in keys:
+            continue
+        value = f"COALESCE(excluded.{c}, {table}.{c})" if keep_known else f"excluded.{c}"
+        if table == "users" and c == "consent_status":
+            value = f"CASE WHEN excluded.{c} = 'none' THEN {table}.{c} ELSE {value} END"
+        sets.append(f"{c}={value}")
+    names = ", ".join(cols)
+    # WHERE true: without it SQLite would read ON CONFLICT as a join constraint
+    return (
+        f"INSERT INTO {table} ({names}) SELECT {names} FROM {source} WHERE true "
+        f"ON CONFLICT({', '.join(keys)}) DO "
+        + (f"UPDATE SET {', '.join(sets)}" if sets else "NOTHING")
     )
-    sql = (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-        f"ON CONFLICT({', '.join(keys)}) DO " + (f"UPDATE SET {updates}" if updates else "NOTHING")
+
+
+@contextmanager
+def _staged(conn: sqlite3.Connection, frames: dict[str, pl.DataFrame]) -> Iterator[str]:
+    """Bulk-load the frames into a scratch database attached to ``conn`` as ``STAGE``.
+
+    ADBC writes Arrow columns straight into SQLite (no Python per row); the scratch file
+    lives next to the ledger and is deleted afterwards, so the ledger's own file and WAL
+    only ever see the final upserts, inside the caller's transaction.
+    """
+    main = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+    folder = Path(
+        tempfile.mkdtemp(prefix=".ingest-stage-", dir=Path(main).parent if main else None)
     )
-    conn.executemany(sql, _sql_rows(frame))
-    return frame.height
+    try:
+        path = folder / "stage.db"
+        with adbc_sqlite.connect(str(path)) as stage:
+            cur = stage.cursor()
+            for table, frame in frames.items():
+                cur.adbc_ingest(table, frame.to_arrow(), mode="create")
+            cur.close()
+            stage.commit()
+        conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
+        try:
+            yield STAGE
+        finally:
+            conn.execute(f"DETACH DATABASE {STAGE}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def apply_batch(conn: sqlite3.Connection, batch: LedgerBatch) -> dict[str, int]:
     """Apply a whole batch in one transaction: all of it lands, or none of it does."""
-    written: dict[str, int] = {}
+    frames = {t: _prepared(t, batch.frames[t]) for t in WRITE_ORDER}
+    written = {t: frame.height for t, frame in frames.items()}
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")  # big batches: keep index pages cached
     try:
-        _apply(conn, batch, written)
+        with _staged(conn, {t: f for t, f in frames.items() if f.height}) as stage:
+            _apply(conn, batch, stage)
     finally:
         conn.execute(f"PRAGMA cache_size={int(cache)}")
     return written
 
 
-def _apply(conn: sqlite3.Connection, batch: LedgerBatch, written: dict[str, int]) -> None:
+def _apply(conn: sqlite3.Connection, batch: LedgerBatch, stage: str) -> None:
+    staged = {r[0] for r in conn.execute(f"SELECT name FROM {stage}.sqlite_master")}
     with transaction(conn):
-        for table in WRITE_ORDER:
-            frame = batch.frames[table]
-            if table == "users" and frame.height:
-                frame = _keep_existing_consent(conn, frame)
-            written[table] = upsert_frame(conn, table, frame)
+        for table in WRITE_ORDER:  # parents first, for the foreign keys
+            if table in staged:
+                conn.execute(_upsert_sql(table, f"{stage}.{table}"))
         posted = batch.frames["transactions"].filter(
             pl.col("pending_transaction_id").is_not_null() & ~pl.col("pending")
         )
@@ -104,32 +155,6 @@ def _apply(conn: sqlite3.Connection, batch: LedgerBatch, written: dict[str, int]
                 (user_id, item_id, cursor, datetime.now(UTC).isoformat()),
             )
         bump_version(conn)
-
-
-def _keep_existing_consent(conn: sqlite3.Connection, users: pl.DataFrame) -> pl.DataFrame:
-    """A bundle's consent of 'none' never overwrites a consent already recorded."""
-    ids = users["user_id"].to_list()
-    known: dict[str, str] = {}
-    for chunk_start in range(0, len(ids), 900):
-        chunk = ids[chunk_start : chunk_start + 900]
-        q = f"SELECT user_id, consent_status FROM users WHERE user_id IN ({','.join('?' * len(chunk))})"
-        known.update({r[0]: r[1] for r in conn.execute(q, chunk)})
-    if not known:
-        return users
-    existing = pl.DataFrame(
-        {"user_id": list(known), "_known": list(known.values())},
-        schema={"user_id": pl.String, "_known": pl.String},
-    )
-    return (
-        users.join(existing, on="user_id", how="left")
-        .with_columns(
-            pl.when((pl.col("consent_status") == "none") & pl.col("_known").is_not_null())
-            .then(pl.col("_known"))
-            .otherwise(pl.col("consent_status"))
-            .alias("consent_status")
-        )
-        .drop("_known")
-    )
 
 
 def bump_version(conn: sqlite3.Connection) -> None:
