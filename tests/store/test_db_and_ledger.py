@@ -204,5 +204,33 @@ def test_staging_scratch_database_is_removed(tmp_path: Path) -> None:
     )
     with pytest.raises(Exception, match="FOREIGN KEY"):
         apply_batch(conn, bad)
-    assert sorted(p.name for p in tmp_path.iterdir() if "stage" in p.name) == []
+    assert sorted(p.name for p in tmp_path.iterdir() if "scratch" in p.name) == []
     assert [r[1] for r in conn.execute("PRAGMA database_list")] == ["main"]
+
+
+def test_parquet_export_matches_sqlite_when_values_start_late(tmp_path: Path) -> None:
+    """The Arrow reader types columns by their values: nulls in the first rows must not matter."""
+    conn = connect(tmp_path / "s.db")
+    b = _batch()
+    n = 5000
+    b.add(
+        "transactions",
+        pl.DataFrame(
+            {
+                "transaction_id": [f"x{i:05d}" for i in range(n)],
+                "account_id": ["a1"] * n,
+                "user_id": ["u1"] * n,
+                "date": [date(2026, 1, 1)] * n,
+                "amount_cents": list(range(n)),
+                "pending": [i % 2 == 0 for i in range(n)],
+                "authorized_date": [None] * (n - 1) + [date(2026, 1, 2)],
+                "name": [None] * (n - 1) + ["Late"],
+            }
+        ),
+    )
+    apply_batch(conn, b)
+    export_parquet(conn, tmp_path)
+    lazy = read_ledger_parquet(tmp_path)
+    for t in TABLES:
+        assert lazy[t].collect().equals(read_table(conn, t)), t
+    assert lazy["transactions"].collect()["name"].drop_nulls().to_list() == ["Late"]

@@ -32,6 +32,7 @@ LEDGER_DIR = "ledger"
 # must not erase what an earlier bundle said (name, demographics, official name, mask).
 KEEP_KNOWN_VALUES = frozenset({"users", "accounts"})
 BULK_CACHE_KIB = 256 * 1024  # SQLite page cache while a batch is written
+ADBC_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
 
 
@@ -91,20 +92,33 @@ def _upsert_sql(table: str, source: str) -> str:
     )
 
 
+def _database_file(conn: sqlite3.Connection) -> str:
+    """The file behind ``conn`` ("" for an in-memory database)."""
+    return next((str(r[2]) for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+
+
+@contextmanager
+def _scratch(conn: sqlite3.Connection) -> Iterator[Path]:
+    """A scratch database file next to ``conn``'s (system temp if in memory), deleted after."""
+    main = _database_file(conn)
+    folder = Path(
+        tempfile.mkdtemp(prefix=".ledger-scratch-", dir=Path(main).parent if main else None)
+    )
+    try:
+        yield folder / "scratch.db"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @contextmanager
 def _staged(conn: sqlite3.Connection, frames: dict[str, pl.DataFrame]) -> Iterator[str]:
     """Bulk-load the frames into a scratch database attached to ``conn`` as ``STAGE``.
 
-    ADBC writes Arrow columns straight into SQLite (no Python per row); the scratch file
-    lives next to the ledger and is deleted afterwards, so the ledger's own file and WAL
-    only ever see the final upserts, inside the caller's transaction.
+    ADBC writes Arrow columns straight into SQLite (no Python per row), into a file only
+    it has open (see ``_read_tables_arrow``); the ledger's own file and WAL see only the
+    final upserts, inside the caller's transaction.
     """
-    main = next((r[2] for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
-    folder = Path(
-        tempfile.mkdtemp(prefix=".ingest-stage-", dir=Path(main).parent if main else None)
-    )
-    try:
-        path = folder / "stage.db"
+    with _scratch(conn) as path:
         with adbc_sqlite.connect(str(path)) as stage:
             cur = stage.cursor()
             for table, frame in frames.items():
@@ -116,8 +130,6 @@ def _staged(conn: sqlite3.Connection, frames: dict[str, pl.DataFrame]) -> Iterat
             yield STAGE
         finally:
             conn.execute(f"DETACH DATABASE {STAGE}")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def apply_batch(conn: sqlite3.Connection, batch: LedgerBatch) -> dict[str, int]:
@@ -179,17 +191,22 @@ def read_table(
     raw = pl.DataFrame(
         cur.fetchall(), schema=[(c, _sqlite_dtype(schema[c])) for c in cols], orient="row"
     )
+    return _canonical(table, raw)
+
+
+def _canonical(table: str, raw: pl.DataFrame) -> pl.DataFrame:
+    """Columns as SQLite returns them (text dates, 0/1 booleans) -> the canonical schema."""
     exprs = []
-    for c, dtype in schema.items():
+    for c, dtype in TABLES[table].items():
+        col = pl.col(c).cast(_sqlite_dtype(dtype))  # an all-null column may come back typed oddly
         if dtype == pl.Date:
-            exprs.append(pl.col(c).str.to_date("%Y-%m-%d"))
+            col = col.str.to_date("%Y-%m-%d")
         elif isinstance(dtype, pl.Datetime):
-            exprs.append(pl.col(c).str.to_datetime(time_zone="UTC", time_unit="us"))
+            col = col.str.to_datetime(time_zone="UTC", time_unit="us")
         elif dtype == pl.Boolean:
-            exprs.append(pl.col(c).cast(pl.Boolean))
-        else:
-            exprs.append(pl.col(c))
-    return raw.with_columns(exprs).sort(list(PRIMARY_KEYS[table]))
+            col = col.cast(pl.Boolean)
+        exprs.append(col)
+    return raw.select(exprs).sort(list(PRIMARY_KEYS[table]))
 
 
 def _sqlite_dtype(dtype: pl.DataType) -> pl.DataType:
@@ -200,13 +217,52 @@ def _sqlite_dtype(dtype: pl.DataType) -> pl.DataType:
     return dtype
 
 
+def _read_tables_arrow(conn: sqlite3.Connection) -> dict[str, pl.DataFrame] | None:
+    """Every ledger table through ADBC (Arrow columns, no Python per row), one snapshot.
+
+    The ADBC driver carries its own copy of SQLite, and two copies must never open the
+    same file at once (closing one drops the other's POSIX locks and can checkpoint the
+    WAL under it: a corrupt database). So ``conn`` first copies the tables into a scratch
+    file (``CREATE TABLE ... AS SELECT``, one read transaction), and ADBC reads only that.
+    None when a column mixes SQLite storage classes (the driver types a column by its
+    values): the caller then reads row by row.
+    """
+    with _scratch(conn) as path:
+        conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
+        try:
+            conn.execute("BEGIN")
+            try:
+                for table, schema in TABLES.items():
+                    cols = ", ".join(schema)
+                    conn.execute(f"CREATE TABLE {STAGE}.{table} AS SELECT {cols} FROM main.{table}")
+            finally:
+                conn.execute("COMMIT")
+        finally:
+            conn.execute(f"DETACH DATABASE {STAGE}")
+        frames: dict[str, pl.DataFrame] = {}
+        with adbc_sqlite.connect(str(path)) as adbc_conn:
+            for table in TABLES:
+                with adbc_conn.cursor() as cur:
+                    # one batch: the driver infers each column's type from the first batch only
+                    cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(2**30)})
+                    try:
+                        cur.execute(f"SELECT * FROM {table}")
+                        arrow = cur.fetch_arrow_table()
+                    except adbc_sqlite.Error:
+                        return None
+                raw = pl.from_arrow(arrow)
+                assert isinstance(raw, pl.DataFrame)
+                frames[table] = _canonical(table, raw)
+    return frames
+
+
 def export_parquet(conn: sqlite3.Connection, data_dir: Path) -> Path:
     """Write every ledger table to DIR/ledger/<table>.parquet atomically (tmp + rename)."""
     out = data_dir / LEDGER_DIR
     out.mkdir(parents=True, exist_ok=True)
     version = ledger_version(conn)
-    for table in TABLES:
-        frame = read_table(conn, table)
+    frames = _read_tables_arrow(conn) or {table: read_table(conn, table) for table in TABLES}
+    for table, frame in frames.items():
         tmp = out / f".{table}.parquet.tmp"
         frame.write_parquet(tmp)
         tmp.replace(out / f"{table}.parquet")
