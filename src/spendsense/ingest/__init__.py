@@ -13,13 +13,13 @@ from typing import Any
 import polars as pl
 
 from spendsense.errors import InputUnreadable
-from spendsense.ingest.bulk import TEXT_HOOKS
+from spendsense.ingest.bulk import TEXT_HOOKS, loads
 from spendsense.ingest.mapping import Mapping, load_mapping, read_mapped
 from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_name
 from spendsense.ingest.quarantine import write_quarantine
 from spendsense.ingest.sandbox import read_sandbox
 from spendsense.ingest.staging import Staged
-from spendsense.ingest.tabular import read_tabular
+from spendsense.ingest.tabular import read_tabular, utf8_bytes
 from spendsense.ingest.validate import validate
 from spendsense.ledger.batch import LedgerBatch, Reject
 
@@ -58,8 +58,13 @@ def discover(paths: list[Path]) -> list[Path]:
 
 
 def _read_json(path: Path, hooks: dict[str, Any] | None = None) -> object:
+    """JSON in UTF-8/16/32 (json detects those, with or without a mark), else Windows-1252."""
+    raw = path.read_bytes()
     try:
-        return json.loads(path.read_bytes(), **(hooks or {}))
+        try:
+            return loads(raw, hooks)
+        except UnicodeDecodeError:
+            return loads(utf8_bytes(raw), hooks)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputUnreadable(f"{path.name}: not valid JSON ({exc})") from exc
 
@@ -77,7 +82,8 @@ def read_file(path: Path, *, user_id: str | None, mapping: Mapping | None) -> St
         try:
             return read_tabular(path, file, user, mapping)
         except (OSError, pl.exceptions.PolarsError) as exc:
-            raise InputUnreadable(f"{path.name}: cannot read table ({exc})") from exc
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputUnreadable(f"{path.name}: cannot read table ({first})") from exc
     doc = _read_json(path, TEXT_HOOKS)  # numbers as text, for bulk staging
     shape = kind_of(doc)
     if shape == "sandbox":

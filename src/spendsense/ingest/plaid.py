@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,13 +67,22 @@ def _user_record(doc: dict[str, Any], stamp: str) -> dict[str, Any]:
     return record
 
 
+@functools.lru_cache(maxsize=2)
+def _parsed(path: Path, mtime_ns: int, size: int) -> Any:
+    """One file's JSON, parsed once for all of its rejects (keyed by mtime and size)."""
+    from spendsense.ingest.tabular import utf8_bytes
+
+    return json.loads(utf8_bytes(path.read_bytes()))
+
+
 def original(path: Path, position: str) -> object:
     """A staged record as it is in its file (for the quarantine), or None if it is gone."""
     try:
-        doc = json.loads(path.read_bytes())
+        stat = path.stat()
+        doc = _parsed(path, stat.st_mtime_ns, stat.st_size)
         if position == "user[0]":
             return _user_record(doc, stamp_of(path)) if kind_of(doc) == "bundle" else None
-        return locate(doc, position)
+        return copy.deepcopy(locate(doc, position))  # the cached document stays untouched
     except (OSError, ValueError, RecursionError):
         return None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import functools
+import io
 from pathlib import Path
 
 import polars as pl
@@ -21,16 +24,39 @@ UNKNOWN_TABLE = (
     "cannot tell which table: name the file after it (transactions.csv, accounts.csv, ...) "
     "or include transaction_id, or account_id and type"
 )
+BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 _CREDIT_COLS = {"aprs_purchase_apr_percentage", "purchase_apr", "last_statement_balance"}
 _MORTGAGE_COLS = {"interest_rate_percentage", "next_monthly_payment", "past_due_amount"}
 _APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
 _STUDENT_COLS = {"loan_status_type", "loan_status", "interest_rate_percentage"}
 
 
+def utf8_bytes(raw: bytes) -> bytes:
+    """Text as UTF-8: UTF-16/32 and UTF-8 byte-order marks honoured; not UTF-8 -> Windows-1252.
+
+    Bank exports are often UTF-16 (Excel "Unicode text") or Latin-1/Windows-1252; reading them
+    as UTF-8 would garble the header or refuse the whole file.
+    """
+    for bom, codec in BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom) :].decode(codec).encode()
+    try:
+        raw.decode()
+        return raw
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace").encode()
+
+
 def read_table(path: Path) -> pl.DataFrame:
     """A CSV or Parquet file as an all-String frame (raises polars/OS errors when unreadable)."""
     if path.suffix.lower() == ".csv":
-        return pl.read_csv(path, infer_schema=False)
+        return pl.read_csv(io.BytesIO(utf8_bytes(path.read_bytes())), infer_schema=False)
     frame = pl.read_parquet(path)
     nested = [c for c, t in frame.schema.items() if isinstance(t, pl.Struct)]
     while nested:
@@ -129,11 +155,18 @@ def read_tabular(path: Path, file: str, user: str | None, mapping: M.Mapping | N
     return staged
 
 
+@functools.lru_cache(maxsize=2)
+def _cached_table(path: Path, mtime_ns: int, size: int) -> pl.DataFrame:
+    """One table file, read once for all of its rejects (keyed by mtime and size)."""
+    return read_table(path)
+
+
 def original_row(path: Path, position: str) -> object:
     """Row ``row N`` of a table file as staged (text values), or None if it is gone."""
     try:
         n = int(position.removeprefix("row "))
-        frame = read_table(path)
+        stat = path.stat()
+        frame = _cached_table(path, stat.st_mtime_ns, stat.st_size)
     except (ValueError, OSError, pl.exceptions.PolarsError):
         return None
     if not 1 <= n <= frame.height:
