@@ -41,7 +41,8 @@ def load_mapping(path: Path) -> Mapping:
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read mapping {path.name}: {exc}") from exc
+        detail = " ".join(str(exc).split())  # YAML errors span lines; a user error is one
+        raise ConfigError(f"cannot read mapping {path.name}: {detail}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"mapping {path.name}: expected a YAML mapping at the top level")
     unknown = set(raw) - _KEYS
