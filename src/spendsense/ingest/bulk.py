@@ -110,13 +110,10 @@ def _text_frame(records: list[dict[str, Any]]) -> pl.DataFrame:
         for c in structs:
             # Polars turns a text value in an object column into null (and an empty object
             # into a column that unnests to nothing): such files take the per-record path
-            if (
-                any(
-                    v is not None and not isinstance(v, dict)
-                    for v in (_walk(r, paths[c]) for r in records)
-                )
-                or not frame.schema[c].fields
-            ):  # type: ignore[union-attr]
+            if any(
+                v is not None and not isinstance(v, dict)
+                for v in (_walk(r, paths[c]) for r in records)
+            ) or not getattr(frame.schema[c], "fields", None):
                 raise ValueError(f"objects mixed with other values in {c}")
             dtype = frame.schema[c]
             assert isinstance(dtype, pl.Struct)
