@@ -247,7 +247,9 @@ def personas_history(user_id: str) -> None:
 
     frame = persona_history(connect(STATE.settings.db_path), user_id)
     if frame.height == 0:
-        raise UserError(f"no persona assignments for {user_id!r} (unknown user, no consent, or not run yet)")
+        raise UserError(
+            f"no persona assignments for {user_id!r} (unknown user, no consent, or not run yet)"
+        )
     shown = {
         "window_days": "window",
         "as_of_date": "as of",
@@ -284,13 +286,19 @@ def serve(
 def operator_create(
     username: str,
     password: Annotated[
-        str | None, typer.Option(help="Password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD).")
+        str | None,
+        typer.Option(help="Password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD)."),
     ] = None,
     random_password: Annotated[
-        bool, typer.Option("--random-password", help="Generate a strong password and print it once.")
+        bool,
+        typer.Option("--random-password", help="Generate a strong password and print it once."),
     ] = False,
-    exist_ok: Annotated[bool, typer.Option("--exist-ok", help="Do nothing if the operator exists.")] = False,
-    token: Annotated[bool, typer.Option("--token", help="Also print an API token for this operator.")] = False,
+    exist_ok: Annotated[
+        bool, typer.Option("--exist-ok", help="Do nothing if the operator exists.")
+    ] = False,
+    token: Annotated[
+        bool, typer.Option("--token", help="Also print an API token for this operator.")
+    ] = False,
 ) -> None:
     """Create an operator account (the first one, or another)."""
     import os
@@ -300,7 +308,10 @@ def operator_create(
     from spendsense.store.db import connect
 
     conn = connect(STATE.settings.db_path)
-    if conn.execute("SELECT 1 FROM operators WHERE username = ?", (username,)).fetchone() and exist_ok:
+    if (
+        conn.execute("SELECT 1 FROM operators WHERE username = ?", (username,)).fetchone()
+        and exist_ok
+    ):
         console.print(f"operator {username!r} already exists")
         return
     secret = password or os.environ.get("SPENDSENSE_OPERATOR_PASSWORD")
@@ -313,7 +324,9 @@ def operator_create(
     if random_password:
         console.print(f"password (shown once): {secret}", markup=False)
     if token:
-        console.print(f"API token (shown once): {create_operator_token(conn, username)}", markup=False)
+        console.print(
+            f"API token (shown once): {create_operator_token(conn, username)}", markup=False
+        )
 
 
 @audit_app.command("verify")

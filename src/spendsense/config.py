@@ -29,7 +29,8 @@ class Settings(BaseModel):
         default=CONFIG_VERSION, description="Configuration version quoted in traces."
     )
     content_dir: Path | None = Field(
-        default=None, description="Catalog folder (education/, offers/); default: the shipped content/."
+        default=None,
+        description="Catalog folder (education/, offers/); default: the shipped content/.",
     )
     chunk_users: int = Field(
         default=50_000,

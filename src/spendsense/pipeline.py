@@ -67,16 +67,23 @@ class RunSummary:
         lines += [f"  {stage}: {secs:.2f} s" for stage, secs in self.timings.items()]
         if self.persona_counts.height:
             lines.append("primary persona by window:")
-            lines += self.persona_counts.select(
-                pl.format(
-                    "  {}d  {} {}",
-                    pl.col("window_days").cast(pl.String).str.pad_start(4),
-                    pl.col("persona").str.pad_end(26),
-                    pl.col("users"),
+            lines += (
+                self.persona_counts.select(
+                    pl.format(
+                        "  {}d  {} {}",
+                        pl.col("window_days").cast(pl.String).str.pad_start(4),
+                        pl.col("persona").str.pad_end(26),
+                        pl.col("users"),
+                    )
                 )
-            ).to_series().to_list()
+                .to_series()
+                .to_list()
+            )
         if self.confusion:
-            lines += [f"archetype -> primary persona ({max(self.windows)}-day window):", self.confusion]
+            lines += [
+                f"archetype -> primary persona ({max(self.windows)}-day window):",
+                self.confusion,
+            ]
         return "\n".join(lines)
 
 

@@ -45,6 +45,8 @@ def test_cents_to_dollars_is_exact_for_one_row_and_many() -> None:
     from spendsense.ledger.money import cents_to_dollars
 
     one = pl.DataFrame({"c": [-182961]}).select(cents_to_dollars(pl.col("c")))["c"].to_list()
-    many = pl.DataFrame({"c": [-182961, 5, 10]}).select(cents_to_dollars(pl.col("c")))["c"].to_list()
+    many = (
+        pl.DataFrame({"c": [-182961, 5, 10]}).select(cents_to_dollars(pl.col("c")))["c"].to_list()
+    )
     assert one == [-1829.61]
     assert many == [-1829.61, 0.05, 0.1]

@@ -64,7 +64,9 @@ def rationale_tokens(recs: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("%"))
         .otherwise(pl.lit("n"))
     )
-    scaled = (digits.cast(pl.Float64, strict=False) * 10.0 ** decimals.cast(pl.Float64)).round(0, mode="half_away_from_zero")
+    scaled = (digits.cast(pl.Float64, strict=False) * 10.0 ** decimals.cast(pl.Float64)).round(
+        0, mode="half_away_from_zero"
+    )
     return exploded.select(
         "recommendation_id",
         "user_id",

@@ -64,11 +64,7 @@ def join_features(features: Mapping[str, pl.DataFrame]) -> pl.LazyFrame:
     still gets an assignment (and the trace lists what was missing).
     """
     frames = {f: _family_frame(features, f) for f in FAMILIES}
-    keys = (
-        pl.concat([f.select(KEY_COLS) for f in frames.values()], how="vertical")
-        .unique()
-        .lazy()
-    )
+    keys = pl.concat([f.select(KEY_COLS) for f in frames.values()], how="vertical").unique().lazy()
     wide = keys
     for family, frame in frames.items():
         wide = wide.join(
