@@ -114,3 +114,18 @@ def test_revoking_consent_removes_undelivered_recommendations(pipeline_dir: Path
         _q(pipeline_dir, f"SELECT count(*) FROM recommendations WHERE user_id='{user}'")[0][0] == 0
     )
     main(["--data-dir", str(pipeline_dir), "consent", "grant", str(user)])
+
+
+def test_full_run_sweeps_rows_of_users_without_consent(pipeline_dir: Path) -> None:
+    """A revoke whose Parquet rewrite was lost still disappears at the next full run."""
+    path = pipeline_dir / "features" / "persona_assignments.parquet"
+    frame = pl.read_parquet(path)
+    outsider = _q(
+        pipeline_dir, "SELECT user_id FROM users WHERE consent_status != 'granted' LIMIT 1"
+    )[0][0]
+    ghost = frame.head(1).with_columns(
+        user_id=pl.lit(outsider), as_of_date=pl.col("as_of_date") - pl.duration(days=30)
+    )
+    pl.concat([frame, ghost]).write_parquet(path)
+    main(["--data-dir", str(pipeline_dir), "run"])
+    assert outsider not in pl.read_parquet(path)["user_id"].to_list()

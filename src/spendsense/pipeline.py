@@ -209,7 +209,7 @@ def run_pipeline(
     timings["signals + personas + recommendations"] = time.perf_counter() - t1
     outputs = _concat(parts)
     t2 = time.perf_counter()
-    store_outputs(settings, outputs, as_of)
+    store_outputs(settings, outputs, as_of, consented=consented)
     timings["store"] = time.perf_counter() - t2
     record_run(settings, as_of, computed_at, len(consented))
     counts = persona_counts(outputs.assignments)
@@ -284,9 +284,16 @@ def _concat(parts: list[StageOutputs]) -> StageOutputs:
 
 
 def store_outputs(
-    settings: Settings, outputs: StageOutputs, as_of: date, user_ids: list[str] | None = None
+    settings: Settings,
+    outputs: StageOutputs,
+    as_of: date,
+    user_ids: list[str] | None = None,
+    consented: list[str] | None = None,
 ) -> None:
-    """Write every output in one SQLite transaction, then the Parquet copies (atomic renames)."""
+    """Write every output in one SQLite transaction, then the Parquet copies (atomic renames).
+
+    ``consented`` (a full run's population) also drops everyone else's older Parquet rows.
+    """
     from spendsense.store.personas import upsert_assignments
     from spendsense.store.recommendations import store_recommendations
 
@@ -310,19 +317,27 @@ def store_outputs(
             )
     features_dir = settings.data_dir / FEATURES_DIR
     for name, frame in outputs.features.items():
-        merge_parquet(features_dir / f"{name}.parquet", frame, as_of=as_of, user_ids=user_ids)
+        merge_parquet(
+            features_dir / f"{name}.parquet",
+            frame,
+            as_of=as_of,
+            user_ids=user_ids,
+            consented=consented,
+        )
     if "recommendations" in outputs.extra:
         merge_parquet(
             features_dir / "recommendations.parquet",
             outputs.extra["recommendations"].select(RECOMMENDATION_PARQUET_COLUMNS),
             as_of=as_of,
             user_ids=user_ids,
+            consented=consented,
         )
     merge_parquet(
         features_dir / "persona_assignments.parquet",
         outputs.assignments.select(PERSONA_PARQUET_COLUMNS),
         as_of=as_of,
         user_ids=user_ids,
+        consented=consented,
     )
 
 

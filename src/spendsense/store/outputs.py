@@ -43,15 +43,29 @@ def replace_rows(
 
 
 def merge_parquet(
-    path: Path, frame: pl.DataFrame, *, as_of: date, user_ids: list[str] | None = None
+    path: Path,
+    frame: pl.DataFrame,
+    *,
+    as_of: date,
+    user_ids: list[str] | None = None,
+    consented: list[str] | None = None,
 ) -> Path:
-    """Replace the rows at ``as_of`` (for ``user_ids``, or all) in a Parquet file, atomically."""
+    """Replace the rows at ``as_of`` (for ``user_ids``, or all) in a Parquet file, atomically.
+
+    With ``consented``, rows of anyone else at any date are dropped too: a full run is also
+    the sweep that honours a revocation whose own Parquet rewrite was interrupted.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         old = pl.read_parquet(path)
         keep = pl.col("as_of_date") != as_of
         if user_ids is not None:
-            keep = keep | ~pl.col("user_id").is_in(user_ids)
+            keep = keep | ~pl.col("user_id").is_in(
+                pl.lit(pl.Series(user_ids, dtype=pl.String)).implode()
+            )
+        if consented is not None:
+            allowed = pl.lit(pl.Series(consented, dtype=pl.String)).implode()
+            keep = keep & pl.col("user_id").is_in(allowed)
         old = old.filter(keep)
         if old.height:
             frame = pl.concat([old, frame.select(old.columns)], how="vertical_relaxed")
