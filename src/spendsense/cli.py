@@ -210,7 +210,7 @@ def report(
     from spendsense.eval import build_report
 
     result = build_report(STATE.settings, latency_sample=latency_sample, pdf=pdf)
-    console.print(result.summary_table(), markup=False, highlight=False)
+    print(result.summary_table())  # plain: a table must not wrap at the terminal width
     console.print(f"report written to {STATE.settings.data_dir / 'report'}")
 
 
