@@ -130,9 +130,9 @@ Every number is recomputed from the stored SQLite/Parquet outputs.</div>
 <h2>Other measurements (no target)</h2>{_info_table(result)}
 <h2>Charts</h2><div class=charts>{"".join(_img(p) for p in images)}</div>
 <h2>Definitions</h2>
-<p>A consented user is <b>covered</b> in a window when their persona status is ASSIGNED and at least
-{MIN_BEHAVIOURS} of these behaviours are detected in that window (STABLE users and users without an
-assignment are not covered):</p><ul>{behaviours}</ul>
+<p>A consented user is <b>covered</b> in a window when they have a persona assignment (ASSIGNED, or
+STABLE when no persona matches; the two are reported apart) and at least {MIN_BEHAVIOURS} of these
+behaviours are detected in that window. Users without an assignment are never covered:</p><ul>{behaviours}</ul>
 <h2>Fairness (offers, {result.details.get("fairness", {}).get("window_days")}-day window)</h2>
 <p class=muted>A group fails when its offer rate is below {FOUR_FIFTHS} × the best group's rate, it has
 n ≥ {MIN_GROUP} and p &lt; {ALPHA} against the rest.</p>{_fairness_list(result)}{_persona_gaps(result)}
