@@ -58,6 +58,7 @@ def test_parquet_ledger_path_matches_embedded(embedded: Settings, tmp_path: Path
 
 def test_spark_engine_matches_embedded(embedded: Settings, tmp_path: Path) -> None:
     pytest.importorskip("pyspark")
+    pytest.importorskip("pandas", reason="PySpark's mapInArrow imports pandas (pyspark[sql])")
     from spendsense.spark.job import run_with_spark
 
     data = tmp_path / "spark"

@@ -266,14 +266,20 @@ def run_spark(
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
+    from spendsense.errors import UserError
     from spendsense.pipeline import load_content
+
+    try:
+        import pandas  # noqa: F401  (PySpark's Arrow UDFs need it)
+    except ImportError as exc:
+        raise UserError(
+            "the Spark engine needs pandas>=2.2,<3 beside pyspark (pip install 'pyspark[sql]')"
+        ) from exc
 
     frames = read_ledger(spark, ledger_path)
     if as_of is None:
         newest = frames["transactions"].agg(F.max("date")).collect()[0][0]
         if newest is None:
-            from spendsense.errors import UserError
-
             raise UserError(f"{ledger_path}: the ledger has no transactions")
         as_of = newest
     users = frames["users"].filter(F.col("consent_status") == "granted").count()
