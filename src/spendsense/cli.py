@@ -193,7 +193,7 @@ def run(
         summary = run_pipeline_parquet(settings, source, day, log=console.print)
     else:
         summary = run_pipeline(settings, day, log=console.print)
-    console.print(summary.render())
+    print(summary.render())  # plain: tables must not wrap at the terminal width
 
 
 @app.command()
