@@ -10,7 +10,7 @@ from pathlib import Path
 from spendsense.config import Settings
 from spendsense.ledger.schema import TABLES
 from spendsense.store.db import connect
-from spendsense.store.ledger import apply_batch, export_parquet
+from spendsense.store.ledger import export_parquet, staging
 
 
 @dataclass
@@ -37,33 +37,45 @@ def ingest_into_store(
     user_id: str | None = None,
     mapping: Path | None = None,
     export: bool = True,
+    chunk_files: int | None = None,
+    chunk_rows: int | None = None,
 ) -> IngestReport:
-    """Read, validate and load files; the ledger changes in one transaction or not at all."""
-    from spendsense.ingest import ingest_paths, write_quarantine
+    """Read, validate and load files; the ledger changes in one transaction or not at all.
+
+    Files are read and validated a chunk at a time (``chunk_files``/``chunk_rows``, see
+    ``ingest_chunks``) and staged outside the ledger, so memory does not grow with the
+    input; the staged rows are applied together at the end.
+    """
+    from spendsense.ingest import ingest_chunks
+    from spendsense.ingest.quarantine import Quarantine
 
     conn = connect(settings.db_path)
     known_accounts = {r[0] for r in conn.execute("SELECT account_id FROM accounts")}
     known_users = {r[0] for r in conn.execute("SELECT user_id FROM users")}
-    batch = ingest_paths(
-        paths,
-        user_id=user_id,
-        mapping=mapping,
-        known_account_ids=known_accounts,
-        known_user_ids=known_users,
-    )
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     started = datetime.now(UTC).isoformat()
     rejected: dict[str, int] = {}
-    for reject in batch.rejects:
-        rejected[reject.table] = rejected.get(reject.table, 0) + 1
-    written = (
-        apply_batch(conn, batch)
-        if any(batch.counts().values()) or batch.removed_transaction_ids
-        else {}
-    )
-    quarantine = (
-        write_quarantine(batch.rejects, settings.data_dir, run_id) if batch.rejects else None
-    )
+    quarantined = Quarantine(settings.data_dir, run_id)
+    try:
+        with staging(conn) as stage:
+            for batch in ingest_chunks(
+                paths,
+                user_id=user_id,
+                mapping=mapping,
+                known_account_ids=known_accounts,
+                known_user_ids=known_users,
+                chunk_files=chunk_files,
+                chunk_rows=chunk_rows,
+            ):
+                stage.add(batch)
+                quarantined.add(batch.rejects)
+                for reject in batch.rejects:
+                    rejected[reject.table] = rejected.get(reject.table, 0) + 1
+            written = {} if stage.empty else stage.apply()
+    except BaseException:
+        quarantined.discard()
+        raise
+    quarantine = quarantined.close()
     report = IngestReport(run_id=run_id, quarantine=quarantine)
     for table in [*TABLES, *sorted(set(rejected) - set(TABLES))]:
         loaded, bad = written.get(table, 0), rejected.get(table, 0)

@@ -15,6 +15,7 @@ from spendsense.store.ledger import (
     ledger_version,
     read_ledger_parquet,
     read_table,
+    staging,
 )
 from spendsense.store.migrations import MIGRATIONS
 
@@ -85,6 +86,19 @@ def test_upsert_updates_by_plaid_id(tmp_path: Path) -> None:
     apply_batch(conn, _batch(amount=1299))
     apply_batch(conn, _batch(amount=1499))
     assert read_table(conn, "transactions")["amount_cents"].to_list() == [1499, -5000]
+
+
+def test_chunks_staged_apply_once_and_a_later_chunk_wins(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "s.db")
+    with staging(conn) as stage:
+        stage.add(_batch(amount=1299))
+        assert read_table(conn, "transactions").height == 0  # staged, not applied
+        stage.add(_batch(amount=1499))
+        written = stage.apply()
+    assert written["transactions"] == 4  # rows staged (a key twice: the last one lands)
+    assert read_table(conn, "transactions")["amount_cents"].to_list() == [1499, -5000]
+    assert ledger_version(conn) == 1  # one transaction
+    assert not list(tmp_path.glob(".ledger-scratch-*"))
 
 
 def test_failed_batch_leaves_previous_state_intact(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,16 @@ from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_nam
 from spendsense.ingest.quarantine import write_quarantine
 from spendsense.ingest.sandbox import read_sandbox
 from spendsense.ingest.staging import Staged
-from spendsense.ingest.tabular import read_tabular, utf8_bytes
-from spendsense.ingest.validate import validate
+from spendsense.ingest.tabular import read_tabular_parts, utf8_bytes
+from spendsense.ingest.validate import Seen, finish, validate_chunk
 from spendsense.ledger.batch import LedgerBatch, Reject
 
-__all__ = ["ingest_paths", "write_quarantine"]
+__all__ = ["ingest_chunks", "ingest_paths", "write_quarantine"]
 
 SUFFIXES = {".json": "json", ".csv": "table", ".parquet": "table", ".pq": "table"}
 SKIP_DIR = "ground_truth"
-FLUSH_EVERY = 2000  # files staged in bulk before their records become frames (bounds memory)
+FLUSH_EVERY = 2000  # files per chunk: staged in bulk, then validated together (bounds memory)
+CHUNK_ROWS = 500_000  # records per chunk (a bigger single file is a chunk of its own)
 UNKNOWN_JSON = (
     "unrecognised JSON: not a user bundle, a Plaid response (/accounts/get, /transactions/get, "
     "/transactions/sync, /liabilities/get) or a sandbox config (override_accounts)"
@@ -71,6 +73,20 @@ def _read_json(path: Path, hooks: dict[str, Any] | None = None) -> object:
 
 def read_file(path: Path, *, user_id: str | None, mapping: Mapping | None) -> Staged:
     """Stage one file in whatever format it is; InputUnreadable if it cannot be read at all."""
+    staged = Staged()
+    for part in read_parts(path, user_id=user_id, mapping=mapping, rows=None):
+        staged.extend(part)
+    return staged
+
+
+def read_parts(
+    path: Path, *, user_id: str | None, mapping: Mapping | None, rows: int | None
+) -> Iterator[Staged]:
+    """Stage one file, a big Parquet file ``rows`` rows at a time (else whole).
+
+    Raises InputUnreadable if the file cannot be read (a Parquet file damaged past its
+    first slice: after the slices before the damage).
+    """
     file = str(path)
     if not path.exists():
         raise InputUnreadable(f"{path.name}: no such file or folder ({path})")
@@ -79,11 +95,22 @@ def read_file(path: Path, *, user_id: str | None, mapping: Mapping | None) -> St
         raise InputUnreadable(f"{path.name}: not JSON, CSV or Parquet")
     user = user_id or user_from_name(path)
     if kind == "table":
-        try:
-            return read_tabular(path, file, user, mapping)
-        except (OSError, pl.exceptions.PolarsError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputUnreadable(f"{path.name}: cannot read table ({first})") from exc
+        parts = read_tabular_parts(path, file, user, mapping, rows or 2**62)
+        while True:
+            try:
+                part = next(parts, None)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise InputUnreadable(f"{path.name}: cannot read table ({first})") from exc
+            if part is None:
+                return
+            yield part
+    yield _read_json_file(path, file, user, user_id=user_id, mapping=mapping)
+
+
+def _read_json_file(
+    path: Path, file: str, user: str | None, *, user_id: str | None, mapping: Mapping | None
+) -> Staged:
     doc = _read_json(path, TEXT_HOOKS)  # numbers as text, for bulk staging
     shape = kind_of(doc)
     if shape == "sandbox":
@@ -108,8 +135,44 @@ def ingest_paths(
     mapping: Path | None = None,
     known_account_ids: set[str] | None = None,
     known_user_ids: set[str] | None = None,
+    chunk_files: int | None = None,
+    chunk_rows: int | None = None,
 ) -> LedgerBatch:
-    """Read, validate and normalise every file under ``paths`` into one batch.
+    """Read, validate and normalise every file under ``paths`` into one batch (in memory).
+
+    The same as ``ingest_chunks`` (see there for the arguments), its parts joined.
+    """
+    batch = LedgerBatch()
+    for part in ingest_chunks(
+        paths,
+        user_id=user_id,
+        mapping=mapping,
+        known_account_ids=known_account_ids,
+        known_user_ids=known_user_ids,
+        chunk_files=chunk_files,
+        chunk_rows=chunk_rows,
+    ):
+        batch.extend(part)
+    return batch
+
+
+def ingest_chunks(
+    paths: list[Path],
+    *,
+    user_id: str | None = None,
+    mapping: Path | None = None,
+    known_account_ids: set[str] | None = None,
+    known_user_ids: set[str] | None = None,
+    chunk_files: int | None = None,
+    chunk_rows: int | None = None,
+) -> Iterator[LedgerBatch]:
+    """Read and validate the files under ``paths`` a chunk at a time, in bounded memory.
+
+    Each chunk (``chunk_files`` files or about ``chunk_rows`` records, whichever comes
+    first) is staged, validated and yielded as its own batch; between chunks only ids are
+    kept (``validate.Seen``), so a duplicate of an earlier chunk's id is still rejected and
+    an account loaded by an earlier chunk is known. A last batch brings the placeholder
+    users. The batches belong together: apply all of them or none.
 
     Args:
         paths: files or folders (folders are searched recursively for .json/.csv/.parquet).
@@ -117,29 +180,41 @@ def ingest_paths(
         mapping: a YAML column mapping for outside exports (see mappings/).
         known_account_ids: accounts already stored, so transactions may reference them.
         known_user_ids: users already stored (no placeholder user row is made for them).
+        chunk_files: files per chunk (default ``FLUSH_EVERY``).
+        chunk_rows: records per chunk (default ``CHUNK_ROWS``); a big Parquet file is read in
+            slices of this many rows, a big JSON file is one chunk.
 
-    Raises InputUnreadable when a single input, or every input, cannot be read.
+    Raises InputUnreadable when a single input, or every input, cannot be read (after the
+    other chunks were yielded: the caller must not have applied them yet).
     """
+    max_files = chunk_files or FLUSH_EVERY
+    max_rows = chunk_rows or CHUNK_ROWS
     rules = load_mapping(mapping) if mapping is not None else None
     files = discover(paths)
     if not files:
         raise InputUnreadable(
             "no JSON, CSV or Parquet files found in " + ", ".join(map(str, paths))
         )
+    seen = Seen.of(known_account_ids, known_user_ids)
     staged = Staged()
-    readable = 0
+    in_chunk = readable = 0
     errors: list[InputUnreadable] = []
     for path in files:
         try:
-            part = read_file(path, user_id=user_id, mapping=rules)
+            for part in read_parts(path, user_id=user_id, mapping=rules, rows=max_rows):
+                staged.extend(part)
+                if staged.rows >= max_rows:
+                    yield validate_chunk(staged, seen)
+                    staged, in_chunk = Staged(), 0
         except InputUnreadable as exc:
             errors.append(exc)
             staged.file_rejects.append((str(path), "file", "file", exc.message, None))
             continue
         readable += 1
-        staged.extend(part)
-        if readable % FLUSH_EVERY == 0:
-            staged.flush()
+        in_chunk += 1
+        if in_chunk >= max_files:
+            yield validate_chunk(staged, seen)
+            staged, in_chunk = Staged(), 0
     if readable == 0:
         raise (
             errors[0]
@@ -148,7 +223,9 @@ def ingest_paths(
                 f"none of {len(files)} inputs could be read; first: {errors[0].message}"
             )
         )
-    return validate(staged, known_account_ids=known_account_ids, known_user_ids=known_user_ids)
+    if staged.rows or staged.file_rejects or staged.removed or staged.cursors:
+        yield validate_chunk(staged, seen)
+    yield finish(seen)
 
 
 def reject_counts(rejects: list[Reject]) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import IO
 
 from spendsense.ingest.sandbox import redact
 from spendsense.ledger.batch import Reject
@@ -11,28 +12,53 @@ from spendsense.ledger.batch import Reject
 QUARANTINE_DIR = "quarantine"
 
 
-def write_quarantine(rejects: list[Reject], data_dir: Path, run_id: str) -> Path | None:
-    """Write DIR/quarantine/<run_id>.jsonl (file, position, table, reason, record); None if no rejects."""
-    if not rejects:
-        return None
-    out = data_dir / QUARANTINE_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{run_id}.jsonl"
-    lines = [
-        json.dumps(
-            {
+class Quarantine:
+    """DIR/quarantine/<run_id>.jsonl written a chunk of rejects at a time.
+
+    Lines go to a temporary file; ``close`` renames it into place (None if there were no
+    rejects), ``discard`` deletes it (the run failed: nothing was loaded).
+    """
+
+    def __init__(self, data_dir: Path, run_id: str) -> None:
+        self.path = data_dir / QUARANTINE_DIR / f"{run_id}.jsonl"
+        self.tmp = self.path.with_suffix(".jsonl.tmp")
+        self.out: IO[str] | None = None
+
+    def add(self, rejects: list[Reject]) -> None:
+        """Append rejects (file, position, table, reason, redacted record)."""
+        if not rejects:
+            return
+        if self.out is None:
+            self.tmp.parent.mkdir(parents=True, exist_ok=True)
+            self.out = self.tmp.open("w", encoding="utf-8")
+        for r in rejects:
+            line = {
                 "file": r.file,
                 "position": r.position,
                 "table": r.table,
                 "reason": r.reason,
                 "record": redact(r.record),
-            },
-            default=str,
-            ensure_ascii=False,
-        )
-        for r in rejects
-    ]
-    tmp = path.with_suffix(".jsonl.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+            }
+            self.out.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+
+    def close(self) -> Path | None:
+        """Put the file in place; None if nothing was rejected."""
+        if self.out is None:
+            return None
+        self.out.close()
+        self.out = None
+        self.tmp.replace(self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def write_quarantine(rejects: list[Reject], data_dir: Path, run_id: str) -> Path | None:
+    """Write DIR/quarantine/<run_id>.jsonl (file, position, table, reason, record); None if no rejects."""
+    quarantine = Quarantine(data_dir, run_id)
+    quarantine.add(rejects)
+    return quarantine.close()

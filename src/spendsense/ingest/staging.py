@@ -94,6 +94,7 @@ class Staged:
     cursors: list[tuple[str, str, str]] = field(default_factory=list)
     file_rejects: list[tuple[str, str, str, str, object]] = field(default_factory=list)
     chunks: list[Chunk] = field(default_factory=list)
+    rows: int = 0  # records staged so far (frames and waiting chunks): how big a chunk is
 
     def add_records(
         self,
@@ -119,6 +120,7 @@ class Staged:
         if bulk and not extra and all(type(r) is dict for r in records):
             if records:
                 self.chunks.append(Chunk(table, records, file, where, user))
+                self.rows += len(records)
             return
         rows = []
         for i, rec in enumerate(records):
@@ -138,6 +140,7 @@ class Staged:
     def add_frame(self, table: str, frame: pl.DataFrame) -> None:
         """Stage an already-built text frame."""
         self.frames.setdefault(table, []).append(frame)
+        self.rows += frame.height
 
     def extend(self, other: Staged) -> None:
         """Merge another file's staging (record ids are renumbered)."""
@@ -150,6 +153,7 @@ class Staged:
                 )
                 self.add_frame(table, shifted)
         self.chunks.extend(other.chunks)
+        self.rows += sum(len(c.records) for c in other.chunks)
         self.removed.extend(other.removed)
         self.cursors.extend(other.cursors)
         self.file_rejects.extend(other.file_rejects)
@@ -163,7 +167,7 @@ class Staged:
             by_table.setdefault(chunk.table, []).append(chunk)
         self.chunks = []
         for table, chunks in by_table.items():
-            self.add_frame(table, chunk_frame(chunks))
+            self.frames.setdefault(table, []).append(chunk_frame(chunks))  # already counted
 
     def table(self, name: str) -> pl.DataFrame:
         """All staged frames of one table, stacked (String columns; missing columns null)."""

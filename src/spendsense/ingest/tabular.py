@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import functools
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -53,11 +54,23 @@ def utf8_bytes(raw: bytes) -> bytes:
         return raw.decode("cp1252", errors="replace").encode()
 
 
-def read_table(path: Path) -> pl.DataFrame:
-    """A CSV or Parquet file as an all-String frame (raises polars/OS errors when unreadable)."""
+def parquet_rows(path: Path) -> int:
+    """Rows in a Parquet file, from its footer (raises polars/OS errors when unreadable)."""
+    return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+
+
+def read_table(path: Path, offset: int = 0, length: int | None = None) -> pl.DataFrame:
+    """A CSV or Parquet file as an all-String frame (raises polars/OS errors when unreadable).
+
+    ``offset``/``length``: only those rows of a Parquet file (read by row group, so a big
+    file can be staged a slice at a time).
+    """
     if path.suffix.lower() == ".csv":
         return pl.read_csv(io.BytesIO(utf8_bytes(path.read_bytes())), infer_schema=False)
-    frame = pl.read_parquet(path)
+    if offset or length is not None:
+        frame = pl.scan_parquet(path).slice(offset, length).collect()
+    else:
+        frame = pl.read_parquet(path)
     nested = [c for c, t in frame.schema.items() if isinstance(t, pl.Struct)]
     while nested:
         frame = frame.with_columns(pl.col(c).name.prefix_fields(f"{c}_") for c in nested).unnest(
@@ -122,8 +135,31 @@ def table_of(path: Path, columns: list[str]) -> str | None:
 
 def read_tabular(path: Path, file: str, user: str | None, mapping: M.Mapping | None) -> Staged:
     """Stage one CSV/Parquet file; positions are 1-based data rows (``row 7``)."""
+    return _stage_table(read_table(path), path, file, user, mapping)
+
+
+def read_tabular_parts(
+    path: Path, file: str, user: str | None, mapping: M.Mapping | None, rows: int
+) -> Iterator[Staged]:
+    """Stage a table file ``rows`` rows at a time (a big Parquet file in slices; CSV whole)."""
+    total = parquet_rows(path) if path.suffix.lower() != ".csv" else 0
+    if total <= rows:
+        yield read_tabular(path, file, user, mapping)
+        return
+    for offset in range(0, total, rows):
+        yield _stage_table(read_table(path, offset, rows), path, file, user, mapping, offset)
+
+
+def _stage_table(
+    frame: pl.DataFrame,
+    path: Path,
+    file: str,
+    user: str | None,
+    mapping: M.Mapping | None,
+    offset: int = 0,
+) -> Staged:
+    """Stage rows ``offset + 1 ..`` of a table file."""
     staged = Staged()
-    frame = read_table(path)
     frame = frame.select([c for c in frame.columns if not c.startswith("_")])
     table = table_of(path, frame.columns)
     if table is None and mapping is not None:
@@ -147,7 +183,7 @@ def read_tabular(path: Path, file: str, user: str | None, mapping: M.Mapping | N
         table,
         frame.with_columns(
             pl.lit(file).alias("_file"),
-            pl.format("row {}", pl.int_range(1, pl.len() + 1)).alias("_pos"),
+            pl.format("row {}", pl.int_range(offset + 1, pl.len() + offset + 1)).alias("_pos"),
             rid.alias("_rid"),
             pl.lit(user, pl.String).alias("_user"),
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -12,19 +13,59 @@ from spendsense.ingest.plaid import original
 from spendsense.ingest.staging import Staged
 from spendsense.ingest.tabular import original_row
 from spendsense.ledger.batch import LedgerBatch, Reject
-from spendsense.ledger.schema import PRIMARY_KEYS, conform, empty
+from spendsense.ledger.schema import PRIMARY_KEYS, empty
 
 LIABILITY_TABLES = ("liabilities_credit", "liabilities_mortgage", "liabilities_student")
+KEYED = ("users", "accounts", "transactions", *LIABILITY_TABLES)
+_IDS = pl.Series(dtype=pl.String)
 
 
-def _split(frame: pl.DataFrame, key: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Mark later duplicates of ``key`` among otherwise-valid rows, then split good / rejected."""
+def _ids(values: set[str] | None) -> pl.Series:
+    return pl.Series(sorted(values or set()), dtype=pl.String)
+
+
+@dataclass
+class Seen:
+    """What earlier chunks of an ingest leave for later ones (ids only, never rows).
+
+    ``taken``: ids loaded per table (a later row with one is a duplicate); ``owners``:
+    accounts loaded, with their user (rows without a user take their account's);
+    ``known_accounts``/``known_users``: already stored; ``implicit``: users referenced but
+    not yet described (a placeholder row at the end, unless a later chunk describes them).
+    """
+
+    known_accounts: pl.Series = field(default_factory=lambda: _IDS)
+    known_users: pl.Series = field(default_factory=lambda: _IDS)
+    taken: dict[str, pl.Series] = field(default_factory=lambda: dict.fromkeys(KEYED, _IDS))
+    owners: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"account_id": pl.String, "_owner": pl.String})
+    )
+    implicit: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"user_id": pl.String, "source": pl.String})
+    )
+
+    @classmethod
+    def of(cls, known_account_ids: set[str] | None, known_user_ids: set[str] | None) -> Seen:
+        return cls(known_accounts=_ids(known_account_ids), known_users=_ids(known_user_ids))
+
+    def take(self, table: str, ids: pl.Series) -> None:
+        self.taken[table] = pl.concat([self.taken[table], ids.cast(pl.String)]).rechunk()
+
+
+def _split(
+    frame: pl.DataFrame, key: str | None, taken: pl.Series = _IDS
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Mark later duplicates of ``key`` among otherwise-valid rows, then split good / rejected.
+
+    ``taken``: ids already loaded by earlier chunks (a row with one is a later duplicate).
+    """
     if key is not None and frame.height:
         ok = pl.col("_reason").is_null()
         frame = frame.with_columns(pl.int_range(pl.len()).alias("_n"))
         first = pl.col("_n") == pl.col("_n").min().over(pl.when(ok).then(pl.col(key)))
+        later = ~first | pl.col(key).is_in(taken.implode()).fill_null(False)
         frame = frame.with_columns(
-            pl.when(ok & ~first)
+            pl.when(ok & later)
             .then(pl.format("duplicate {} '{}' (first occurrence kept)", pl.lit(key), pl.col(key)))
             .otherwise(pl.col("_reason"))
             .alias("_reason")
@@ -46,13 +87,16 @@ def _fill_user(frame: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
     ).drop("_acct", "_n", "_owner")
 
 
-def _references(frame: pl.DataFrame, known: list[str]) -> pl.DataFrame:
+def _references(frame: pl.DataFrame, known: list[pl.Series]) -> pl.DataFrame:
     """Reject rows whose account is neither in this batch nor already stored, or that lack a user."""
     if frame.height == 0:
         return frame
     ok = pl.col("_reason").is_null()
+    found = pl.any_horizontal(
+        pl.col("account_id").is_in(ids.implode()).fill_null(False) for ids in known
+    )
     return frame.with_columns(
-        pl.when(ok & ~pl.col("account_id").is_in(known))
+        pl.when(ok & ~found)
         .then(pl.format("account_id '{}' is not a known account", pl.col("account_id")))
         .when(ok & pl.col("user_id").is_null())
         .then(pl.lit("no user: give --user or a user_id"))
@@ -78,9 +122,9 @@ def _consents(users: pl.DataFrame) -> pl.DataFrame:
 
 
 def _implicit_users(
-    good: dict[str, pl.DataFrame], explicit: pl.DataFrame, known_users: list[str]
+    good: dict[str, pl.DataFrame], explicit: pl.DataFrame, known_users: list[pl.Series]
 ) -> pl.DataFrame:
-    """Users referenced by loaded rows but not described anywhere: consent none."""
+    """Users referenced by loaded rows but not described in this chunk or known: (user_id, source)."""
     seen = pl.concat(
         [
             good[t].select("user_id", pl.col("_file").alias("source"))
@@ -90,15 +134,11 @@ def _implicit_users(
         or [pl.DataFrame(schema={"user_id": pl.String, "source": pl.String})],
         how="vertical",
     )
-    return (
-        seen.filter(
-            pl.col("user_id").is_not_null()
-            & ~pl.col("user_id").is_in(explicit["user_id"].implode())
-            & ~pl.col("user_id").is_in(known_users)
-        )
-        .unique("user_id", keep="first", maintain_order=True)
-        .with_columns(pl.lit("none").alias("consent_status"))
-    )
+    return seen.filter(
+        pl.col("user_id").is_not_null()
+        & ~pl.col("user_id").is_in(explicit["user_id"].implode())
+        & ~pl.any_horizontal(pl.col("user_id").is_in(ids.implode()) for ids in known_users)
+    ).unique("user_id", keep="first", maintain_order=True)
 
 
 def _original(file: str, position: str) -> object:
@@ -121,9 +161,7 @@ def _rejects(table: str, bad: pl.DataFrame, staged: Staged) -> list[Reject]:
             r["_pos"],
             table,
             r["_reason"],
-            originals[r["_rid"]]
-            if r["_rid"] is not None
-            else original(Path(r["_file"]), r["_pos"]),
+            originals[r["_rid"]] if r["_rid"] is not None else _original(r["_file"], r["_pos"]),
         )
         for r in rows
     ]
@@ -136,32 +174,61 @@ def validate(
     known_user_ids: set[str] | None = None,
 ) -> LedgerBatch:
     """Normalise and check every staged table; good rows -> ledger frames, bad rows -> rejects."""
+    seen = Seen.of(known_account_ids, known_user_ids)
+    batch = validate_chunk(staged, seen)
+    batch.extend(finish(seen))
+    return batch
+
+
+def validate_chunk(staged: Staged, seen: Seen) -> LedgerBatch:
+    """Validate one chunk of an ingest, given (and updating) what earlier chunks left in ``seen``.
+
+    Duplicates of ids loaded by earlier chunks are rejected, and accounts loaded by earlier
+    chunks are known. Placeholder users wait in ``seen`` for ``finish``.
+    """
     batch = LedgerBatch()
     good: dict[str, pl.DataFrame] = {}
     accounts = T.accounts(staged.table("accounts"))
-    good["accounts"], bad = _split(accounts, "account_id")
+    good["accounts"], bad = _split(accounts, "account_id", seen.taken["accounts"])
     batch.rejects.extend(_rejects("accounts", bad, staged))
-    owners = good["accounts"].select("account_id", pl.col("user_id").alias("_owner"))
-    known = sorted({*(known_account_ids or set()), *good["accounts"]["account_id"].to_list()})
+    seen.take("accounts", good["accounts"]["account_id"])
+    seen.owners = pl.concat(
+        [seen.owners, good["accounts"].select("account_id", pl.col("user_id").alias("_owner"))]
+    )
+    known = [seen.known_accounts, seen.taken["accounts"]]
     for table in ("transactions", *LIABILITY_TABLES):
         raw = staged.table(table)
         if raw.height == 0:
             good[table] = empty(table).with_columns(pl.Series("_file", [], pl.String))
             continue
-        frame = T.NORMALISERS[table](_fill_user(raw, owners))
+        frame = T.NORMALISERS[table](_fill_user(raw, seen.owners))
         frame = _references(frame, known)
         key = PRIMARY_KEYS[table][0]
-        good[table], bad = _split(frame, key)
+        good[table], bad = _split(frame, key, seen.taken[table])
         batch.rejects.extend(_rejects(table, bad, staged))
+        seen.take(table, good[table][key])
     users = T.users(staged.table("users"))
-    explicit, bad = _split(users, "user_id")
+    explicit, bad = _split(users, "user_id", seen.taken["users"])
     batch.rejects.extend(_rejects("users", bad, staged))
-    implicit = _implicit_users(good, explicit, sorted(known_user_ids or set()))
-    batch.add("users", pl.concat([conform("users", explicit), conform("users", implicit)]))
+    seen.take("users", explicit["user_id"])
+    implicit = _implicit_users(
+        good, explicit, [seen.known_users, seen.taken["users"], seen.implicit["user_id"]]
+    )
+    seen.implicit = pl.concat([seen.implicit, implicit])
+    batch.add("users", explicit)
     batch.add("consents", _consents(explicit))
     for table in ("accounts", "transactions", *LIABILITY_TABLES):
         batch.add(table, good[table])
     batch.removed_transaction_ids.extend(staged.removed)
     batch.cursors.extend(staged.cursors)
     batch.rejects.extend(Reject(*r) for r in staged.file_rejects)
+    return batch
+
+
+def finish(seen: Seen) -> LedgerBatch:
+    """The last part of an ingest: a placeholder row (consent none) for each user referenced
+    by loaded rows but described by no chunk and not already stored."""
+    batch = LedgerBatch()
+    implicit = seen.implicit.filter(~pl.col("user_id").is_in(seen.taken["users"].implode()))
+    batch.add("users", implicit.with_columns(pl.lit("none").alias("consent_status")))
     return batch

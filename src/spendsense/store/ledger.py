@@ -66,7 +66,7 @@ def _prepared(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     return _sql_frame(frame.sort(keys))
 
 
-def _upsert_sql(table: str, source: str) -> str:
+def _upsert_sql(table: str, source: str, order: str = "") -> str:
     """``INSERT INTO table SELECT * FROM source ... ON CONFLICT DO UPDATE``: one statement.
 
     Users and accounts keep known values over nulls; a user's consent of ``none`` (a bundle
@@ -87,7 +87,8 @@ def _upsert_sql(table: str, source: str) -> str:
     # WHERE true: without it SQLite would read ON CONFLICT as a join constraint
     return (
         f"INSERT INTO {table} ({names}) SELECT {names} FROM {source} WHERE true "
-        f"ON CONFLICT({', '.join(keys)}) DO "
+        + (f"ORDER BY {order} " if order else "")
+        + f"ON CONFLICT({', '.join(keys)}) DO "
         + (f"UPDATE SET {', '.join(sets)}" if sets else "NOTHING")
     )
 
@@ -110,57 +111,106 @@ def _scratch(conn: sqlite3.Connection) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@contextmanager
-def _staged(conn: sqlite3.Connection, frames: dict[str, pl.DataFrame]) -> Iterator[str]:
-    """Bulk-load the frames into a scratch database attached to ``conn`` as ``STAGE``.
+class Stage:
+    """A batch staged chunk by chunk in a scratch database, then applied in one transaction.
 
-    ADBC writes Arrow columns straight into SQLite (no Python per row), into a file only
-    it has open (see ``_read_tables_arrow``); the ledger's own file and WAL see only the
-    final upserts, inside the caller's transaction.
+    ``add`` bulk-loads each chunk's frames with ADBC (Arrow columns straight into SQLite,
+    no Python per row) into a file only ADBC has open (see ``_read_tables_arrow``), so
+    memory holds one chunk at a time; ``apply`` attaches the file to ``conn`` and upserts
+    every table with one ``INSERT ... SELECT`` in one transaction. Use through
+    ``staging(conn)``, which deletes the scratch file.
     """
-    with _scratch(conn) as path:
-        with adbc_sqlite.connect(str(path)) as stage:
-            cur = stage.cursor()
-            for table, frame in frames.items():
-                cur.adbc_ingest(table, frame.to_arrow(), mode="create")
-            cur.close()
-            stage.commit()
-        conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self.adbc: adbc_sqlite.Connection | None = adbc_sqlite.connect(str(path))
+        self.written = dict.fromkeys(WRITE_ORDER, 0)
+        self.removed: list[str] = []
+        self.cursors: list[tuple[str, str, str]] = []
+
+    def add(self, batch: LedgerBatch) -> None:
+        """Stage one chunk's rows (each table's sorted by key), removals and cursors."""
+        assert self.adbc is not None, "already applied"
+        cur = self.adbc.cursor()
+        for table in WRITE_ORDER:
+            frame = batch.frames[table]
+            if frame.height:
+                prepared = _prepared(table, frame)
+                cur.adbc_ingest(table, prepared.to_arrow(), mode="create_append")
+                self.written[table] += prepared.height
+        cur.close()
+        self.adbc.commit()
+        self.removed.extend(batch.removed_transaction_ids)
+        self.cursors.extend(batch.cursors)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to write: no rows, no removals (cursors alone do not make a run)."""
+        return not any(self.written.values()) and not self.removed
+
+    def apply(self) -> dict[str, int]:
+        """Apply everything staged in one transaction: all of it lands, or none of it does.
+
+        Rows are read back sorted by key (B-tree inserts in order touch each page once); a
+        key staged twice keeps its last row, as ``_prepared`` does within a chunk.
+        """
+        if self.adbc is not None:
+            self.adbc.close()  # two copies of SQLite must never have one file open at once
+            self.adbc = None
+        conn = self.conn
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")  # keep index pages cached
+        conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(self.path),))
         try:
-            yield STAGE
+            _apply(conn, self, STAGE)
         finally:
             conn.execute(f"DETACH DATABASE {STAGE}")
+            conn.execute(f"PRAGMA cache_size={int(cache)}")
+        return {t: self.written[t] for t in WRITE_ORDER}
+
+    def close(self) -> None:
+        if self.adbc is not None:
+            self.adbc.close()
+            self.adbc = None
+
+
+@contextmanager
+def staging(conn: sqlite3.Connection) -> Iterator[Stage]:
+    """A ``Stage`` for ``conn`` in a scratch file next to its database, deleted afterwards."""
+    with _scratch(conn) as path:
+        stage = Stage(conn, path)
+        try:
+            yield stage
+        finally:
+            stage.close()
 
 
 def apply_batch(conn: sqlite3.Connection, batch: LedgerBatch) -> dict[str, int]:
     """Apply a whole batch in one transaction: all of it lands, or none of it does."""
-    frames = {t: _prepared(t, batch.frames[t]) for t in WRITE_ORDER}
-    written = {t: frame.height for t, frame in frames.items()}
-    cache = conn.execute("PRAGMA cache_size").fetchone()[0]
-    conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")  # big batches: keep index pages cached
-    try:
-        with _staged(conn, {t: f for t, f in frames.items() if f.height}) as stage:
-            _apply(conn, batch, stage)
-    finally:
-        conn.execute(f"PRAGMA cache_size={int(cache)}")
-    return written
+    with staging(conn) as stage:
+        stage.add(batch)
+        return stage.apply()
 
 
-def _apply(conn: sqlite3.Connection, batch: LedgerBatch, stage: str) -> None:
-    staged = {r[0] for r in conn.execute(f"SELECT name FROM {stage}.sqlite_master")}
+def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> None:
+    staged = {r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master")}
     with transaction(conn):
         for table in WRITE_ORDER:  # parents first, for the foreign keys
             if table in staged:
-                conn.execute(_upsert_sql(table, f"{stage}.{table}"))
-        posted = batch.frames["transactions"].filter(
-            pl.col("pending_transaction_id").is_not_null() & ~pl.col("pending")
-        )
-        stale = [*batch.removed_transaction_ids, *posted["pending_transaction_id"].to_list()]
-        if stale:
+                order = ", ".join([*PRIMARY_KEYS[table], "rowid"])
+                conn.execute(_upsert_sql(table, f"{schema}.{table}", order))
+        if stage.removed:
             conn.executemany(
-                "DELETE FROM transactions WHERE transaction_id = ?", [(t,) for t in stale]
+                "DELETE FROM transactions WHERE transaction_id = ?", [(t,) for t in stage.removed]
             )
-        for user_id, item_id, cursor in batch.cursors:
+        if "transactions" in staged:  # a posted transaction replaces its pending twin
+            conn.execute(
+                "DELETE FROM transactions WHERE transaction_id IN (SELECT "
+                f"pending_transaction_id FROM {schema}.transactions WHERE "
+                "pending_transaction_id IS NOT NULL AND NOT pending)"
+            )
+        for user_id, item_id, cursor in stage.cursors:
             conn.execute(
                 "INSERT INTO sync_cursors VALUES (?,?,?,?) ON CONFLICT(user_id, item_id) "
                 "DO UPDATE SET next_cursor=excluded.next_cursor, updated_at=excluded.updated_at",
