@@ -33,7 +33,7 @@ class Settings(BaseModel):
         description="Catalog folder (education/, offers/); default: the shipped content/.",
     )
     chunk_users: int = Field(
-        default=50_000,
+        default=25_000,
         ge=1,
         description="Users per chunk: the unit of work that bounds memory (and maps to Spark).",
     )
