@@ -12,9 +12,10 @@ from pathlib import Path
 
 import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
+import pyarrow.parquet as pq
 
 from spendsense.ledger.batch import LedgerBatch
-from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform
+from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform, empty
 from spendsense.store.db import transaction
 
 # Order matters for foreign keys: parents first.
@@ -33,6 +34,7 @@ LEDGER_DIR = "ledger"
 KEEP_KNOWN_VALUES = frozenset({"users", "accounts"})
 BULK_CACHE_KIB = 256 * 1024  # SQLite page cache while a batch is written
 ADBC_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
+EXPORT_CHUNK_ROWS = 1_000_000  # rows per Arrow batch when the ledger is exported to Parquet
 STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
 
 
@@ -115,7 +117,7 @@ class Stage:
     """A batch staged chunk by chunk in a scratch database, then applied in one transaction.
 
     ``add`` bulk-loads each chunk's frames with ADBC (Arrow columns straight into SQLite,
-    no Python per row) into a file only ADBC has open (see ``_read_tables_arrow``), so
+    no Python per row) into a file only ADBC has open (see ``_export_tables_arrow``), so
     memory holds one chunk at a time; ``apply`` attaches the file to ``conn`` and upserts
     every table with one ``INSERT ... SELECT`` in one transaction. Use through
     ``staging(conn)``, which deletes the scratch file.
@@ -267,15 +269,17 @@ def _sqlite_dtype(dtype: pl.DataType) -> pl.DataType:
     return dtype
 
 
-def _read_tables_arrow(conn: sqlite3.Connection) -> dict[str, pl.DataFrame] | None:
-    """Every ledger table through ADBC (Arrow columns, no Python per row), one snapshot.
+def _export_tables_arrow(conn: sqlite3.Connection, out: Path) -> bool:
+    """Write every ledger table to Parquet through ADBC, ``EXPORT_CHUNK_ROWS`` rows at a time.
 
     The ADBC driver carries its own copy of SQLite, and two copies must never open the
     same file at once (closing one drops the other's POSIX locks and can checkpoint the
-    WAL under it: a corrupt database). So ``conn`` first copies the tables into a scratch
-    file (``CREATE TABLE ... AS SELECT``, one read transaction), and ADBC reads only that.
-    None when a column mixes SQLite storage classes (the driver types a column by its
-    values): the caller then reads row by row.
+    WAL under it: a corrupt database). So ``conn`` first copies the tables, in key order,
+    into a scratch file (``CREATE TABLE ... AS SELECT``, one read transaction: one
+    snapshot), and ADBC reads only that, chunk by chunk of rowids, so memory holds one
+    chunk however large the ledger. Each chunk is read as one Arrow batch because the
+    driver types a column from its first batch. False when a column mixes SQLite storage
+    classes: the caller then reads row by row.
     """
     with _scratch(conn) as path:
         conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
@@ -284,26 +288,52 @@ def _read_tables_arrow(conn: sqlite3.Connection) -> dict[str, pl.DataFrame] | No
             try:
                 for table, schema in TABLES.items():
                     cols = ", ".join(schema)
-                    conn.execute(f"CREATE TABLE {STAGE}.{table} AS SELECT {cols} FROM main.{table}")
+                    order = ", ".join(PRIMARY_KEYS[table])
+                    conn.execute(
+                        f"CREATE TABLE {STAGE}.{table} AS SELECT {cols} FROM main.{table} "
+                        f"ORDER BY {order}"
+                    )
             finally:
                 conn.execute("COMMIT")
         finally:
             conn.execute(f"DETACH DATABASE {STAGE}")
-        frames: dict[str, pl.DataFrame] = {}
         with adbc_sqlite.connect(str(path)) as adbc_conn:
             for table in TABLES:
-                with adbc_conn.cursor() as cur:
-                    # one batch: the driver infers each column's type from the first batch only
-                    cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(2**30)})
-                    try:
-                        cur.execute(f"SELECT * FROM {table}")
-                        arrow = cur.fetch_arrow_table()
-                    except adbc_sqlite.Error:
-                        return None
-                raw = pl.from_arrow(arrow)
+                tmp = out / f".{table}.parquet.tmp"
+                try:
+                    _export_table(adbc_conn, table, tmp)
+                except adbc_sqlite.Error:
+                    tmp.unlink(missing_ok=True)
+                    return False
+                tmp.replace(out / f"{table}.parquet")
+    return True
+
+
+def _export_table(adbc_conn: adbc_sqlite.Connection, table: str, tmp: Path) -> None:
+    """One table from the scratch copy to ``tmp``, chunk by chunk (rowids follow key order)."""
+    with adbc_conn.cursor() as cur:
+        cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(EXPORT_CHUNK_ROWS)})
+        cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}")
+        row = cur.fetchone()
+        last = int(row[0]) if row else 0
+        writer: pq.ParquetWriter | None = None
+        try:
+            for start in range(0, last, EXPORT_CHUNK_ROWS):
+                cur.execute(
+                    f"SELECT * FROM {table} WHERE rowid > {start} "
+                    f"AND rowid <= {start + EXPORT_CHUNK_ROWS} ORDER BY rowid"
+                )
+                raw = pl.from_arrow(cur.fetch_arrow_table())
                 assert isinstance(raw, pl.DataFrame)
-                frames[table] = _canonical(table, raw)
-    return frames
+                chunk = _canonical(table, raw).to_arrow()
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, chunk.schema, compression="zstd")
+                writer.write_table(chunk)
+        finally:
+            if writer is not None:
+                writer.close()
+    if writer is None:  # an empty table still gets a file with the canonical schema
+        empty(table).write_parquet(tmp)
 
 
 def export_parquet(conn: sqlite3.Connection, data_dir: Path) -> Path:
@@ -311,11 +341,11 @@ def export_parquet(conn: sqlite3.Connection, data_dir: Path) -> Path:
     out = data_dir / LEDGER_DIR
     out.mkdir(parents=True, exist_ok=True)
     version = ledger_version(conn)
-    frames = _read_tables_arrow(conn) or {table: read_table(conn, table) for table in TABLES}
-    for table, frame in frames.items():
-        tmp = out / f".{table}.parquet.tmp"
-        frame.write_parquet(tmp)
-        tmp.replace(out / f"{table}.parquet")
+    if not _export_tables_arrow(conn, out):
+        for table in TABLES:
+            tmp = out / f".{table}.parquet.tmp"
+            read_table(conn, table).write_parquet(tmp)
+            tmp.replace(out / f"{table}.parquet")
     (out / "VERSION").write_text(str(version))
     return out
 
