@@ -154,11 +154,25 @@ def _tick(timings: dict[str, float] | None, stage: str, since: float) -> float:
     return now
 
 
+_CATALOGS: dict[tuple[object, ...], Catalog] = {}
+
+
 def load_content(settings: Settings) -> Catalog:
-    """The education and offer catalog (validated and tone-checked on load)."""
+    """The education and offer catalog (validated and tone-checked on load).
+
+    Kept per process while its files are unchanged (path, size, mtime): the on-demand
+    path recomputes one user per request, and loading plus planning the catalog would
+    otherwise cost more than the user's own stages.
+    """
     from spendsense.recommend.catalog import CONTENT_DIR, load_catalog
 
-    return load_catalog(settings.content_dir or CONTENT_DIR)
+    root = Path(settings.content_dir or CONTENT_DIR).resolve()
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    key = (str(root), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if key not in _CATALOGS:
+        _CATALOGS.clear()
+        _CATALOGS[key] = load_catalog(root)
+    return _CATALOGS[key]
 
 
 def _chunks(user_ids: list[str], size: int) -> list[list[str]]:
