@@ -75,18 +75,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _get(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str, token: str
+async def request(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    method: str,
+    path: str,
+    token: str,
+    body: dict[str, object] | None = None,
 ) -> tuple[int, bytes]:
-    """One keep-alive HTTP/1.1 GET on an open connection (a lean client leaves the CPU to the server)."""
-    writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
-    )
+    """One keep-alive HTTP/1.1 request on an open connection."""
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+    writer.write(head.encode() + b"\r\n" + payload)
     await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
+    raw = await reader.readuntil(b"\r\n\r\n")
+    status = int(raw.split(b" ", 2)[1])
     length = 0
-    for line in head.split(b"\r\n"):
+    for line in raw.split(b"\r\n"):
         if line.lower().startswith(b"content-length:"):
             length = int(line.split(b":", 1)[1])
     return status, await reader.readexactly(length)
@@ -109,7 +116,9 @@ async def client_loop(
                 token = tokens[user]
             t0 = time.perf_counter()
             try:
-                status, body = await _get(reader, writer, f"/recommendations/{user}", token)
+                status, body = await request(
+                    reader, writer, "GET", f"/recommendations/{user}", token
+                )
                 ok = status == 200 and b'"items":[{' in body
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 ok = False

@@ -23,35 +23,11 @@ import time
 from pathlib import Path
 
 import httpx
-from bench_api_load import build_db, free_port, serve
+from bench_api_load import build_db, free_port, request, serve
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load_mixed.json"
 TIMEOUT_S = 10.0
 NOW_VERSION = re.compile(rb"it is now version (\d+), status (\w+)")
-
-
-async def _request(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    method: str,
-    path: str,
-    token: str,
-    body: dict[str, object] | None = None,
-) -> tuple[int, bytes]:
-    """One keep-alive HTTP/1.1 request on an open connection."""
-    payload = json.dumps(body).encode() if body is not None else b""
-    head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
-    if body is not None:
-        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-    writer.write(head.encode() + b"\r\n" + payload)
-    await writer.drain()
-    raw = await reader.readuntil(b"\r\n\r\n")
-    status = int(raw.split(b" ", 2)[1])
-    length = 0
-    for line in raw.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            length = int(line.split(b":", 1)[1])
-    return status, await reader.readexactly(length)
 
 
 class Tally:
@@ -101,7 +77,7 @@ async def client_loop(
             t0 = time.perf_counter()
             try:
                 status, payload = await asyncio.wait_for(
-                    _request(reader, writer, method, path, token, body), TIMEOUT_S
+                    request(reader, writer, method, path, token, body), TIMEOUT_S
                 )
             except (OSError, asyncio.IncompleteReadError, ValueError, TimeoutError) as exc:
                 tally.add(kind, (time.perf_counter() - t0) * 1000, "failed", f"{path}: {exc!r}")

@@ -13,25 +13,14 @@ import polars as pl
 from spendsense.config import Settings
 from spendsense.errors import UserError
 from spendsense.recommend.catalog import Catalog
+from spendsense.signals.schema import FEATURE_TABLES
 from spendsense.store.db import connect, transaction
 from spendsense.store.ledger import LEDGER_DIR, export_parquet, ledger_version, read_ledger_parquet
 from spendsense.store.outputs import FEATURES_DIR, merge_parquet, replace_rows
+from spendsense.store.personas import PARQUET_COLUMNS
 
-FEATURE_PARQUET = (
-    "subscriptions",
-    "savings",
-    "credit",
-    "credit_cards",
-    "income",
-    "cash_flow",
-    "recurring_streams",
-)
-PERSONA_PARQUET_COLUMNS = (
-    "user_id", "window_days", "as_of_date",
-    "primary_persona_id", "primary_persona_name", "primary_priority", "primary_severity",
-    "secondary_persona_id", "secondary_persona_name", "secondary_priority", "secondary_severity",
-    "status", "computed_at",
-)  # fmt: skip
+FEATURE_PARQUET = tuple(FEATURE_TABLES)  # one Parquet file per feature table
+PERSONA_PARQUET_COLUMNS = PARQUET_COLUMNS  # the seed's Parquet columns (no trace)
 
 
 RECOMMENDATION_PARQUET_COLUMNS = (

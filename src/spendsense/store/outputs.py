@@ -76,12 +76,6 @@ def merge_parquet(
     return path
 
 
-def read_parquet_output(data_dir: Path, name: str) -> pl.DataFrame | None:
-    """An output table from DIR/features/<name>.parquet, or None when it was never written."""
-    path = data_dir / FEATURES_DIR / f"{name}.parquet"
-    return pl.read_parquet(path) if path.exists() else None
-
-
 def purge_user_parquet(features_dir: Path, user_id: str) -> int:
     """Drop one user's rows from every Parquet copy (consent revoked), each file replaced atomically."""
     removed = 0
