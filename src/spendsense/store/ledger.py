@@ -53,7 +53,7 @@ def _sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def _sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
+def sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
     """Frame -> rows for sqlite: dates/datetimes as ISO text, booleans as 0/1."""
     return _sql_frame(frame).rows()
 

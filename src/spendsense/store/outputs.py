@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from spendsense.store.ledger import _sql_rows
+from spendsense.store.ledger import sql_rows
 
 FEATURES_DIR = "features"
 
@@ -32,12 +32,24 @@ def replace_rows(
             f"DELETE FROM {table} WHERE as_of_date = ? AND user_id = ?",
             [(as_of.isoformat(), u) for u in user_ids],
         )
+    return insert_rows(conn, table, frame)
+
+
+def insert_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    verb: str = "INSERT",
+    on_conflict: str = "",
+) -> int:
+    """``verb INTO table (frame's columns) VALUES ... on_conflict`` for every row of ``frame``."""
     if frame.height == 0:
         return 0
-    cols = frame.columns
-    quoted = ", ".join(f'"{c}"' for c in cols)
+    quoted = ", ".join(f'"{c}"' for c in frame.columns)
     conn.executemany(
-        f"INSERT INTO {table} ({quoted}) VALUES ({', '.join('?' * len(cols))})", _sql_rows(frame)
+        f"{verb} INTO {table} ({quoted}) VALUES ({', '.join('?' * frame.width)}) {on_conflict}",
+        sql_rows(frame),
     )
     return frame.height
 

@@ -10,7 +10,7 @@ from typing import Final
 import polars as pl
 
 from spendsense.store.db import transaction
-from spendsense.store.ledger import _sql_rows
+from spendsense.store.outputs import insert_rows
 
 TABLE: Final = "persona_assignments"
 KEY: Final[tuple[str, ...]] = ("user_id", "window_days", "as_of_date")
@@ -53,19 +53,12 @@ def upsert_assignments(conn: sqlite3.Connection, assignments: pl.DataFrame) -> i
     frame = assignments.select(ASSIGNMENT_COLUMNS).unique(
         subset=list(KEY), keep="last", maintain_order=True
     )
-    cols = list(ASSIGNMENT_COLUMNS)
-    updates = ", ".join(f"{c}=excluded.{c}" for c in cols if c not in KEY)
-    sql = (
-        f"INSERT INTO {TABLE} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-        f"ON CONFLICT({', '.join(KEY)}) DO UPDATE SET {updates}"
-    )
-    rows = _sql_rows(frame)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in ASSIGNMENT_COLUMNS if c not in KEY)
+    upsert = f"ON CONFLICT({', '.join(KEY)}) DO UPDATE SET {updates}"
     if conn.in_transaction:
-        conn.executemany(sql, rows)
-    else:
-        with transaction(conn):
-            conn.executemany(sql, rows)
-    return frame.height
+        return insert_rows(conn, TABLE, frame, on_conflict=upsert)
+    with transaction(conn):
+        return insert_rows(conn, TABLE, frame, on_conflict=upsert)
 
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:

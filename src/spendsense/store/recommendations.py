@@ -7,13 +7,14 @@ from datetime import date
 
 import polars as pl
 
-from spendsense.store.ledger import _sql_rows
+from spendsense.store.outputs import insert_rows
 
 REC_COLUMNS = (
     "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
     "rationale", "disclosure", "rank", "rank_score", "status", "trace_id",
 )  # fmt: skip
 TRACE_COLUMNS = ("trace_id", "user_id", "window_days", "as_of_date", "item_id", "trace")
+IGNORE = "INSERT OR IGNORE"  # reviewed items and their traces are never overwritten
 EXCLUSION_COLUMNS = ("user_id", "window_days", "as_of_date", "item_id", "reason")
 
 
@@ -46,20 +47,10 @@ def store_recommendations(
     conn.executemany(f"DELETE FROM recommendations WHERE {where} AND status = 'proposed'", params)
     conn.executemany(f"DELETE FROM eligibility_exclusions WHERE {where}", params)
     before = conn.total_changes
-    _insert(conn, "recommendations", recommendations.select(REC_COLUMNS), ignore=True)
+    insert_rows(conn, "recommendations", recommendations.select(REC_COLUMNS), verb=IGNORE)
     inserted = conn.total_changes - before
-    _insert(conn, "decision_traces", traces.select(TRACE_COLUMNS), ignore=True)
+    insert_rows(conn, "decision_traces", traces.select(TRACE_COLUMNS), verb=IGNORE)
     if exclusions.height:
         excl = exclusions.with_columns(as_of_date=pl.lit(as_of)).select(EXCLUSION_COLUMNS)
-        _insert(conn, "eligibility_exclusions", excl, ignore=True)
+        insert_rows(conn, "eligibility_exclusions", excl, verb=IGNORE)
     return inserted
-
-
-def _insert(conn: sqlite3.Connection, table: str, frame: pl.DataFrame, *, ignore: bool) -> None:
-    if frame.height == 0:
-        return
-    cols = ", ".join(frame.columns)
-    verb = "INSERT OR IGNORE" if ignore else "INSERT"
-    conn.executemany(
-        f"{verb} INTO {table} ({cols}) VALUES ({', '.join('?' * frame.width)})", _sql_rows(frame)
-    )
