@@ -231,11 +231,12 @@ def consent_revoke(
 
 
 def _consent(user_id: str, action: str, actor: str) -> None:
-    from spendsense.store.consents import set_consent
     from spendsense.store.db import connect
+    from spendsense.store.oversight import change_consent
 
     conn = connect(STATE.settings.db_path)
-    result = set_consent(conn, user_id, action, source="cli", actor=actor)
+    # the command line is an operator's tool: the change is audited like one made in the console
+    result = change_consent(conn, user_id, action, source="cli", actor=actor, by_operator=True)
     console.print(f"{user_id}: consent {result['status']} at {result['changed_at']}")
 
 

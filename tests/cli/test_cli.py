@@ -109,3 +109,18 @@ def test_console_script_runs() -> None:
     exe = Path(sys.executable).with_name("spendsense")
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "generate" in result.stdout
+
+
+def test_cli_consent_change_is_audited(data_dir: Path) -> None:
+    import sqlite3
+
+    from spendsense.store.db import connect
+
+    conn = connect(data_dir / "spendsense.db")
+    conn.execute("INSERT INTO users (user_id) VALUES ('u9')")
+    conn.close()
+    main(["consent", "grant", "u9", "--actor", "ops-alice"])
+    with sqlite3.connect(data_dir / "spendsense.db") as db:
+        rows = db.execute("SELECT actor, action, target_id FROM audit_log").fetchall()
+    assert rows == [("ops-alice", "consent.grant", "u9")]
+    main(["audit", "verify"])
