@@ -79,6 +79,10 @@ def test_andychuong_with_mapping(shared_data: Path) -> None:
     )
     assert [r.reason.split(":")[0] for r in b.rejects] == ["liability for a 'auto' account"] * 5
     t = b.frames["transactions"]
+    # every amount is positive in the export: payroll is money in once signed by category
+    pay = t.filter(pl.col("pfc_primary") == "INCOME")
+    assert pay.height == 165 and (pay["amount_cents"] < 0).all()
+    assert (t.filter(pl.col("pfc_primary") != "INCOME")["amount_cents"] > 0).all()
     assert set(t["payment_channel"]) <= {"online", "in store", "other"}
     assert "OTHER_OTHER" not in set(t["pfc_detailed"])
     assert set(b.frames["accounts"]["holder_category"]) == {"personal"}

@@ -15,6 +15,7 @@ import polars as pl
 
 from spendsense.errors import InputUnreadable
 from spendsense.ingest.bulk import TEXT_HOOKS, loads
+from spendsense.ingest.conventions import Conventions
 from spendsense.ingest.mapping import Mapping, load_mapping, read_mapped
 from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_name
 from spendsense.ingest.quarantine import write_quarantine
@@ -115,7 +116,7 @@ def _read_json_file(
     shape = kind_of(doc)
     if shape == "sandbox":
         return read_sandbox(_read_json(path), file, user_id or path.stem)  # type: ignore[arg-type]
-    if mapping is not None and isinstance(doc, dict):
+    if mapping is not None and mapping.lists and isinstance(doc, dict):
         return read_mapped(_read_json(path), file, user_id, mapping)  # type: ignore[arg-type]
     if shape is None:
         staged = Staged()
@@ -190,6 +191,7 @@ def ingest_chunks(
     max_files = chunk_files or FLUSH_EVERY
     max_rows = chunk_rows or CHUNK_ROWS
     rules = load_mapping(mapping) if mapping is not None else None
+    adjust = (rules.conventions() if rules is not None else Conventions()).adjust
     files = discover(paths)
     if not files:
         raise InputUnreadable(
@@ -204,7 +206,7 @@ def ingest_chunks(
             for part in read_parts(path, user_id=user_id, mapping=rules, rows=max_rows):
                 staged.extend(part)
                 if staged.rows >= max_rows:
-                    yield validate_chunk(staged, seen)
+                    yield validate_chunk(staged, seen, adjust)
                     staged, in_chunk = Staged(), 0
         except InputUnreadable as exc:
             errors.append(exc)
@@ -213,7 +215,7 @@ def ingest_chunks(
         readable += 1
         in_chunk += 1
         if in_chunk >= max_files:
-            yield validate_chunk(staged, seen)
+            yield validate_chunk(staged, seen, adjust)
             staged, in_chunk = Staged(), 0
     if readable == 0:
         raise (
@@ -224,7 +226,7 @@ def ingest_chunks(
             )
         )
     if staged.rows or staged.file_rejects or staged.removed or staged.cursors:
-        yield validate_chunk(staged, seen)
+        yield validate_chunk(staged, seen, adjust)
     yield finish(seen)
 
 

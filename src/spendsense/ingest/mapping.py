@@ -8,6 +8,7 @@ docs/ingest.md for the format; mappings/ holds worked examples.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,23 @@ import polars as pl
 import yaml
 
 from spendsense.errors import ConfigError
+from spendsense.ingest import signs
+from spendsense.ingest.conventions import UNITS, Conventions
 from spendsense.ingest.staging import Staged, text
+from spendsense.ledger.vocab import ACCOUNT_TYPES
 
 LIABILITY_ROUTES = {"credit": "liabilities_credit", "mortgage": "liabilities_mortgage"}
-_KEYS = {"name", "user", "lists", "rename", "values", "constants", "scope_ids_by_user"}
+_KEYS = {
+    "name",
+    "user",
+    "lists",
+    "rename",
+    "values",
+    "constants",
+    "scope_ids_by_user",
+    "sign",
+    "unit",
+}
 _ID_COLUMNS = ("account_id", "transaction_id", "pending_transaction_id")
 
 
@@ -34,6 +48,43 @@ class Mapping:
     values: dict[str, dict[str, dict[str, str | None]]] = field(default_factory=dict)
     constants: dict[str, dict[str, str | None]] = field(default_factory=dict)
     scope_ids_by_user: bool = False  # prefix account/transaction ids with "<user>:"
+    sign: dict[str, str] = field(default_factory=lambda: {"default": signs.OUTFLOW_POSITIVE})
+    unit: str = "dollars"  # or "cents": amounts written as integer cents
+    declared_sign: bool = False  # the file names a sign (else Plaid's is assumed)
+
+    def conventions(self) -> Conventions:
+        """The money conventions this mapping declares, for one ingest."""
+        return Conventions(
+            sign=dict(self.sign),
+            unit=self.unit,
+            with_mapping=True,
+            declared_sign=self.declared_sign,
+        )
+
+
+def _unknown(what: str, name: str, allowed: list[str]) -> str:
+    """'unknown <what> 'x'; did you mean 'y'?' (else the allowed names)."""
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
+    return f"unknown {what} '{name}'; {hint}"
+
+
+def _sign(raw: object, where: str) -> dict[str, str]:
+    """``sign: inflow_positive`` or ``sign: {credit: inflow_positive, default: ...}``."""
+    conventions = list(signs.CONVENTIONS)
+    given = raw if isinstance(raw, dict) else {"default": raw}
+    out: dict[str, str] = {"default": signs.OUTFLOW_POSITIVE}
+    for kind, value in given.items():
+        kind, value = str(kind), str(value)
+        if kind != "default" and kind not in ACCOUNT_TYPES:
+            raise ConfigError(
+                f"{where}: sign: "
+                + _unknown("account type", kind, [*sorted(ACCOUNT_TYPES), "default"])
+            )
+        if value not in conventions:
+            raise ConfigError(f"{where}: sign: " + _unknown("convention", value, conventions))
+        out[kind] = value
+    return out
 
 
 def load_mapping(path: Path) -> Mapping:
@@ -45,11 +96,11 @@ def load_mapping(path: Path) -> Mapping:
         raise ConfigError(f"cannot read mapping {path.name}: {detail}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"mapping {path.name}: expected a YAML mapping at the top level")
-    unknown = set(raw) - _KEYS
-    if unknown:
-        raise ConfigError(
-            f"mapping {path.name}: unknown keys {sorted(unknown)}; allowed {sorted(_KEYS)}"
-        )
+    for key in sorted(set(map(str, raw)) - _KEYS):
+        raise ConfigError(f"mapping {path.name}: " + _unknown("key", key, sorted(_KEYS)))
+    unit = str(raw.get("unit") or "dollars")
+    if unit not in UNITS:
+        raise ConfigError(f"mapping {path.name}: unit: " + _unknown("unit", unit, list(UNITS)))
     user = raw.get("user") or {}
     if not isinstance(user, dict):
         raise ConfigError(f"mapping {path.name}: 'user' must be a mapping like {{key: user_id}}")
@@ -71,6 +122,9 @@ def load_mapping(path: Path) -> Mapping:
         rename={t: {str(a): str(b) for a, b in m.items()} for t, m in nested("rename").items()},
         values=values,
         scope_ids_by_user=bool(raw.get("scope_ids_by_user", False)),
+        sign=_sign(raw.get("sign") or signs.OUTFLOW_POSITIVE, f"mapping {path.name}"),
+        unit=unit,
+        declared_sign="sign" in raw,
         constants={
             t: {str(a): text(b) for a, b in m.items()} for t, m in nested("constants").items()
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,13 @@ from spendsense.ledger.schema import PRIMARY_KEYS, empty
 LIABILITY_TABLES = ("liabilities_credit", "liabilities_mortgage", "liabilities_student")
 KEYED = ("users", "accounts", "transactions", *LIABILITY_TABLES)
 _IDS = pl.Series(dtype=pl.String)
+# Called with (table, normalised frame) before references and duplicates are checked:
+# money conventions of the input (``conventions.Conventions.adjust``).
+Adjust = Callable[[str, pl.DataFrame], pl.DataFrame]
+
+
+def _same(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    return frame
 
 
 def _ids(values: set[str] | None) -> pl.Series:
@@ -180,15 +188,16 @@ def validate(
     return batch
 
 
-def validate_chunk(staged: Staged, seen: Seen) -> LedgerBatch:
+def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> LedgerBatch:
     """Validate one chunk of an ingest, given (and updating) what earlier chunks left in ``seen``.
 
     Duplicates of ids loaded by earlier chunks are rejected, and accounts loaded by earlier
-    chunks are known. Placeholder users wait in ``seen`` for ``finish``.
+    chunks are known. Placeholder users wait in ``seen`` for ``finish``. ``adjust`` sees
+    each normalised table first (sign and unit conventions of the input).
     """
     batch = LedgerBatch()
     good: dict[str, pl.DataFrame] = {}
-    accounts = T.accounts(staged.table("accounts"))
+    accounts = adjust("accounts", T.accounts(staged.table("accounts")))
     good["accounts"], bad = _split(accounts, "account_id", seen.taken["accounts"])
     batch.rejects.extend(_rejects("accounts", bad, staged))
     seen.take("accounts", good["accounts"]["account_id"])
@@ -201,7 +210,7 @@ def validate_chunk(staged: Staged, seen: Seen) -> LedgerBatch:
         if raw.height == 0:
             good[table] = empty(table).with_columns(pl.Series("_file", [], pl.String))
             continue
-        frame = T.NORMALISERS[table](_fill_user(raw, seen.owners))
+        frame = adjust(table, T.NORMALISERS[table](_fill_user(raw, seen.owners)))
         frame = _references(frame, known)
         key = PRIMARY_KEYS[table][0]
         good[table], bad = _split(frame, key, seen.taken[table])
