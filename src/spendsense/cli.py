@@ -276,10 +276,13 @@ def serve(
     import uvicorn
 
     from spendsense.api.app import create_app
+    from spendsense.guardrails.delivery import DESCRIPTIONS
 
     local = host in {"127.0.0.1", "localhost", "::1"}
     application = create_app(STATE.settings, cookie_secure=False if local else None)
     console.print(f"SpendSense on http://{host}:{port}  (console: /console, API docs: /docs)")
+    policy = STATE.settings.delivery_policy
+    console.print(f"delivery policy {policy}: customers see {DESCRIPTIONS[policy]}")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from spendsense.errors import ConfigError
+from spendsense.guardrails.delivery import DEFAULT_POLICY, DESCRIPTIONS, DeliveryPolicy
 from spendsense.personas.config import PersonasConfig
 from spendsense.signals.config import SignalsConfig
 
@@ -32,6 +33,12 @@ class Settings(BaseModel):
         default=None,
         description="Catalog folder (education/, offers/); default: the shipped content/.",
     )
+    delivery_policy: DeliveryPolicy = Field(
+        default=DEFAULT_POLICY,
+        description="What a customer sees (guardrails.delivery): "
+        + "; ".join(f"{name}: {text}" for name, text in DESCRIPTIONS.items())
+        + ". Env: SPENDSENSE_DELIVERY_POLICY.",
+    )
     chunk_users: int = Field(
         default=25_000,
         ge=1,
@@ -48,7 +55,8 @@ class Settings(BaseModel):
 
 
 def load_settings(config_file: Path | None = None, data_dir: Path | None = None) -> Settings:
-    """Build settings from an optional YAML/JSON file, ``SPENDSENSE_DATA_DIR`` and arguments."""
+    """Build settings from an optional YAML/JSON file, ``SPENDSENSE_DATA_DIR`` /
+    ``SPENDSENSE_DELIVERY_POLICY`` and arguments."""
     raw: dict[str, object] = {}
     if config_file is not None:
         try:
@@ -63,6 +71,8 @@ def load_settings(config_file: Path | None = None, data_dir: Path | None = None)
         raw["data_dir"] = data_dir
     elif "data_dir" not in raw and os.environ.get("SPENDSENSE_DATA_DIR"):
         raw["data_dir"] = os.environ["SPENDSENSE_DATA_DIR"]
+    if "delivery_policy" not in raw and os.environ.get("SPENDSENSE_DELIVERY_POLICY"):
+        raw["delivery_policy"] = os.environ["SPENDSENSE_DELIVERY_POLICY"]
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

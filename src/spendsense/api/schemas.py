@@ -101,11 +101,16 @@ class RecommendationOut(BaseModel):
     trace_id: str
     version: int
     updated_at: str | None = None
+    delivery: Literal["delivered", "awaiting_review", "withheld"] = Field(
+        description="Under the server's delivery policy: shown to the customer, held until an"
+        " operator approves it, or withheld (flagged).",
+    )
 
 
 class RecommendationsOut(BaseModel):
     user_id: str
     as_of_date: str | None
+    delivery_policy: str = Field(description="The policy that decides what the customer sees.")
     items: list[RecommendationOut]
 
 

@@ -16,10 +16,12 @@ from spendsense.api.schemas import (
     ProfileOut,
     RecommendationOut,
     RecommendationsOut,
+    ReviewItem,
     WindowProfile,
 )
 from spendsense.config import Settings
 from spendsense.errors import ConsentRequired, UserError
+from spendsense.guardrails.delivery import delivery_state, is_delivered
 from spendsense.store import audit, reads
 from spendsense.store.auth import Principal
 from spendsense.store.consents import is_consented
@@ -64,19 +66,43 @@ def profile_of(conn: sqlite3.Connection, user: dict[str, Any]) -> ProfileOut:
     )
 
 
+def delivered_recommendations(
+    conn: sqlite3.Connection, user_id: str, policy: str, *, as_of: str | None = None
+) -> list[reads.Recommendation]:
+    """What the customer sees: the items the delivery policy delivers (the user page and the API)."""
+    items = reads.recommendations(conn, user_id, as_of=as_of)
+    return [r for r in items if is_delivered(r.kind, r.status, policy)]
+
+
+def recommendation_out(rec: reads.Recommendation, policy: str) -> RecommendationOut:
+    """The API shape of one item, with its delivery state under ``policy``."""
+    return RecommendationOut.model_validate(
+        {**rec.as_dict(), "delivery": delivery_state(rec.kind, rec.status, policy)}
+    )
+
+
+def review_item(row: dict[str, Any], policy: str) -> ReviewItem:
+    """A review-queue row with its delivery state under ``policy``."""
+    return ReviewItem.model_validate(
+        {**row, "delivery": delivery_state(row["kind"], row["status"], policy)}
+    )
+
+
 def user_recommendations(
-    conn: sqlite3.Connection, principal: Principal, user_id: str
+    conn: sqlite3.Connection, principal: Principal, user_id: str, policy: str
 ) -> RecommendationsOut:
-    """Consented users only; customers see every item except flagged ones, operators see all."""
+    """Consented users only; a customer gets what the delivery policy delivers, an operator all."""
     require_consent(conn, user_id)
     as_of = reads.latest_as_of(conn, user_id)
-    items = reads.recommendations(
-        conn, user_id, for_customer=not principal.is_operator, as_of=as_of
-    )
+    if principal.is_operator:
+        items = reads.recommendations(conn, user_id, as_of=as_of)
+    else:
+        items = delivered_recommendations(conn, user_id, policy, as_of=as_of)
     return RecommendationsOut(
         user_id=user_id,
         as_of_date=as_of,
-        items=[RecommendationOut.model_validate(r.as_dict()) for r in items],
+        delivery_policy=policy,
+        items=[recommendation_out(r, policy) for r in items],
     )
 
 

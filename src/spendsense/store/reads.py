@@ -11,7 +11,6 @@ from spendsense.errors import NotFound
 
 FEATURE_FAMILIES = ("subscriptions", "savings", "credit", "income", "cash_flow")
 KEY_COLUMNS = ("user_id", "window_days", "as_of_date")
-CUSTOMER_HIDDEN = ("flagged",)
 
 
 @dataclass(frozen=True)
@@ -101,19 +100,20 @@ def recurring_streams(conn: sqlite3.Connection, user_id: str, as_of: str) -> lis
 
 
 def recommendations(
-    conn: sqlite3.Connection, user_id: str, *, for_customer: bool, as_of: str | None = None
+    conn: sqlite3.Connection, user_id: str, *, as_of: str | None = None
 ) -> list[Recommendation]:
-    """The user's recommendations at the latest as-of; customers never see flagged items."""
+    """Every one of the user's recommendations at the latest as-of, whatever its review status.
+
+    What a customer may see is decided by the delivery policy (``guardrails.delivery``,
+    applied by ``api.service.delivered_recommendations``), never here.
+    """
     as_of = as_of or latest_as_of(conn, user_id)
     if as_of is None:
         return []
-    hidden = CUSTOMER_HIDDEN if for_customer else ()
-    marks = ",".join("?" * len(hidden))
-    extra = f" AND r.status NOT IN ({marks})" if hidden else ""
     rows = conn.execute(
-        f"SELECT {REC_COLUMNS} FROM recommendations r WHERE r.user_id = ? AND r.as_of_date = ?{extra}"
+        f"SELECT {REC_COLUMNS} FROM recommendations r WHERE r.user_id = ? AND r.as_of_date = ?"
         " ORDER BY r.window_days, r.kind, r.rank",
-        (user_id, as_of, *hidden),
+        (user_id, as_of),
     ).fetchall()
     return [Recommendation(**dict(r)) for r in rows]
 

@@ -10,6 +10,7 @@ from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from spendsense.guardrails.delivery import STATE_LABELS, delivery_state
 from spendsense.web.charts import bar_chart, line_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -58,7 +59,13 @@ def build() -> Jinja2Templates:
     )
     templates = Jinja2Templates(env=env)
     env.filters.update(money=money, pct=pct, show=show, label=label)
-    env.globals.update(bar_chart=bar_chart, line_chart=line_chart, DISCLOSURE=DISCLOSURE)
+    env.globals.update(
+        bar_chart=bar_chart,
+        line_chart=line_chart,
+        DISCLOSURE=DISCLOSURE,
+        delivery_state=delivery_state,
+        DELIVERY_LABELS=STATE_LABELS,
+    )
     return templates
 
 
@@ -68,7 +75,11 @@ def render(
     """Render a page with the caller's CSRF token at hand for forms."""
     templates: Jinja2Templates = request.app.state.templates
     principal = getattr(request.state, "principal", None)
-    base = {"principal": principal, "csrf": getattr(principal, "csrf", None)}
+    base = {
+        "principal": principal,
+        "csrf": getattr(principal, "csrf", None),
+        "delivery_policy": request.app.state.settings.delivery_policy,
+    }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path
 
-from spendsense.api.deps import ConnDep, CurrentPrincipal, ensure_access
+from spendsense.api.deps import ConnDep, CurrentPrincipal, SettingsDep, ensure_access
 from spendsense.api.schemas import (
     ID_PATTERN,
     FeedbackIn,
@@ -30,15 +30,18 @@ def get_profile(conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserI
 
 @router.get("/recommendations/{user_id}", response_model=RecommendationsOut)
 async def get_recommendations(
-    conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserId
+    conn: ConnDep, principal: CurrentPrincipal, settings: SettingsDep, user_id: str = UserId
 ) -> RecommendationsOut:
-    """Items with rationale, disclosure and trace id; customers never see flagged items.
+    """Items with rationale, disclosure, trace id and delivery state.
+
+    A customer gets only what the delivery policy delivers (see docs/api.md); an operator
+    gets every item with its ``delivery`` state.
 
     Async on purpose: a few indexed reads (WAL readers never wait on writers) cost less than
     the hop to a worker thread, and this is the hottest route.
     """
     ensure_access(principal, user_id)
-    return user_recommendations(conn, principal, user_id)
+    return user_recommendations(conn, principal, user_id, settings.delivery_policy)
 
 
 @router.get("/traces/{trace_id}", response_model=TraceOut)

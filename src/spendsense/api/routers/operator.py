@@ -6,17 +6,16 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
-from spendsense.api.deps import ConnDep, CurrentOperator
+from spendsense.api.deps import ConnDep, CurrentOperator, SettingsDep
 from spendsense.api.schemas import (
     ActionIn,
     AuditOut,
     FlagIn,
     OverrideIn,
     RecommendationOut,
-    ReviewItem,
     ReviewOut,
 )
-from spendsense.api.service import audit_page
+from spendsense.api.service import audit_page, recommendation_out, review_item
 from spendsense.store.oversight import act_on_recommendation, review_queue
 
 router = APIRouter(prefix="/operator", tags=["operator"])
@@ -27,6 +26,7 @@ Status = Literal["proposed", "approved", "overridden", "flagged", "delivered"]
 def get_review(
     conn: ConnDep,
     operator: CurrentOperator,
+    settings: SettingsDep,
     status: Status | None = None,
     persona: str | None = Query(default=None, max_length=100),
     window: int | None = Query(default=None, ge=1, le=3650),
@@ -37,55 +37,71 @@ def get_review(
     rows, total = review_queue(
         conn, status=status, persona=persona, window=window, limit=limit, offset=offset
     )
-    return ReviewOut(total=total, items=[ReviewItem.model_validate(r) for r in rows])
+    return ReviewOut(total=total, items=[review_item(r, settings.delivery_policy) for r in rows])
 
 
 @router.post("/recommendations/{recommendation_id}/approve", response_model=RecommendationOut)
 def approve(
-    recommendation_id: str, body: ActionIn, conn: ConnDep, operator: CurrentOperator
+    recommendation_id: str,
+    body: ActionIn,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    settings: SettingsDep,
 ) -> RecommendationOut:
     """Approve the item as it stands."""
     rec = act_on_recommendation(
         conn, recommendation_id, "approve", version=body.version, actor=operator.name,
         reason=body.reason,
     )  # fmt: skip
-    return RecommendationOut.model_validate(rec.as_dict())
+    return recommendation_out(rec, settings.delivery_policy)
 
 
 @router.post("/recommendations/{recommendation_id}/override", response_model=RecommendationOut)
 def override(
-    recommendation_id: str, body: OverrideIn, conn: ConnDep, operator: CurrentOperator
+    recommendation_id: str,
+    body: OverrideIn,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    settings: SettingsDep,
 ) -> RecommendationOut:
     """Replace the item or edit its title/rationale; a reason is required."""
     rec = act_on_recommendation(
         conn, recommendation_id, "override", version=body.version, actor=operator.name,
         reason=body.reason, title=body.title, rationale=body.rationale, item_id=body.item_id,
     )  # fmt: skip
-    return RecommendationOut.model_validate(rec.as_dict())
+    return recommendation_out(rec, settings.delivery_policy)
 
 
 @router.post("/recommendations/{recommendation_id}/flag", response_model=RecommendationOut)
 def flag(
-    recommendation_id: str, body: FlagIn, conn: ConnDep, operator: CurrentOperator
+    recommendation_id: str,
+    body: FlagIn,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    settings: SettingsDep,
 ) -> RecommendationOut:
     """Flag the item: customers stop seeing it at once."""
     rec = act_on_recommendation(
         conn, recommendation_id, "flag", version=body.version, actor=operator.name,
         reason=body.reason,
     )  # fmt: skip
-    return RecommendationOut.model_validate(rec.as_dict())
+    return recommendation_out(rec, settings.delivery_policy)
 
 
 @router.post("/recommendations/{recommendation_id}/unflag", response_model=RecommendationOut)
 def unflag(
-    recommendation_id: str, body: ActionIn, conn: ConnDep, operator: CurrentOperator
+    recommendation_id: str,
+    body: ActionIn,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    settings: SettingsDep,
 ) -> RecommendationOut:
     """Clear a flag: the item goes back to proposed."""
     rec = act_on_recommendation(
         conn, recommendation_id, "unflag", version=body.version, actor=operator.name,
         reason=body.reason,
     )  # fmt: skip
-    return RecommendationOut.model_validate(rec.as_dict())
+    return recommendation_out(rec, settings.delivery_policy)
 
 
 @router.get("/audit", response_model=AuditOut)

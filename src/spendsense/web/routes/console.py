@@ -80,7 +80,7 @@ def user_page(request: Request, user_id: str, conn: ConnDep, operator: CurrentOp
     user = reads.get_user(conn, user_id)
     profile = profile_of(conn, user)
     as_of = profile.as_of_date
-    recs = reads.recommendations(conn, user_id, for_customer=False, as_of=as_of)
+    recs = reads.recommendations(conn, user_id, as_of=as_of)
     context = {
         "user": user,
         "profile": profile,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from spendsense.api.deps import CUSTOMER_COOKIE, ConnDep, CurrentPrincipal, identify
-from spendsense.api.service import profile_of
+from spendsense.api.service import delivered_recommendations, profile_of
 from spendsense.errors import Forbidden, Unauthorized
 from spendsense.store import reads
 from spendsense.store.auth import Principal, principal_from_token
@@ -51,7 +51,8 @@ def me(request: Request, conn: ConnDep, token: str | None = None, thanks: int = 
         {"days": w.window_days, "lines": plain_signals(w.signals, w.window_days)}
         for w in sorted(profile.windows, key=lambda w: -w.window_days)
     ]
-    recs = reads.recommendations(conn, user_id, for_customer=True, as_of=profile.as_of_date)
+    policy = request.app.state.settings.delivery_policy
+    recs = delivered_recommendations(conn, user_id, policy, as_of=profile.as_of_date)
     context = {"user": user, "windows": windows, "recs": recs, "thanks": thanks}
     return render(request, "me/insights.html", context)
 
