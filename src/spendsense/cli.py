@@ -1,90 +1,233 @@
-"""The ``spendsense`` command line: generate, ingest, run, consent, personas, ..."""
+"""The ``spendsense`` command line: generate, ingest, run, consent, personas, ...
+
+Start-up is kept short on purpose: this module imports only Typer at the top, and every
+command imports what it needs (Polars, the pipeline, FastAPI, Rich) inside its body, so that
+``--help``, ``consent``, ``operator`` and ``customer`` never load them. See docs/decisions.md,
+"CLI start-up: heavy imports where they are used"; tests/cli/test_startup.py guards it.
+"""
 
 from __future__ import annotations
 
 import sys
-import traceback
-import uuid
-from datetime import date
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
-from spendsense.config import Settings, load_settings
 from spendsense.errors import SpendSenseError, UserError
 
-app = typer.Typer(
-    help="SpendSense: explainable signals, personas and guarded recommendations.",
-    no_args_is_help=True,
-)
-consent_app = typer.Typer(help="Grant or revoke a user's consent.", no_args_is_help=True)
-personas_app = typer.Typer(help="Inspect persona assignments.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from datetime import date
+
+    from rich.progress import Progress
+
+    from spendsense.config import Settings
+
+
+class PlainCommand(TyperCommand):
+    """Classic help: arguments by their metavar (``PATH...``), none of Typer's ``<type>`` tags."""
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = _argument_name(param)
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                arguments.append((_argument_name(param), getattr(param, "help", None) or ""))
+            elif (record := param.get_help_record(ctx)) is not None:
+                options.append(record)
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+class PlainGroup(TyperGroup):
+    """A command group whose commands default to ``PlainCommand``."""
+
+    command_class = PlainCommand
+
+
+def _argument_name(param: Any) -> str:
+    name = param.metavar or param.name.upper()
+    return name if param.nargs == 1 or name.endswith("...") else f"{name}..."
+
+
+class _Typer(typer.Typer):
+    """A Typer whose commands are ``PlainCommand`` unless told otherwise."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", PlainCommand)
+        return super().command(*args, **kwargs)
+
+
+def _typer(help_text: str) -> typer.Typer:
+    return _Typer(
+        help=help_text,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        add_completion=False,
+        cls=PlainGroup,
+    )
+
+
+app = _typer("SpendSense: explainable signals, personas and guarded recommendations.")
+consent_app = _typer("Grant or revoke a user's consent.")
+personas_app = _typer("Inspect persona assignments.")
+operator_app = _typer("Operator accounts for the console and API.")
+audit_app = _typer("The append-only, hash-chained audit log.")
+customer_app = _typer("Customer access to their own insights.")
+runs_app = _typer("Pipeline runs: list them, delete one made by mistake.")
 app.add_typer(consent_app, name="consent")
 app.add_typer(personas_app, name="personas")
-operator_app = typer.Typer(help="Operator accounts for the console and API.", no_args_is_help=True)
-audit_app = typer.Typer(help="The append-only, hash-chained audit log.", no_args_is_help=True)
-customer_app = typer.Typer(help="Customer access to their own insights.", no_args_is_help=True)
 app.add_typer(operator_app, name="operator")
 app.add_typer(audit_app, name="audit")
 app.add_typer(customer_app, name="customer")
-console = Console()
-err = Console(stderr=True)
+app.add_typer(runs_app, name="runs")
+
+
+class _Out:
+    """Plain printing with the ``print(text, markup=...)`` call of Rich's Console (without Rich)."""
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+
+    def print(self, *parts: object, markup: bool = False, **_: object) -> None:
+        print(*parts, file=getattr(sys, self.stream))
+
+    @property
+    def is_terminal(self) -> bool:
+        return bool(getattr(sys, self.stream).isatty())
+
+
+console = _Out("stdout")
+err = _Out("stderr")
 
 
 class State:
-    settings: Settings
+    """Global options; the settings are built on first use (``--help`` never needs them)."""
+
+    data_dir: Path | None = None
+    config: Path | None = None
     verbose: bool = False
+    started: float = 0.0  # perf_counter when main() began
+    startup_cpu: float = 0.0  # seconds before main() (interpreter and imports)
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from spendsense.config import load_settings
+
+            self._settings = load_settings(self.config, self.data_dir)
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
 
 
 STATE = State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"spendsense {version('spendsense')}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _main(
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Data folder (default ./data or $SPENDSENSE_DATA_DIR)."),
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Data folder (default ./data or $SPENDSENSE_DATA_DIR).",
+        ),
     ] = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="YAML/JSON configuration file.")
+        Path | None,
+        typer.Option("--config", metavar="FILE", help="YAML/JSON configuration file."),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show tracebacks on errors.")
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Global options."""
     STATE.verbose = verbose
-    STATE.settings = load_settings(config, data_dir)
+    STATE.data_dir, STATE.config = data_dir, config
+    STATE._settings = None
 
 
 def _progress() -> Progress:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    stderr = Console(stderr=True)
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=stderr,
         transient=True,
-        disable=not err.is_terminal,
+        disable=not stderr.is_terminal,
     )
+
+
+class _Steps:
+    """Progress of a long command on a terminal: the step, a bar, files done of all, time."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("starting", total=None)
+        self.step = ""
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step != self.step:
+            self.step = step
+            label = f"{step} files" if total else step
+            self.progress.update(self.task, description=label, total=total or None, completed=0)
+        self.progress.update(self.task, completed=done)
 
 
 @app.command()
 def generate(
-    users: Annotated[int, typer.Option("--users", min=1, help="How many users.")] = 100,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same bytes.")] = 42,
+    users: Annotated[
+        int, typer.Option("--users", min=1, metavar="N", help="How many users.")
+    ] = 100,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="S", help="Random seed: same seed, same bytes.")
+    ] = 42,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Output folder (default DIR/raw).")
+        Path | None, typer.Option("--out", metavar="DIR", help="Output folder (default DIR/raw).")
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help="plaid-json (one bundle per user) or parquet.")
+        str,
+        typer.Option(
+            "--format", metavar="FORMAT", help="plaid-json (one bundle per user) or parquet."
+        ),
     ] = "plaid-json",
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Last day of history, YYYY-MM-DD.")
+        str | None,
+        typer.Option("--as-of", metavar="YYYY-MM-DD", help="Last day of history."),
     ] = None,
 ) -> None:
     """Generate a synthetic Plaid-shaped population with ground truth."""
@@ -100,7 +243,7 @@ def generate(
             seed,
             target,
             fmt=fmt,
-            as_of=_parse_date(as_of) if as_of else DEFAULT_AS_OF,
+            as_of=_parse_date(as_of, "--as-of") if as_of else DEFAULT_AS_OF,
             progress=lambda n: progress.update(task, advance=n),
         )
     console.print(
@@ -111,44 +254,74 @@ def generate(
 @app.command()
 def ingest(
     paths: Annotated[
-        list[Path], typer.Argument(help="Files or folders; the format is detected per file.")
+        list[Path],
+        typer.Argument(
+            metavar="PATH...", help="Files or folders; the format is detected per file."
+        ),
     ],
     user: Annotated[
-        str | None, typer.Option("--user", help="User id for raw Plaid responses.")
+        str | None,
+        typer.Option("--user", metavar="USER_ID", help="User id for raw Plaid responses."),
     ] = None,
     mapping: Annotated[
-        Path | None, typer.Option("--mapping", help="Column-mapping YAML for outside exports.")
+        Path | None,
+        typer.Option("--mapping", metavar="FILE", help="Column-mapping YAML for outside exports."),
     ] = None,
 ) -> None:
     """Validate and load data into the ledger; bad records go to DIR/quarantine/."""
+    from rich.table import Table
+
     from spendsense.services import ingest_into_store
 
-    report = ingest_into_store(STATE.settings, paths, user_id=user, mapping=mapping)
+    with _progress() as progress:
+        report = ingest_into_store(
+            STATE.settings, paths, user_id=user, mapping=mapping, progress=_Steps(progress)
+        )
     table = Table("table", "loaded", "rejected", title="ingest")
     for name, (loaded, rejected) in report.per_table.items():
         table.add_row(name, str(loaded), str(rejected))
-    console.print(table)
+    _print_rich(table)
+    if report.reasons:
+        console.print(f"rejected records by reason ({report.total_rejected} in all):")
+        for group in report.reasons:
+            console.print(f"  {group.count} x {group.table}: {group.reason}")
+            for example in group.examples:
+                console.print(f"      e.g. {example}")
     if report.quarantine:
-        console.print(f"rejected records and reasons: {report.quarantine}")
+        console.print(f"every rejected record, with its reason: {report.quarantine}")
     if report.total_loaded == 0:
-        raise UserError("nothing was loaded (see the rejects above)")
+        if report.total_rejected:
+            raise UserError("nothing was loaded: every record was rejected (reasons above)")
+        raise UserError("nothing was loaded: the inputs hold no records")
 
 
 @app.command()
 def run(
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the newest ledger date).")
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="The run's date (default: the newest ledger date; later ones need --force).",
+        ),
     ] = None,
     windows: Annotated[
-        str | None, typer.Option("--windows", help="Comma-separated window lengths, e.g. 30,180.")
+        str | None,
+        typer.Option(
+            "--windows", metavar="DAYS", help="Comma-separated window lengths, e.g. 30,180."
+        ),
     ] = None,
     engine: Annotated[
-        str, typer.Option("--engine", help="embedded (Polars, user chunks) or spark (PySpark).")
+        str,
+        typer.Option(
+            "--engine", metavar="ENGINE", help="embedded (Polars, user chunks) or spark (PySpark)."
+        ),
     ] = "embedded",
     ledger: Annotated[
         Path | None,
         typer.Option(
             "--ledger",
+            metavar="DIR",
             help="Canonical-schema Parquet ledger folder (<table>.parquet or <table>/*.parquet); "
             "consent from its users table; outputs to Parquet only.",
         ),
@@ -160,10 +333,14 @@ def run(
             help="Parquet outputs only (implied by --ledger); ledger from DIR/ledger.",
         ),
     ] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Allow an --as-of after the newest ledger date (empty windows)."
+        ),
+    ] = False,
 ) -> None:
     """Compute signals, personas and recommendations for every consented user."""
-    from spendsense.pipeline import run_pipeline, run_pipeline_parquet
-
     if engine not in ("embedded", "spark"):
         raise UserError(f"--engine must be embedded or spark, not {engine!r}")
     settings = STATE.settings
@@ -180,43 +357,77 @@ def run(
             update={"signals": settings.signals.model_copy(update={"windows": wins})}
         )
         settings.personas.windows = None
-    day = _parse_date(as_of) if as_of else None
+    day = _parse_date(as_of, "--as-of") if as_of else None
     parquet_only = no_sqlite or ledger is not None
+    from spendsense.pipeline import run_pipeline, run_pipeline_parquet
+
+    begun = time.perf_counter()
     if engine == "spark":
         from spendsense.spark.job import run_with_spark
 
-        summary = run_with_spark(settings, ledger, day, sqlite=not parquet_only, log=console.print)
+        summary = run_with_spark(
+            settings, ledger, day, sqlite=not parquet_only, log=console.print, force=force
+        )
     elif parquet_only:
         from spendsense.store.ledger import LEDGER_DIR
 
         source = ledger or settings.data_dir / LEDGER_DIR
-        summary = run_pipeline_parquet(settings, source, day, log=console.print)
+        summary = run_pipeline_parquet(settings, source, day, log=console.print, force=force)
     else:
-        summary = run_pipeline(settings, day, log=console.print)
+        summary = run_pipeline(settings, day, log=console.print, force=force)
+    summary.timings = _account_for_wall_time(summary.timings, begun)
     print(summary.render())  # plain: tables must not wrap at the terminal width
+
+
+def _account_for_wall_time(steps: dict[str, float], begun: float) -> dict[str, float]:
+    """The run's steps with what came before and between them, adding up to the wall time.
+
+    Start-up is the process's life before ``main`` (interpreter, imports) plus everything
+    from ``main`` until the pipeline began (settings, the Polars import).
+    """
+    startup = STATE.startup_cpu + (begun - STATE.started)
+    within = time.perf_counter() - begun
+    timings = {"start-up (Python, imports, settings)": startup, **steps}
+    rest = within - sum(steps.values())
+    if rest > 0.005:
+        timings["other (between steps)"] = rest
+    return timings
 
 
 @app.command()
 def report(
     latency_sample: Annotated[
         int,
-        typer.Option("--latency-sample", min=0, help="Users timed through the real per-user path."),
+        typer.Option(
+            "--latency-sample",
+            min=0,
+            metavar="N",
+            help="Users timed through the real per-user path.",
+        ),
     ] = 20,
     pdf: Annotated[
         bool, typer.Option("--pdf/--no-pdf", help="Also print report.html to PDF.")
     ] = True,
 ) -> None:
-    """Evaluate the stored outputs: metrics.json/csv, report.html (+PDF) and per-user traces."""
+    """Evaluate the stored outputs: metrics.json/csv, report.html (+PDF), per-user traces.
+
+    Exits with status 1 when any target is not met, so that CI can gate on it.
+    """
     from spendsense.eval import build_report
 
     result = build_report(STATE.settings, latency_sample=latency_sample, pdf=pdf)
     print(result.summary_table())  # plain: a table must not wrap at the terminal width
     console.print(f"report written to {STATE.settings.data_dir / 'report'}")
+    failed = result.failed
+    if failed:
+        names = ", ".join(m.group + "." + m.name for m in failed)
+        raise UserError(f"{len(failed)} of {len(result.targets)} targets not met: {names}")
 
 
 @consent_app.command("grant")
 def consent_grant(
-    user_id: str, actor: Annotated[str, typer.Option(help="Who made the change.")] = "cli"
+    user_id: Annotated[str, typer.Argument(metavar="USER_ID")],
+    actor: Annotated[str, typer.Option(metavar="NAME", help="Who made the change.")] = "cli",
 ) -> None:
     """Record that USER_ID granted consent."""
     _consent(user_id, "grant", actor)
@@ -224,7 +435,8 @@ def consent_grant(
 
 @consent_app.command("revoke")
 def consent_revoke(
-    user_id: str, actor: Annotated[str, typer.Option(help="Who made the change.")] = "cli"
+    user_id: Annotated[str, typer.Argument(metavar="USER_ID")],
+    actor: Annotated[str, typer.Option(metavar="NAME", help="Who made the change.")] = "cli",
 ) -> None:
     """Record that USER_ID revoked consent; their derived data is removed at once."""
     _consent(user_id, "revoke", actor)
@@ -241,8 +453,10 @@ def _consent(user_id: str, action: str, actor: str) -> None:
 
 
 @personas_app.command("history")
-def personas_history(user_id: str) -> None:
+def personas_history(user_id: Annotated[str, typer.Argument(metavar="USER_ID")]) -> None:
     """Print USER_ID's persona assignments over time, with transitions."""
+    from rich.table import Table
+
     from spendsense.store.db import connect
     from spendsense.store.personas import persona_history
 
@@ -264,13 +478,61 @@ def personas_history(user_id: str) -> None:
     for row in frame.select(list(shown)).iter_rows():
         cells = ["" if v is None else (f"{v:.2f}" if isinstance(v, float) else str(v)) for v in row]
         table.add_row(*cells)
-    console.print(table)
+    _print_rich(table)
+
+
+@runs_app.command("list")
+def runs_list() -> None:
+    """Every as-of date with stored outputs, newest first."""
+    from spendsense.store.db import connect
+    from spendsense.store.runs import list_runs
+
+    rows = list_runs(connect(STATE.settings.db_path))
+    if not rows:
+        console.print("no runs yet: `spendsense run` computes the outputs")
+        return
+    console.print(f"{'as of':<12} {'runs':>5} {'users':>7} {'personas':>9} {'recs':>7}  last run")
+    for r in rows:
+        users = "" if r.users is None else str(r.users)
+        console.print(
+            f"{r.as_of_date:<12} {r.runs:>5} {users:>7} {r.assignments:>9} "
+            f"{r.recommendations:>7}  {r.last_finished_at or ''}"
+        )
+
+
+@runs_app.command("delete")
+def runs_delete(
+    as_of: Annotated[str, typer.Argument(metavar="YYYY-MM-DD", help="The run's as-of date.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    actor: Annotated[
+        str, typer.Option(metavar="NAME", help="Who deletes it (for the audit log).")
+    ] = "cli",
+) -> None:
+    """Delete every output of the run at an as-of date (signals, personas, recommendations).
+
+    Delivered recommendations stay (a customer has seen them); the deletion is audited.
+    """
+    from spendsense.store.db import connect
+    from spendsense.store.outputs import FEATURES_DIR
+    from spendsense.store.runs import delete_run
+
+    day = _parse_date(as_of, "YYYY-MM-DD")
+    if not yes and not typer.confirm(f"delete every output of the run as of {day}?"):
+        raise typer.Exit(1)
+    settings = STATE.settings
+    done = delete_run(connect(settings.db_path), settings.data_dir / FEATURES_DIR, day, actor=actor)
+    parts = ", ".join(f"{n} {table}" for table, n in done.rows.items()) or "no SQLite rows"
+    console.print(f"deleted the run as of {day}: {parts}; {done.parquet_rows} Parquet rows")
+    if done.kept_delivered:
+        console.print(f"kept {done.kept_delivered} delivered recommendations (customers saw them)")
 
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="TCP port.")] = 8000,
 ) -> None:
     """Serve the REST API, the operator console and the end-user page."""
     import uvicorn
@@ -288,10 +550,13 @@ def serve(
 
 @operator_app.command("create")
 def operator_create(
-    username: str,
+    username: Annotated[str, typer.Argument(metavar="USERNAME")],
     password: Annotated[
         str | None,
-        typer.Option(help="Password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD)."),
+        typer.Option(
+            metavar="PASSWORD",
+            help="Password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD).",
+        ),
     ] = None,
     random_password: Annotated[
         bool,
@@ -316,7 +581,7 @@ def operator_create(
         conn.execute("SELECT 1 FROM operators WHERE username = ?", (username,)).fetchone()
         and exist_ok
     ):
-        console.print(f"operator {username!r} already exists")
+        console.print(_operator_exists(username))
         return
     secret = password or os.environ.get("SPENDSENSE_OPERATOR_PASSWORD")
     if random_password:
@@ -331,6 +596,28 @@ def operator_create(
         console.print(
             f"API token (shown once): {create_operator_token(conn, username)}", markup=False
         )
+
+
+def _operator_exists(username: str) -> str:
+    """What to tell an operator whose account is already there (``make demo`` run again)."""
+    data = STATE.settings.data_dir
+    reset = _command_named("operator", "reset-password")
+    how = (
+        f"spendsense --data-dir {data} operator reset-password {username}"
+        if reset
+        else f"spendsense --data-dir {data} operator create OTHER_NAME --random-password"
+    )
+    return (
+        f"operator {username!r} already exists; its password was printed when it was created."
+        f" Lost it? {how}" + ("" if reset else " (a new operator)")
+    )
+
+
+def _command_named(group: str, name: str) -> bool:
+    """Whether ``spendsense GROUP NAME`` exists (commands other sessions add are found too)."""
+    command = typer.main.get_command(app)
+    sub = getattr(command, "commands", {}).get(group)
+    return name in getattr(sub, "commands", {})
 
 
 @audit_app.command("verify")
@@ -348,7 +635,7 @@ def audit_verify() -> None:
 
 
 @customer_app.command("token")
-def customer_token(user_id: str) -> None:
+def customer_token(user_id: Annotated[str, typer.Argument(metavar="USER_ID")]) -> None:
     """Print a token with which USER_ID opens their own page (/me?token=...)."""
     from spendsense.errors import NotFound
     from spendsense.store.auth import create_customer_token
@@ -360,39 +647,91 @@ def customer_token(user_id: str) -> None:
     console.print(create_customer_token(conn, user_id))
 
 
-def _parse_date(text: str) -> date:
+def _print_rich(renderable: object) -> None:
+    from rich.console import Console
+
+    Console().print(renderable)
+
+
+def _parse_date(text: str, option: str) -> date:
+    from datetime import date
+
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise UserError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+        raise UserError(f"{option}: not a date (YYYY-MM-DD): {text!r}") from exc
 
 
 def new_run_id() -> str:
+    import uuid
+
     return uuid.uuid4().hex[:12]
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: one line for user errors, a traceback only with --verbose."""
+    """Entry point: one line for user errors (with a hint for usage errors), a traceback only with --verbose."""
+    STATE.started = time.perf_counter()
+    if argv is None:  # the console script: the process's age is its start-up so far
+        STATE.startup_cpu = _process_age()
     args = sys.argv[1:] if argv is None else argv
     verbose = "--verbose" in args or "-v" in args
     try:
-        return app(args=args, standalone_mode=False)
+        code = app(args=args, standalone_mode=False, prog_name="spendsense")
     except SpendSenseError as exc:
         if verbose:
+            import traceback
+
             traceback.print_exc()
         print(f"error: {exc.message}", file=sys.stderr)
         sys.exit(1)
-    except Exception as exc:  # click's own usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code if exc.exit_code != 0 else 1)
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        if _is_usage_error(exc):
+            _show_usage_error(exc)
+            sys.exit(2)
         if verbose:
+            import traceback
+
             traceback.print_exc()
-        err.print(
-            f"error: {type(exc).__name__}: {exc} (run with --verbose for details)", markup=False
-        )
+        print(f"error: {exc} (run with --verbose for details)", file=sys.stderr)
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)
+    return code
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux /proc), else the CPU it has used so far."""
+    import os
+
+    try:
+        after_name = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(after_name[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        times = os.times()
+        return times.user + times.system
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Typer's (vendored click's) usage errors, without importing its private module."""
+    from typer.exceptions import TyperException
+
+    return isinstance(exc, TyperException) and hasattr(exc, "format_message")
+
+
+def _show_usage_error(exc: Exception) -> None:
+    """``error: No such option: --as-f Did you mean --as-of?`` and where to find help."""
+    message = exc.format_message()  # type: ignore[attr-defined]
+    close = getattr(exc, "possibilities", None)
+    if close and getattr(exc, "option_name", None):
+        listed = " or ".join(sorted(close))
+        message = f"No such option: {exc.option_name}. Did you mean {listed}?"  # type: ignore[attr-defined]
+    print(f"error: {message}", file=sys.stderr)
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        print(f"Try '{ctx.command_path} --help' for help.", file=sys.stderr)

@@ -6,7 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from spendsense.errors import ConfigError
@@ -59,6 +58,8 @@ def load_settings(config_file: Path | None = None, data_dir: Path | None = None)
     ``SPENDSENSE_DELIVERY_POLICY`` and arguments."""
     raw: dict[str, object] = {}
     if config_file is not None:
+        import yaml  # only for a configuration file: every CLI command builds settings
+
         try:
             text = config_file.read_text()
             loaded = json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)

@@ -54,6 +54,7 @@ class RunSummary:
             f"as of {self.as_of}, windows {self.windows}: {self.users} consented users processed"
         ]
         lines += [f"  {stage}: {secs:.2f} s" for stage, secs in self.timings.items()]
+        lines.append(f"  total: {sum(self.timings.values()):.2f} s")
         if self.persona_counts.height:
             lines.append("primary persona by window:")
             lines += (
@@ -91,6 +92,23 @@ def default_as_of(ledger: Mapping[str, pl.LazyFrame]) -> date:
     if newest is None:
         raise UserError("the ledger has no transactions: run `spendsense ingest` first")
     return newest
+
+
+def resolve_as_of(as_of: date | None, newest: date, *, force: bool = False) -> date:
+    """The run's as-of date: the newest ledger date by default; a later one only when forced.
+
+    A run past the end of the data sees empty windows (most users come out STABLE) and
+    leaves a false transition in every persona history, so it is refused unless ``force``.
+    """
+    if as_of is None:
+        return newest
+    if as_of > newest and not force:
+        raise UserError(
+            f"--as-of {as_of} is after the newest transaction in the ledger ({newest}): the "
+            "windows would be empty. Use a date up to the newest one, or --force to run anyway",
+            field="as_of",
+        )
+    return as_of
 
 
 def compute_stages(
@@ -195,29 +213,38 @@ def run_pipeline(
     as_of: date | None = None,
     log: Callable[[str], object] = print,
     computed_at: datetime | None = None,
+    *,
+    force: bool = False,
 ) -> RunSummary:
-    """Compute and store every stage for all consented users at ``as_of``."""
+    """Compute and store every stage for all consented users at ``as_of``.
+
+    Every step is timed (``RunSummary.timings``), so that the steps add up to the run's time.
+    ``force`` allows an ``as_of`` after the newest ledger date (see ``resolve_as_of``).
+    """
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    clock = time.perf_counter()
     ledger = load_ledger(settings)
-    as_of = as_of or default_as_of(ledger)
+    as_of = resolve_as_of(as_of, default_as_of(ledger), force=force)
     consented = consented_users(settings)
-    timings["load ledger"] = time.perf_counter() - t0
+    clock = _tick(timings, "load ledger", clock)
     computed_at = computed_at or datetime.now(UTC).replace(microsecond=0)
     parts: list[StageOutputs] = []
-    t1 = time.perf_counter()
     catalog = load_content(settings)
+    clock = _tick(timings, "load catalog", clock)
     for chunk in _chunks(consented, settings.chunk_users):
-        parts.append(compute_stages(_slice(ledger, chunk), as_of, settings, computed_at, catalog))
-    timings["signals + personas + recommendations"] = time.perf_counter() - t1
+        part = _slice(ledger, chunk)
+        clock = _tick(timings, "read chunk", clock)
+        parts.append(compute_stages(part, as_of, settings, computed_at, catalog, timings))
+        clock = time.perf_counter()
     outputs = _concat(parts)
-    t2 = time.perf_counter()
+    clock = _tick(timings, "combine chunks", clock)
     store_outputs(settings, outputs, as_of, consented=consented)
-    timings["store"] = time.perf_counter() - t2
     record_run(settings, as_of, computed_at, len(consented))
+    clock = _tick(timings, "store (SQLite + Parquet)", clock)
     counts = persona_counts(outputs.assignments)
     summary = RunSummary(as_of, settings.windows, len(consented), timings, counts)
     summary.confusion = _confusion_report(settings, outputs.assignments)
+    _tick(timings, "persona counts + confusion report", clock)
     return summary
 
 
@@ -244,6 +271,8 @@ def run_pipeline_parquet(
     as_of: date | None = None,
     log: Callable[[str], object] = print,
     computed_at: datetime | None = None,
+    *,
+    force: bool = False,
 ) -> RunSummary:
     """Every stage over a canonical-schema Parquet ledger, chunk by chunk; outputs to Parquet only.
 
@@ -257,7 +286,7 @@ def run_pipeline_parquet(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ledger = read_ledger_dir(ledger_path)
-    as_of = as_of or default_as_of(ledger)
+    as_of = resolve_as_of(as_of, default_as_of(ledger), force=force)
     consented = granted_users(ledger)
     catalog = load_content(settings)
     timings["load ledger"] = time.perf_counter() - t0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from spendsense.config import Settings
+from spendsense.ingest.quarantine import RejectGroup
 from spendsense.ledger.schema import TABLES
 from spendsense.store.db import connect
 from spendsense.store.ledger import export_parquet, staging
@@ -20,6 +22,7 @@ class IngestReport:
     per_table: dict[str, tuple[int, int]] = field(default_factory=dict)
     quarantine: Path | None = None
     run_id: str = ""
+    reasons: list[RejectGroup] = field(default_factory=list)  # rejects grouped by cause
 
     @property
     def total_loaded(self) -> int:
@@ -39,8 +42,11 @@ def ingest_into_store(
     export: bool = True,
     chunk_files: int | None = None,
     chunk_rows: int | None = None,
+    progress: Callable[[str, int, int], object] | None = None,
 ) -> IngestReport:
     """Read, validate and load files; the ledger changes in one transaction or not at all.
+
+    ``progress(step, done, total)`` is told each file read, then each later step (total 0).
 
     Files are read and validated a chunk at a time (``chunk_files``/``chunk_rows``, see
     ``ingest_chunks``) and staged outside the ledger, so memory does not grow with the
@@ -66,17 +72,20 @@ def ingest_into_store(
                 known_user_ids=known_users,
                 chunk_files=chunk_files,
                 chunk_rows=chunk_rows,
+                on_file=None if progress is None else lambda n, of: progress("reading", n, of),
             ):
                 stage.add(batch)
                 quarantined.add(batch.rejects)
                 for reject in batch.rejects:
                     rejected[reject.table] = rejected.get(reject.table, 0) + 1
+            if progress is not None:
+                progress("loading into the ledger", 0, 0)
             written = {} if stage.empty else stage.apply()
     except BaseException:
         quarantined.discard()
         raise
     quarantine = quarantined.close()
-    report = IngestReport(run_id=run_id, quarantine=quarantine)
+    report = IngestReport(run_id=run_id, quarantine=quarantine, reasons=quarantined.summary())
     for table in [*TABLES, *sorted(set(rejected) - set(TABLES))]:
         loaded, bad = written.get(table, 0), rejected.get(table, 0)
         if loaded or bad or table in ("users", "accounts", "transactions"):
@@ -93,5 +102,7 @@ def ingest_into_store(
         ),
     )
     if written and export:  # otherwise the next batch run re-exports (ledger VERSION differs)
+        if progress is not None:
+            progress("writing the Parquet copies", 0, 0)
         export_parquet(conn, settings.data_dir)
     return report

@@ -88,6 +88,11 @@ class EvalResult:
         return [m for m in self.metrics if m.op != "info"]
 
     @property
+    def failed(self) -> list[Metric]:
+        """Targets measured and not met (a target with nothing to measure is not tested)."""
+        return [m for m in self.targets if m.passed is False]
+
+    @property
     def all_passed(self) -> bool:
         """True when every metric with a target passes."""
         return all(m.passed for m in self.targets)

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +166,7 @@ def ingest_chunks(
     known_user_ids: set[str] | None = None,
     chunk_files: int | None = None,
     chunk_rows: int | None = None,
+    on_file: Callable[[int, int], object] | None = None,
 ) -> Iterator[LedgerBatch]:
     """Read and validate the files under ``paths`` a chunk at a time, in bounded memory.
 
@@ -184,6 +185,7 @@ def ingest_chunks(
         chunk_files: files per chunk (default ``FLUSH_EVERY``).
         chunk_rows: records per chunk (default ``CHUNK_ROWS``); a big Parquet file is read in
             slices of this many rows, a big JSON file is one chunk.
+        on_file: told ``(files done, files in all)`` before each file and at the end.
 
     Raises InputUnreadable when a single input, or every input, cannot be read (after the
     other chunks were yielded: the caller must not have applied them yet).
@@ -201,7 +203,9 @@ def ingest_chunks(
     staged = Staged()
     in_chunk = readable = 0
     errors: list[InputUnreadable] = []
-    for path in files:
+    for done, path in enumerate(files):
+        if on_file is not None:
+            on_file(done, len(files))
         try:
             for part in read_parts(path, user_id=user_id, mapping=rules, rows=max_rows):
                 staged.extend(part)
@@ -217,6 +221,8 @@ def ingest_chunks(
         if in_chunk >= max_files:
             yield validate_chunk(staged, seen, adjust)
             staged, in_chunk = Staged(), 0
+    if on_file is not None:
+        on_file(len(files), len(files))
     if readable == 0:
         raise (
             errors[0]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -10,6 +12,23 @@ from spendsense.ingest.sandbox import redact
 from spendsense.ledger.batch import Reject
 
 QUARANTINE_DIR = "quarantine"
+EXAMPLES = 3  # first rejects quoted per reason in summaries
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def reason_kind(reason: str) -> str:
+    """A reason with its quoted values masked, so that rejects group by cause, not by value."""
+    return _QUOTED.sub("'…'", reason)
+
+
+@dataclass
+class RejectGroup:
+    """Rejects of one table for one cause: how many, and where the first ones were."""
+
+    table: str
+    reason: str
+    count: int = 0
+    examples: list[str] = field(default_factory=list)  # "file position[: reason]"
 
 
 class Quarantine:
@@ -23,6 +42,11 @@ class Quarantine:
         self.path = data_dir / QUARANTINE_DIR / f"{run_id}.jsonl"
         self.tmp = self.path.with_suffix(".jsonl.tmp")
         self.out: IO[str] | None = None
+        self.groups: dict[tuple[str, str], RejectGroup] = {}
+
+    def summary(self) -> list[RejectGroup]:
+        """Rejects grouped by table and cause, the biggest group first."""
+        return sorted(self.groups.values(), key=lambda g: (-g.count, g.table, g.reason))
 
     def add(self, rejects: list[Reject]) -> None:
         """Append rejects (file, position, table, reason, redacted record)."""
@@ -32,6 +56,12 @@ class Quarantine:
             self.tmp.parent.mkdir(parents=True, exist_ok=True)
             self.out = self.tmp.open("w", encoding="utf-8")
         for r in rejects:
+            key = (r.table, reason_kind(r.reason))
+            group = self.groups.setdefault(key, RejectGroup(*key))
+            group.count += 1
+            if len(group.examples) < EXAMPLES:  # the values only when the cause masks them
+                detail = "" if r.reason == group.reason else f": {r.reason}"
+                group.examples.append(f"{r.file} {r.position}{detail}")
             line = {
                 "file": r.file,
                 "position": r.position,

@@ -1,17 +1,36 @@
-"""Personas stage: rules -> priority -> severity -> primary/secondary + trace."""
+"""Personas stage: rules -> priority -> severity -> primary/secondary + trace.
+
+The names below load on first use (PEP 562), so that ``spendsense.personas.config`` (read by
+the settings of every CLI command) does not pull in Polars: see docs/decisions.md, "CLI
+start-up: heavy imports where they are used".
+"""
 
 from __future__ import annotations
 
-from spendsense.personas.assign import ASSIGNMENT_COLUMNS, assign_personas
-from spendsense.personas.config import PersonasConfig
-from spendsense.personas.confusion import (
-    ARCHETYPE_PERSONA,
-    confusion_matrix,
-    render_confusion,
-    render_confusion_matrix,
-)
-from spendsense.personas.metadata import PERSONA_METADATA
+import importlib
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from spendsense.personas.assign import ASSIGNMENT_COLUMNS, assign_personas
+    from spendsense.personas.config import PersonasConfig
+    from spendsense.personas.confusion import (
+        ARCHETYPE_PERSONA,
+        confusion_matrix,
+        render_confusion,
+        render_confusion_matrix,
+    )
+    from spendsense.personas.metadata import PERSONA_METADATA
+
+_HOMES = {
+    "ASSIGNMENT_COLUMNS": "assign",
+    "assign_personas": "assign",
+    "PersonasConfig": "config",
+    "ARCHETYPE_PERSONA": "confusion",
+    "confusion_matrix": "confusion",
+    "render_confusion": "confusion",
+    "render_confusion_matrix": "confusion",
+    "PERSONA_METADATA": "metadata",
+}
 __all__ = [
     "ARCHETYPE_PERSONA",
     "ASSIGNMENT_COLUMNS",
@@ -22,3 +41,9 @@ __all__ = [
     "render_confusion",
     "render_confusion_matrix",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

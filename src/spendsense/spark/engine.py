@@ -261,13 +261,17 @@ def run_spark(
     as_of: date | None = None,
     partitions: int | None = None,
     operational: bool = False,
+    force: bool = False,
 ) -> SparkRun:
-    """Compute every stage on Spark and write ``out_path/<table>.parquet`` folders."""
+    """Compute every stage on Spark and write ``out_path/<table>.parquet`` folders.
+
+    ``force`` allows an ``as_of`` after the newest ledger date (``pipeline.resolve_as_of``).
+    """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from spendsense.errors import UserError
-    from spendsense.pipeline import load_content
+    from spendsense.pipeline import load_content, resolve_as_of
 
     try:
         import pandas  # noqa: F401  (PySpark's Arrow UDFs need it)
@@ -277,11 +281,10 @@ def run_spark(
         ) from exc
 
     frames = read_ledger(spark, ledger_path)
-    if as_of is None:
-        newest = frames["transactions"].agg(F.max("date")).collect()[0][0]
-        if newest is None:
-            raise UserError(f"{ledger_path}: the ledger has no transactions")
-        as_of = newest
+    newest = frames["transactions"].agg(F.max("date")).collect()[0][0]
+    if newest is None:
+        raise UserError(f"{ledger_path}: the ledger has no transactions")
+    as_of = resolve_as_of(as_of, newest, force=force)
     users = frames["users"].filter(F.col("consent_status") == "granted").count()
     n = partitions or max(spark.sparkContext.defaultParallelism, -(-users // settings.chunk_users))
     catalog = spark.sparkContext.broadcast(load_content(settings))

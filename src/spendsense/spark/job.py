@@ -46,6 +46,8 @@ def run_with_spark(
     master: str | None = "local[*]",
     log: Callable[[str], object] = print,
     computed_at: datetime | None = None,
+    *,
+    force: bool = False,
 ) -> RunSummary:
     """``spendsense run --engine spark``: Spark computes, outputs land where the embedded run puts them.
 
@@ -74,6 +76,7 @@ def run_with_spark(
         computed_at,
         as_of=as_of,
         operational=sqlite,
+        force=force,
     )
     timings["spark: signals + personas + recommendations"] = time.perf_counter() - t1
     t2 = time.perf_counter()

@@ -7,9 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from spendsense.errors import NotFound, UserError
-from spendsense.store.db import transaction
-from spendsense.store.ledger import bump_version
-from spendsense.store.outputs import features_dir_of, purge_user_parquet
+from spendsense.store.db import bump_version, transaction
 
 CONSENT_ACTIONS = {"grant": "granted", "revoke": "revoked"}
 # Derived data removed when consent is revoked (delivered recommendations stay as the record of what was shown).
@@ -69,6 +67,10 @@ def set_consent(
         if audit is not None:
             audit(conn, result)
     if status == "revoked":  # the analytics copies too, at once (a rerun rewrites them as well)
+        # imported here: Polars is needed only to purge Parquet, and a consent command must
+        # start fast (docs/decisions.md, "CLI start-up: heavy imports where they are used")
+        from spendsense.store.outputs import features_dir_of, purge_user_parquet
+
         features = features_dir_of(conn)
         if features is not None and features.exists():
             result["removed_rows"] = removed + purge_user_parquet(features, user_id)

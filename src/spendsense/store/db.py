@@ -29,6 +29,19 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
     return conn
 
 
+def bump_version(conn: sqlite3.Connection) -> None:
+    """The ledger changed: its Parquet copies are stale (kept here, free of Polars, for the CLI)."""
+    conn.execute(
+        "INSERT INTO meta VALUES ('ledger_version', '1') ON CONFLICT(key) "
+        "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+    )
+
+
+def ledger_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT value FROM meta WHERE key='ledger_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
@@ -40,7 +53,7 @@ def apply_migrations(conn: sqlite3.Connection) -> int:
         if version <= current:
             continue
         with transaction(conn):
-            for statement in _split(sql):
+            for statement in _split(sql() if callable(sql) else sql):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={version}")
     return schema_version(conn)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from spendsense.ledger.batch import LedgerBatch
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform, empty
-from spendsense.store.db import transaction
+from spendsense.store.db import bump_version, ledger_version, transaction
 
 # Order matters for foreign keys: parents first.
 WRITE_ORDER = (
@@ -219,18 +219,6 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> None:
                 (user_id, item_id, cursor, datetime.now(UTC).isoformat()),
             )
         bump_version(conn)
-
-
-def bump_version(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "INSERT INTO meta VALUES ('ledger_version', '1') ON CONFLICT(key) "
-        "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
-    )
-
-
-def ledger_version(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key='ledger_version'").fetchone()
-    return int(row[0]) if row else 0
 
 
 def read_table(

@@ -5,7 +5,7 @@ Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
-import polars as pl
+from collections.abc import Callable
 
 LEDGER = """
 CREATE TABLE users (
@@ -85,7 +85,12 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 
 
 def _feature_tables() -> str:
-    """DDL for the feature tables, derived from ``signals.schema`` at the time of migration 2."""
+    """DDL for the feature tables, derived from ``signals.schema`` at the time of migration 2.
+
+    Built only when the migration runs: importing Polars here would slow every CLI command.
+    """
+    import polars as pl
+
     from spendsense.signals.schema import FEATURE_TABLES
 
     extra_keys = {"credit_cards": ("account_id",), "recurring_streams": ("stream_id",)}
@@ -237,4 +242,7 @@ CREATE TABLE feedback (
 CREATE INDEX idx_feedback_rec ON feedback(recommendation_id)
 """
 
-MIGRATIONS: list[str] = [LEDGER, _feature_tables(), PERSONAS, RECOMMENDATIONS, OVERSIGHT]
+# A migration is its SQL, or a function that builds it when it runs.
+MIGRATIONS: list[str | Callable[[], str]] = [
+    LEDGER, _feature_tables, PERSONAS, RECOMMENDATIONS, OVERSIGHT,
+]  # fmt: skip
