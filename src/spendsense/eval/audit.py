@@ -189,10 +189,11 @@ def guardrail_metrics(
         "tone": "titles/rationales flagged by guardrails.tone",
         "disclosure": "recommendations whose disclosure differs from the required text",
     }
-    n = recs.height
-    out = [
-        metric("guardrails", f"{k}_violations", float(v.height), target=0, op="==",
-               n=offers.height if k == "ineligible_offers" else n, note=notes[k])
+    checked = {k: offers.height if k == "ineligible_offers" else recs.height for k in details}
+    out = [  # nothing to check is "not tested" (value None), never a vacuous pass
+        metric("guardrails", f"{k}_violations", float(v.height) if checked[k] else None,
+               target=0, op="==", n=checked[k],
+               note=notes[k] if checked[k] else f"not tested: no {'offers' if k == 'ineligible_offers' else 'recommendations'} stored")
         for k, v in details.items()
     ]  # fmt: skip
     return out, details

@@ -38,7 +38,10 @@ def persona_mix(mix: pl.DataFrame, path: Path) -> Path:
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_xlabel("% of consented users")
     ax.set_xlim(0, 100)
-    ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    if order:  # a legend without bars makes matplotlib warn
+        ax.legend(fontsize=6, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.3), frameon=False)
+    else:
+        ax.text(50, 0, "no persona assignments yet", ha="center", va="center", fontsize=7)
     ax.set_title("Primary persona by window")
     fig.tight_layout()
     fig.savefig(path, dpi=150)
@@ -78,12 +81,17 @@ def fairness(rates: pl.DataFrame, path: Path) -> Path:
         outcome, what = "assigned", "persona assigned (no offers)"
     chosen = rates.filter(pl.col("outcome") == outcome).sort("attribute", "group", descending=True)
     fig, ax = plt.subplots(figsize=(4.2, max(1.6, 0.16 * chosen.height + 0.7)))
-    labels = chosen.select(pl.format("{}: {} (n={})", "attribute", "group", "n").alias("label"))[
-        "label"
-    ].to_list()
+    labels = chosen.select(
+        pl.format(
+            "{}: {} (n={}{})", "attribute", "group", "n",
+            pl.when(pl.col("tested")).then(pl.lit("")).otherwise(pl.lit(", not tested")),
+        ).alias("label")
+    )["label"].to_list()  # fmt: skip
     ratios = chosen["ratio"].fill_null(0).to_list()
     colours = chosen.select(
-        pl.when(pl.col("significant_violation"))
+        pl.when(~pl.col("tested"))
+        .then(pl.lit("#d0d0d0"))
+        .when(pl.col("significant_violation"))
         .then(pl.lit(COLOURS[3]))
         .when(pl.col("below_four_fifths"))
         .then(pl.lit(COLOURS[1]))
@@ -94,7 +102,11 @@ def fairness(rates: pl.DataFrame, path: Path) -> Path:
     ax.axvline(0.8, color="black", lw=0.8, ls="--")
     ax.set_xlim(0, 1.05)
     ax.tick_params(axis="y", labelsize=6)
-    ax.set_xlabel("rate / best group's rate\n(red: significant, orange: not significant)")
+    tested = int(chosen["tested"].sum())
+    ax.set_xlabel(
+        "rate / best group's rate (red: significant, orange: not significant,\n"
+        f"grey: group too small to test; {tested} of {chosen.height} groups tested)"
+    )
     ax.set_title(f"Four-fifths check: {what}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=150)

@@ -13,6 +13,9 @@ ATTRIBUTES: Final = ("age_band", "gender", "income_tier", "region")
 FOUR_FIFTHS: Final = 0.8
 MIN_GROUP: Final = 30
 ALPHA: Final = 0.05
+POWER: Final = 0.8
+# z for a two-sided ALPHA plus z for POWER: the smallest gap a test of these sizes detects
+DETECTABLE_Z: Final = 1.959964 + 0.841621
 # What each persona's rule reads: the feature compared across groups when a persona rate differs.
 PERSONA_DRIVER: Final[dict[int, tuple[str, str]]] = {
     1: ("credit", "max_utilization"),
@@ -67,6 +70,21 @@ def outcomes(
     )
 
 
+def outcome_names(outcome: pl.Expr) -> pl.Expr:
+    """Plain names for the outcome columns: "Subscription-Heavy", not "persona_3"."""
+    from spendsense.personas.metadata import persona_name
+
+    names = {"offer": "offered a partner offer", "assigned": "any persona assigned"}
+    names |= {f"persona_{pid}": persona_name(pid) for pid in PERSONA_DRIVER}
+    return outcome.replace_strict(names, default=outcome, return_dtype=pl.String)
+
+
+def untested_groups(rates: pl.DataFrame, outcome: str = "offer") -> list[str]:
+    """The groups too small to test (n < MIN_GROUP), as "attribute=group (n=…)"."""
+    small = rates.filter((pl.col("outcome") == outcome) & ~pl.col("tested"))
+    return [f"{r['attribute']}={r['group']} (n={r['n']})" for r in small.iter_rows(named=True)]
+
+
 def group_rates(table: pl.DataFrame) -> pl.DataFrame:
     """(attribute, group, outcome) with n, rate, ratio to the best group, z and p vs the rest."""
     outcome_cols = [c for c in table.columns if c not in ("user_id", *ATTRIBUTES)]
@@ -96,7 +114,14 @@ def group_rates(table: pl.DataFrame) -> pl.DataFrame:
     rates = rates.with_columns(
         z=pl.when((se > 0) & (pl.col("rest_n") > 0)).then(
             (pl.col("rate") - pl.col("rest_rate")) / se
-        )
+        ),
+        # the smallest rate gap (vs the rest) this test finds 80% of the time, at the worst-case
+        # variance (p = 0.5): the pooled rate is often 0 or 1, which would promise any gap
+        detectable_gap=pl.when(pl.col("rest_n") > 0).then(
+            DETECTABLE_Z * 0.5 * (1 / pl.col("n") + 1 / pl.col("rest_n")).sqrt()
+        ),
+        tested=(pl.col("n") >= MIN_GROUP) & (pl.col("rest_n") > 0),
+        outcome_name=outcome_names(pl.col("outcome")),
     ).sort("attribute", "outcome", "group")
     p = pl.Series("p_value", [two_sided_p(z) for z in rates["z"].to_list()], dtype=pl.Float64)
     return (
@@ -202,7 +227,16 @@ def likely_causes(
     return (
         out.with_columns(cause=cause)
         .select(
-            "attribute", "outcome", "group", "n", "rate", "ratio", "p_value", "reliable", "cause"
+            "attribute",
+            "outcome",
+            "outcome_name",
+            "group",
+            "n",
+            "rate",
+            "ratio",
+            "p_value",
+            "reliable",
+            "cause",
         )
         .sort("attribute", "outcome", "group")
     )
@@ -217,13 +251,23 @@ def fairness_metrics(rates: pl.DataFrame, window: int) -> list[Metric]:
     for attr in ATTRIBUTES:
         row = par.filter((pl.col("attribute") == attr) & (pl.col("outcome") == "offer"))
         r = row.to_dicts()[0] if row.height else {}
-        n = int(offers.filter(pl.col("attribute") == attr)["n"].sum())
+        groups = offers.filter(pl.col("attribute") == attr)
+        n = int(groups["n"].sum())
+        tested = groups.filter(pl.col("tested"))
         violations = float(r.get("significant_violations", 0)) if measured else None
+        if tested.height == 0:
+            violations = None  # no group is big enough: not tested, never a vacuous pass
+        gap = tested["detectable_gap"].min() if tested.height else None
+        power = (
+            f"; {tested.height} of {groups.height} groups tested (n >= {MIN_GROUP})"
+            + (f", smallest detectable gap {float(gap) * 100:.0f} points" if gap is not None else "")  # type: ignore[arg-type]
+            + (f"; not tested: {', '.join(untested_groups(groups))}" if tested.height < groups.height else "")
+        )  # fmt: skip
         note = (
             f"groups with offer rate < {FOUR_FIFTHS} of the best group, n >= {MIN_GROUP} and "
-            f"p < {ALPHA} ({window}d)"
+            f"p < {ALPHA} ({window}d){power}"
             if measured
-            else "no offers stored: not measured"
+            else "no offers stored: not tested"
         )
         out += [
             metric("fairness", f"offer_significant_violations_{attr}", violations,

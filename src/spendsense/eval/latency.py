@@ -87,7 +87,7 @@ def latency_metrics(timings: pl.DataFrame, runs: pl.DataFrame) -> list[Metric]:
     return [
         metric("latency", "per_user_p50", p50, unit="s", n=ok.len(), note=note),
         metric("latency", "per_user_p95", p95, target=P95_TARGET_S, op="<=", unit="s", n=ok.len(), note=note),
-        metric("latency", "per_user_failures", float(n - ok.len()), target=0, op="==", n=n),
+        metric("latency", "per_user_failures", float(n - ok.len()) if n else None, target=0, op="==", n=n),
         metric("latency", "batch_users_per_second", rate, n=users,
                note=f"newest pipeline_runs row: {users} users in {seconds:.1f} s" if seconds else "no timed pipeline run"),
     ]  # fmt: skip

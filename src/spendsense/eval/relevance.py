@@ -104,7 +104,8 @@ def persona_fit(
             int(stable["general_item"].sum()), stable.height), unit="%", n=stable.height,
                note="STABLE users: share of their education items from the general set"),
         metric("relevance", "education_items_not_in_catalog", float(
-            joined.height - int(joined["in_catalog"].sum())), target=0, op="==", n=joined.height),
+            joined.height - int(joined["in_catalog"].sum())) if joined.height else None,
+            target=0, op="==", n=joined.height),
         metric("relevance", "education_without_assignment", float(orphan.height),
                n=joined.height, note="education recommendations with no persona row"),
     ]  # fmt: skip

@@ -20,7 +20,7 @@ body{font-family:Helvetica,Arial,sans-serif;font-size:9.5pt;margin:1.2cm;color:#
 h1{font-size:15pt;margin:0 0 2pt} h2{font-size:11pt;margin:10pt 0 3pt;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%;font-size:8pt} td,th{padding:1.5pt 4pt;text-align:left}
 tr:nth-child(even){background:#f4f4f4} td.num{white-space:nowrap} .pass{color:#1a7f37;font-weight:bold}
-.fail{color:#c62828;font-weight:bold} .muted{color:#666;font-size:8pt}
+.fail{color:#c62828;font-weight:bold} .untested{color:#8a5a00;font-weight:bold} .muted{color:#666;font-size:8pt}
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:6pt} .charts img{width:100%}
 ul{margin:2pt 0 2pt 14pt;padding:0} li{margin:1pt 0}
 @page{size:A4;margin:0}
@@ -42,9 +42,8 @@ LIMITATIONS = (
 
 
 def _verdict(m: Metric) -> str:
-    if m.passed is None:
-        return ""
-    return '<span class="pass">PASS</span>' if m.passed else '<span class="fail">FAIL</span>'
+    css = {"PASS": "pass", "FAIL": "fail", "not tested": "untested"}.get(m.verdict)
+    return f'<span class="{css}">{m.verdict}</span>' if css else ""
 
 
 def _targets_table(result: EvalResult) -> str:
@@ -93,6 +92,27 @@ def _fairness_list(result: EvalResult) -> str:
     return f"<ul>{items}{tail}</ul>"
 
 
+def _fairness_power(result: EvalResult) -> str:
+    """How many groups were big enough to test, which were not, and the gap the tests can see."""
+    fair = result.details.get("fairness", {})
+    groups = [g for g in fair.get("groups", []) if g["outcome"] == "offer"]
+    if not groups:
+        return ""
+    tested = [g for g in groups if g.get("tested")]
+    gaps = [g["detectable_gap"] for g in tested if g.get("detectable_gap") is not None]
+    text = f"{len(tested)} of {len(groups)} groups have n ≥ {MIN_GROUP} and were tested."
+    if gaps:
+        text += (
+            f" With these sizes a gap in offer rate is detected (80% power, α = {ALPHA}) only when"
+            f" it is at least {min(gaps) * 100:.0f} points (largest group) to"
+            f" {max(gaps) * 100:.0f} points (smallest tested group)."
+        )
+    untested = fair.get("untested_groups") or []
+    if untested:
+        text += " Not tested (too few users): " + ", ".join(untested) + "."
+    return f"<p>{escape(text)}</p>"
+
+
 def _persona_gaps(result: EvalResult) -> str:
     rows = result.details.get("fairness", {}).get("below_four_fifths", [])
     sig = [r for r in rows if r["outcome"].startswith("persona_") and r["reliable"]]
@@ -101,7 +121,7 @@ def _persona_gaps(result: EvalResult) -> str:
             "<p>Persona rates: no group is significantly below four-fifths of the best group.</p>"
         )
     items = "".join(
-        f"<li>{escape(str(r['outcome']))} for <b>{escape(str(r['attribute']))} = "
+        f"<li>{escape(str(r.get('outcome_name') or r['outcome']))} for <b>{escape(str(r['attribute']))} = "
         f"{escape(str(r['group']))}</b> (n={r['n']}, ratio {_fmt(r['ratio'], '')}, "
         f"p={_fmt(r['p_value'], '')}): {escape(str(r['cause']))}</li>"
         for r in sig[:MAX_LISTED]
@@ -135,7 +155,7 @@ STABLE when no persona matches; the two are reported apart) and at least {MIN_BE
 behaviours are detected in that window. Users without an assignment are never covered:</p><ul>{behaviours}</ul>
 <h2>Fairness (offers, {result.details.get("fairness", {}).get("window_days")}-day window)</h2>
 <p class=muted>A group fails when its offer rate is below {FOUR_FIFTHS} × the best group's rate, it has
-n ≥ {MIN_GROUP} and p &lt; {ALPHA} against the rest.</p>{_fairness_list(result)}{_persona_gaps(result)}
+n ≥ {MIN_GROUP} and p &lt; {ALPHA} against the rest.</p>{_fairness_power(result)}{_fairness_list(result)}{_persona_gaps(result)}
 <h2>Limitations</h2><ul>{limits}</ul>
 <h2>Notes</h2><ul class=muted>{notes}</ul>
 </body></html>
@@ -197,9 +217,11 @@ def render_outputs(result: EvalResult, out: Path, *, pdf: bool = True) -> None:
     result.files["report.html"] = str(html_path)
     for image in images:
         result.files[f"charts/{image.name}"] = str(image)
+    pdf_path = out / "report.pdf"
+    pdf_path.unlink(missing_ok=True)  # never an older PDF beside a newer report.html
     if pdf:
-        problem = html_to_pdf(html_path, out / "report.pdf")
+        problem = html_to_pdf(html_path, pdf_path)
         if problem:
             result.notes.append(problem)
         else:
-            result.files["report.pdf"] = str(out / "report.pdf")
+            result.files["report.pdf"] = str(pdf_path)

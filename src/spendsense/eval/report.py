@@ -133,6 +133,12 @@ def compute_metrics(
         "parity": _rows(fairness.parity(rates)),
         "groups": _rows(rates),
         "below_four_fifths": _rows(causes),
+        "min_group": fairness.MIN_GROUP,
+        "untested_groups": fairness.untested_groups(rates),
+        "tested_groups": int(
+            rates.filter((pl.col("outcome") == "offer") & pl.col("tested")).height
+        ),
+        "offer_groups": int(rates.filter(pl.col("outcome") == "offer").height),
     }
     as_of = stored.as_of.isoformat() if stored.as_of else None
     return EvalResult(as_of, metrics, details, notes=[*stored.notes, catalog_note], frames=frames)

@@ -27,7 +27,7 @@ class Metric:
 
     @property
     def passed(self) -> bool | None:
-        """True/False against the target; None when there is no target or nothing was measured."""
+        """True/False against the target (False when nothing was measured); None without a target."""
         if self.op == "info" or self.target is None:
             return None
         if self.value is None:
@@ -38,9 +38,18 @@ class Metric:
             return self.value <= self.target + 1e-12
         return abs(self.value - self.target) < 1e-12
 
+    @property
+    def verdict(self) -> str:
+        """PASS, FAIL, "not tested" (a target with nothing to measure) or "" (no target)."""
+        if self.passed is None:
+            return ""
+        if self.value is None:
+            return "not tested"
+        return "PASS" if self.passed else "FAIL"
+
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready record (``passed`` included)."""
-        return {**asdict(self), "passed": self.passed}
+        """A JSON-ready record (``passed`` and ``verdict`` included)."""
+        return {**asdict(self), "passed": self.passed, "verdict": self.verdict}
 
 
 def metric(
@@ -89,8 +98,8 @@ class EvalResult:
 
     @property
     def failed(self) -> list[Metric]:
-        """Targets measured and not met (a target with nothing to measure is not tested)."""
-        return [m for m in self.targets if m.passed is False]
+        """Targets not met, the ones that could not be tested included."""
+        return [m for m in self.targets if not m.passed]
 
     @property
     def all_passed(self) -> bool:
@@ -136,13 +145,18 @@ class EvalResult:
                 continue
             value = _fmt(m.value, m.unit)
             target = "" if m.target is None else f"{m.op} {_fmt(m.target, m.unit)}"
-            verdict = {True: "PASS", False: "FAIL", None: ""}[m.passed]
-            lines.append(f"{m.group + '.' + m.name:<52} {value:>10} {target:>10}  {verdict}")
-        failed = [m for m in self.targets if not m.passed]
+            lines.append(f"{m.group + '.' + m.name:<52} {value:>10} {target:>10}  {m.verdict}")
+        failed = [m for m in self.failed if m.value is not None]
+        untested = [m for m in self.failed if m.value is None]
         lines.append("-" * len(header))
         lines.append(
-            f"{len(self.targets) - len(failed)}/{len(self.targets)} targets met"
+            f"{len(self.targets) - len(self.failed)}/{len(self.targets)} targets met"
             + (f"; failing: {', '.join(m.group + '.' + m.name for m in failed)}" if failed else "")
+            + (
+                f"; not tested: {', '.join(m.group + '.' + m.name for m in untested)}"
+                if untested
+                else ""
+            )
         )
         lines += [f"  {k}: {v}" for k, v in sorted(self.files.items())]
         return "\n".join(lines)
@@ -150,7 +164,7 @@ class EvalResult:
 
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
-        return "n/a"
+        return "—"
     if unit == "%":
         return f"{value * 100:.1f}%"
     if unit == "s":
