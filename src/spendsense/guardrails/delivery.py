@@ -17,9 +17,10 @@ Policies:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import polars as pl
+if TYPE_CHECKING:  # settings read this module: Polars loads only where the expression is built
+    import polars as pl
 
 DeliveryPolicy = Literal["offers_reviewed", "all_reviewed", "guardrails_only"]
 DEFAULT_POLICY: DeliveryPolicy = "offers_reviewed"
@@ -93,6 +94,8 @@ def delivered_sql(
 
 def delivered_expr(policy: str, *, kind: str = "kind", status: str = "status") -> pl.Expr:
     """A Polars expression true exactly where :func:`is_delivered` is."""
+    import polars as pl
+
     expr = pl.lit(False)
     for k in KINDS:
         expr = expr | ((pl.col(kind) == k) & pl.col(status).is_in(sorted(_statuses(k, policy))))
