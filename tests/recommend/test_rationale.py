@@ -7,14 +7,15 @@ import polars as pl
 from conftest import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 from spendsense.recommend.catalog import Catalog
 from spendsense.recommend.engine import recommend
-from spendsense.recommend.rationale import compile_template, money_expr
+from spendsense.recommend.rationale import compile_template
 from spendsense.recommend.verify import verify_rationales
+from spendsense.text import format_expr
 
 
 def test_money_and_percent_formats() -> None:
     values = [0.0, 87.12, 3400.0, 1234567.891, -40.5, None]
-    out = pl.DataFrame({"v": values}).select(money_expr(pl.col("v"))).to_series().to_list()
-    assert out == ["$0", "$87.12", "$3,400", "$1,234,567.89", "-$40.50", None]
+    out = pl.DataFrame({"v": values}).select(format_expr("v", "money")).to_series().to_list()
+    assert out == ["$0.00", "$87.12", "$3,400.00", "$1,234,567.89", "-$40.50", None]
     frame = pl.DataFrame({"c.u": [0.675, 0.004], "c.n": ["Visa", "Amex"]})
     expr = compile_template("Your {c.n} is at {c.u:pct}.")
     assert frame.select(expr).to_series().to_list() == [
@@ -23,7 +24,9 @@ def test_money_and_percent_formats() -> None:
     ]
 
 
-def test_example_rationale_from_the_brief(catalog: Catalog) -> None:
+def test_example_rationale_from_the_brief_in_plain_words(catalog: Catalog) -> None:
+    """The brief's example, with money as $1,234.56 and "utilization" said plainly
+    (docs/decisions.md: the sentence contract)."""
     features = features_for({"u1": HIGH_UTIL})
     result = recommend(features, assignments_for({"u1": (1, 3)}), users_for(["u1"]), catalog,
                        as_of=AS_OF, generated_at=GENERATED, config_version="t")  # fmt: skip
@@ -31,8 +34,8 @@ def test_example_rationale_from_the_brief(catalog: Catalog) -> None:
         zip(result.recommendations["item_id"], result.recommendations["rationale"], strict=True)
     )
     assert texts["edu_utilization_explainer"] == (
-        "We suggested this because your Visa ending in 4523 is at 68% utilization ($3,400 of $5,000 "
-        "limit). Bringing this below 30% could improve your credit score."
+        "We suggested this because your Visa ending in 4523 is using 68% of its limit ($3,400.00 of "
+        "$5,000.00). Bringing this below 30% could improve your credit score."
     )
     assert "$87.12 a month in interest" in texts["edu_interest_cost"]
     assert all("because" in t for t in texts.values())

@@ -1,4 +1,4 @@
-"""The last rework's rules: no cited zero unless zero_ok, count formats, primary-persona cap."""
+"""The last rework's rules: no cited zero or negative number, count formats, primary-persona cap."""
 
 from __future__ import annotations
 
@@ -45,39 +45,49 @@ def _rules(result: RecommendationResult, user: str, kind: str) -> list[str]:
     return traces.filter(pl.col("kind") == kind).sort("rank")["rule"].to_list()
 
 
-def test_an_item_citing_a_zero_is_not_chosen_unless_zero_ok() -> None:
+def test_an_item_citing_a_zero_or_negative_number_is_not_chosen() -> None:
     spend = f"{{{SPEND}:money}}"
+    growth = "{savings.growth_rate:pct}"
     items = [
         _item("edu_spend", f"We suggested this because you spend {spend} a month.", [SPEND]),
         _item(
-            "edu_spend_zero_ok",
-            f"We suggested this because you spend {spend} a month.",
-            [SPEND],
-            zero_ok=[SPEND],
+            "edu_growth",
+            f"We suggested this because your savings grew {growth}.",
+            ["savings.growth_rate"],
         ),
         _item(
             "edu_months",
-            "We suggested this because savings cover {savings.emergency_fund_months:num1} months.",
+            "We suggested this because savings cover {savings.emergency_fund_months:months}.",
             ["savings.emergency_fund_months"],
+        ),
+        _item(
+            "edu_balance",
+            "We suggested this because your balance averaged {cash_flow.avg_daily_balance:balance}.",
+            ["cash_flow.avg_daily_balance"],
         ),
     ]
     catalog = parse_catalog({"education/a.yaml": yaml.safe_dump({"items": items})})
     users = {
-        "zero": {"subscriptions": {"monthly_recurring_spend": 0.0},
-                 "savings": {"emergency_fund_months": 0.04}},  # 0.04 shows as "0.0"
+        "zero": {"subscriptions": {"monthly_recurring_spend": 0.004},  # shows as "$0.00"
+                 "savings": {"emergency_fund_months": 0.04, "growth_rate": -0.03},  # "0 months"
+                 "cash_flow": {"avg_daily_balance": -1208.85}},  # said as "below zero"
         "some": {"subscriptions": {"monthly_recurring_spend": 12.5},
-                 "savings": {"emergency_fund_months": 0.06}},  # 0.06 shows as "0.1"
+                 "savings": {"emergency_fund_months": 0.06, "growth_rate": 0.02},  # "0.1 months"
+                 "cash_flow": {"avg_daily_balance": 0.001}},  # "$0.00": not shown
     }  # fmt: skip
     result = _run(catalog, users, {"zero": (3, None), "some": (3, None)})
     chosen = result.recommendations.group_by("user_id").agg(pl.col("item_id").sort())
     by_user = dict(zip(chosen["user_id"], chosen["item_id"].to_list(), strict=True))
-    assert by_user["zero"] == ["edu_spend_zero_ok"]
-    assert by_user["some"] == ["edu_months", "edu_spend", "edu_spend_zero_ok"]
-    zero_text = result.recommendations.filter(pl.col("user_id") == "zero")["rationale"][0]
-    assert zero_text == "We suggested this because you spend $0 a month."
-    # The group is short: the zero-citing items matched but could not be rendered.
+    assert by_user["zero"] == ["edu_balance"]
+    assert by_user["some"] == ["edu_growth", "edu_months", "edu_spend"]
+    recs = result.recommendations
+    texts = dict(zip(recs["item_id"], recs["rationale"], strict=True))
+    assert texts["edu_balance"] == (
+        "We suggested this because your balance averaged $1,208.85 below zero."
+    )
+    # The group is short: the other items matched but could not be rendered.
     short = result.shortfalls.filter(pl.col("user_id") == "zero")
-    assert short["reason"][0].startswith("fewer than the minimum: 3 matched, 1 renderable")
+    assert short["reason"][0].startswith("fewer than the minimum: 4 matched, 1 renderable")
 
 
 def test_count_formats_use_the_plural_except_for_one() -> None:

@@ -6,12 +6,10 @@ from typing import TypeVar
 
 import polars as pl
 
-F = TypeVar("F", pl.DataFrame, pl.LazyFrame)
+from spendsense.text import DISCLOSURE
 
-DISCLOSURE = (
-    "This is educational content, not financial advice. "
-    "Consult a licensed advisor for personalized guidance."
-)
+__all__ = ["DISCLOSURE", "missing_disclosure", "with_disclosure"]
+F = TypeVar("F", pl.DataFrame, pl.LazyFrame)
 
 
 def with_disclosure(frame: F) -> F:

@@ -23,8 +23,9 @@ import polars as pl
 
 from spendsense.guardrails.eligibility import CHECK_FIELDS, eligibility_checks
 from spendsense.recommend.config import RecommendConfig
-from spendsense.recommend.rationale import parse_template, shows_zero
+from spendsense.recommend.rationale import parse_template
 from spendsense.recommend.triggers import SIGNALS, signal_strength_columns
+from spendsense.text import showable_expr
 
 PERSONA_COLUMNS = [
     "status",
@@ -84,16 +85,12 @@ def _conditions(items: pl.DataFrame) -> tuple[list[tuple[str, str | None]], list
     """Every renderability condition in the catalog, and the indices each item needs.
 
     A condition is (field, None): the field is present, or (field, format): the cited
-    number does not read as zero in that format (unless the item marks it ``zero_ok``).
+    value may be shown in that format (:func:`spendsense.text.showable`: a number above zero
+    once rounded, a balance not zero, a word the format knows).
     """
     needs: list[list[tuple[str, str | None]]] = []
-    for template, fields, zero_ok in items.select("template", "fields", "zero_ok").rows():
-        allowed = set(zero_ok or ())
-        numbers = [
-            (h.field, h.fmt)
-            for h in parse_template(template)[1]
-            if h.fmt != "text" and h.field not in allowed
-        ]
+    for template, fields in items.select("template", "fields").rows():
+        numbers = [(h.field, h.fmt) for h in parse_template(template)[1] if h.fmt != "text"]
         needs.append([*((f, None) for f in fields), *numbers])
     conditions = sorted({c for need in needs for c in need}, key=lambda c: (c[0], c[1] or ""))
     index = {c: i for i, c in enumerate(conditions)}
@@ -108,11 +105,7 @@ def _row_masks(conditions: list[tuple[str, str | None]]) -> list[pl.Expr]:
     """Per user row, one UInt64 word per 64 conditions with the bits of those that hold."""
     words: list[list[pl.Expr]] = [[] for _ in range(_mask_words(len(conditions)))]
     for i, (field, fmt) in enumerate(conditions):
-        holds = (
-            pl.col(field).is_not_null()
-            if fmt is None
-            else (~shows_zero(field, fmt)).fill_null(False)
-        )
+        holds = pl.col(field).is_not_null() if fmt is None else showable_expr(field, fmt)
         bit = pl.lit(1 << (i % _WORD), pl.UInt64)
         words[i // _WORD].append(pl.when(holds).then(bit).otherwise(pl.lit(0, pl.UInt64)))
     return [

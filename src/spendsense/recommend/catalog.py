@@ -52,11 +52,6 @@ class _Item(BaseModel):
     rationale: str = Field(description="Template: plain text with {field:format} placeholders.")
     weight: float = Field(default=0.5, ge=0, le=1, description="Editorial priority among equals.")
     general: bool = Field(default=False, description="Part of the general set for STABLE users.")
-    zero_ok: list[str] = Field(
-        default_factory=list,
-        description="Cited fields that may show as zero ($0 savings when that is the point); "
-        "any other cited number that would show as zero keeps the item from being chosen.",
-    )
 
     @model_validator(mode="after")
     def _check(self) -> _Item:
@@ -77,11 +72,24 @@ class _Item(BaseModel):
         return [self.title, self.summary, self.body, " ".join(parse_template(self.rationale)[0])]
 
 
+CALCULATORS = ("card_payoff", "emergency_fund", "savings_rate")
+"""The working calculators a ``format: calculator`` item can open (see web/calculators.py)."""
+
+
 class EducationItem(_Item):
     """An article, checklist, calculator or budget template."""
 
     format: Literal["article", "checklist", "calculator", "template", "guide"]
     reading_time_minutes: int = Field(ge=1, le=60)
+    calculator: Literal[CALCULATORS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="Which working calculator opens (format: calculator only)."
+    )
+
+    @model_validator(mode="after")
+    def _calculator(self) -> EducationItem:
+        if (self.format == "calculator") != (self.calculator is not None):
+            raise ValueError("an item has a calculator exactly when its format is calculator")
+        return self
 
 
 class Eligibility(BaseModel):
@@ -169,7 +177,6 @@ class Catalog:
                     "template": item.rationale,
                     "weight": item.weight,
                     "general": item.general,
-                    "zero_ok": item.zero_ok,
                     "elig_min_monthly_income": elig.min_monthly_income if elig else None,
                     "elig_max_utilization": elig.max_utilization if elig else None,
                     "elig_no_overdue": elig.no_overdue if elig else False,
@@ -202,7 +209,6 @@ _FRAME_SCHEMA: dict[str, pl.DataType] = {
     "body": pl.String(), "partner": pl.String(), "category": pl.String(),
     "personas": pl.List(pl.Int32()), "signals": pl.List(pl.String()), "fields": pl.List(pl.String()),
     "template": pl.String(), "weight": pl.Float64(), "general": pl.Boolean(),
-    "zero_ok": pl.List(pl.String()),
     "elig_min_monthly_income": pl.Float64(), "elig_max_utilization": pl.Float64(),
     "elig_no_overdue": pl.Boolean(), "elig_exclude_savings_account": pl.Boolean(),
     "elig_exclude_credit_card": pl.Boolean(), "elig_min_age": pl.Int32(),

@@ -8,7 +8,8 @@ import polars as pl
 
 from spendsense.recommend.catalog import Catalog
 from spendsense.recommend.fields import KEYS, build_view
-from spendsense.recommend.rationale import parse_template, shown_matches, template_regex
+from spendsense.recommend.rationale import parse_template, template_regex
+from spendsense.text import shown_matches
 
 
 def verify_rationales(

@@ -10,23 +10,17 @@ from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from spendsense import text
 from spendsense.guardrails.delivery import STATE_LABELS, delivery_state
 from spendsense.web.charts import bar_chart, line_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-DISCLOSURE = (
-    "This is educational content, not financial advice. "
-    "Consult a licensed advisor for personalized guidance."
-)
+DISCLOSURE = text.DISCLOSURE
 
 
 def money(value: Any) -> str:
-    """$1,234.56 (or an em dash for missing values)."""
-    if value is None:
-        return "—"
-    number = float(value)
-    sign = "-" if number < 0 else ""
-    return f"{sign}${abs(number):,.2f}"
+    """$1,234.56 (text.money), or an em dash for a missing value on the console."""
+    return text.money(value) or "—"
 
 
 def pct(value: Any, digits: int = 0) -> str:
