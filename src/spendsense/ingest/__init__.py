@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from spendsense.errors import InputUnreadable
 from spendsense.ingest.bulk import TEXT_HOOKS, loads
 from spendsense.ingest.conventions import Conventions
 from spendsense.ingest.mapping import Mapping, load_mapping, read_mapped
+from spendsense.ingest.native import Document, read_native
 from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_name
 from spendsense.ingest.quarantine import write_quarantine
 from spendsense.ingest.sandbox import read_sandbox
@@ -31,6 +33,7 @@ SUFFIXES = {".json": "json", ".csv": "table", ".parquet": "table", ".pq": "table
 SKIP_DIR = "ground_truth"
 FLUSH_EVERY = 2000  # files per chunk: staged in bulk, then validated together (bounds memory)
 CHUNK_ROWS = 500_000  # records per chunk (a bigger single file is a chunk of its own)
+BYTES_PER_RECORD = 400  # a JSON file's records, estimated from its size (bundles: ~450 B each)
 UNKNOWN_JSON = (
     "unrecognised JSON: not a user bundle, a Plaid response (/accounts/get, /transactions/get, "
     "/transactions/sync, /liabilities/get) or a sandbox config (override_accounts)"
@@ -138,6 +141,7 @@ def ingest_paths(
     known_user_ids: set[str] | None = None,
     chunk_files: int | None = None,
     chunk_rows: int | None = None,
+    native: bool = True,
 ) -> LedgerBatch:
     """Read, validate and normalise every file under ``paths`` into one batch (in memory).
 
@@ -152,6 +156,7 @@ def ingest_paths(
         known_user_ids=known_user_ids,
         chunk_files=chunk_files,
         chunk_rows=chunk_rows,
+        native=native,
     ):
         batch.extend(part)
     return batch
@@ -167,6 +172,7 @@ def ingest_chunks(
     chunk_files: int | None = None,
     chunk_rows: int | None = None,
     on_file: Callable[[int, int], object] | None = None,
+    native: bool = True,
 ) -> Iterator[LedgerBatch]:
     """Read and validate the files under ``paths`` a chunk at a time, in bounded memory.
 
@@ -186,6 +192,8 @@ def ingest_chunks(
         chunk_rows: records per chunk (default ``CHUNK_ROWS``); a big Parquet file is read in
             slices of this many rows, a big JSON file is one chunk.
         on_file: told ``(files done, files in all)`` before each file and at the end.
+        native: read JSON files with the columnar reader (``native``), the per-file path only
+            for what it cannot take; False reads every file the per-file way (for tests).
 
     Raises InputUnreadable when a single input, or every input, cannot be read (after the
     other chunks were yielded: the caller must not have applied them yet).
@@ -201,29 +209,43 @@ def ingest_chunks(
         )
     seen = Seen.of(known_account_ids, known_user_ids)
     staged = Staged()
-    in_chunk = readable = 0
+    counts = [0]  # files read
     errors: list[InputUnreadable] = []
+    pending: list[tuple[Path, int]] = []  # JSON files waiting to be read natively, together
+    pending_rows = in_chunk = 0  # their records, estimated from their size; files in the chunk
     for done, path in enumerate(files):
         if on_file is not None:
             on_file(done, len(files))
-        try:
-            for part in read_parts(path, user_id=user_id, mapping=rules, rows=max_rows):
-                staged.extend(part)
-                if staged.rows >= max_rows:
-                    yield validate_chunk(staged, seen, adjust)
-                    staged, in_chunk = Staged(), 0
-        except InputUnreadable as exc:
-            errors.append(exc)
-            staged.file_rejects.append((str(path), "file", "file", exc.message, None))
-            continue
-        readable += 1
+        seq = in_chunk
         in_chunk += 1
-        if in_chunk >= max_files:
+        if (
+            native
+            and rules is None
+            and SUFFIXES.get(path.suffix.lower()) == "json"
+            and path.is_file()
+        ):
+            pending.append((path, seq))
+            pending_rows += path.stat().st_size // BYTES_PER_RECORD
+        else:
+            try:
+                for part in read_parts(path, user_id=user_id, mapping=rules, rows=max_rows):
+                    staged.extend(part, seq=seq)
+                    if staged.rows + pending_rows >= max_rows:
+                        _read_pending(pending, staged, counts, errors, user_id)
+                        yield validate_chunk(staged, seen, adjust)
+                        staged, pending, pending_rows = Staged(), [], 0
+                counts[0] += 1
+            except InputUnreadable as exc:
+                errors.append(exc)
+                staged.file_rejects.append((str(path), "file", "file", exc.message, None))
+        if in_chunk >= max_files or staged.rows + pending_rows >= max_rows:
+            _read_pending(pending, staged, counts, errors, user_id)
             yield validate_chunk(staged, seen, adjust)
-            staged, in_chunk = Staged(), 0
+            staged, pending, pending_rows, in_chunk = Staged(), [], 0, 0
+    _read_pending(pending, staged, counts, errors, user_id)
     if on_file is not None:
         on_file(len(files), len(files))
-    if readable == 0:
+    if counts[0] == 0:
         raise (
             errors[0]
             if len(errors) == 1
@@ -231,9 +253,44 @@ def ingest_chunks(
                 f"none of {len(files)} inputs could be read; first: {errors[0].message}"
             )
         )
-    if staged.rows or staged.file_rejects or staged.removed or staged.cursors:
+    if (
+        staged.rows
+        or staged.file_rejects
+        or staged.removed
+        or staged.cursors
+        or staged.typed
+        or staged.chunks
+    ):
         yield validate_chunk(staged, seen, adjust)
     yield finish(seen)
+
+
+def _read_pending(
+    pending: list[tuple[Path, int]],
+    staged: Staged,
+    counts: list[int],
+    errors: list[InputUnreadable],
+    user_id: str | None,
+) -> None:
+    """Read the waiting JSON files into ``staged``: natively, else one by one (``native``)."""
+    if not pending:
+        return
+    docs = [
+        Document(p, seq, user_id or user_from_name(p), functools.partial(stamp_of, p))
+        for p, seq in pending
+    ]
+    result = read_native(docs)
+    staged.extend(result.staged)
+    counts[0] += len(docs) - len(result.fallback)
+    for doc in sorted(result.fallback, key=lambda d: d.seq):
+        try:
+            part = _read_json_file(doc.path, str(doc.path), doc.user, user_id=user_id, mapping=None)
+        except InputUnreadable as exc:
+            errors.append(exc)
+            staged.file_rejects.append((str(doc.path), "file", "file", exc.message, None))
+            continue
+        staged.extend(part, seq=doc.seq)
+        counts[0] += 1
 
 
 def reject_counts(rejects: list[Reject]) -> dict[str, int]:

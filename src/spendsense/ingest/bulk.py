@@ -145,9 +145,16 @@ def _meta(chunks: list[Chunk]) -> pl.DataFrame:
             "_file": [c.file for c in chunks],
             "_where": [c.where for c in chunks],
             "_user": [c.user for c in chunks],
+            "_seq": [c.seq for c in chunks],
             "_n": [len(c.records) for c in chunks],
         },
-        schema={"_file": pl.String, "_where": pl.String, "_user": pl.String, "_n": pl.Int64},
+        schema={
+            "_file": pl.String,
+            "_where": pl.String,
+            "_user": pl.String,
+            "_seq": pl.Int64,
+            "_n": pl.Int64,
+        },
     ).with_row_index("_c")
     rows = heads.select(pl.exclude("_n").repeat_by("_n").explode())
     return rows.select(
@@ -155,6 +162,7 @@ def _meta(chunks: list[Chunk]) -> pl.DataFrame:
         pl.format("{}[{}]", "_where", pl.int_range(pl.len()).over("_c")).alias("_pos"),
         pl.lit(None, pl.String).alias("_rid"),
         "_user",
+        "_seq",
     )
 
 

@@ -1,8 +1,11 @@
-"""Whole-column parsers for staged text: money, dates, booleans, rates, currencies.
+"""Whole-column parsers for staged values: money, dates, booleans, rates, currencies.
 
 Each parser returns a pair of expressions: the typed value and a reason (null
 when the value is fine or absent). They work on String columns produced by
-``staging``, so one expression validates every record of a table at once.
+``staging`` and, for money, rates and flags, on the typed columns of files read
+natively (``ingest.native``): numbers stay numbers there, and only the rare amount
+that sits near half a cent is judged on its decimal text. One expression validates
+every record of a table at once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ _PLAIN = r"^(?P<sign>[+-]?)(?P<int>\d*)(?:\.(?P<frac>\d*))?$"
 _TRUE = ["true", "t", "yes", "y", "1"]
 _FALSE = ["false", "f", "no", "n", "0"]
 _ISO_DAY = r"^\d{4}-\d{2}-\d{2}([T ].*)?$"
+# Polars writes 1e-7 where Python's repr (the text path's) writes 1e-07
+_SHORT_EXPONENT = (r"e([+-])(\d)$", "e${1}0${2}")
 
 
 def col(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -28,6 +33,13 @@ def col(frame: pl.DataFrame, name: str) -> pl.Expr:
 def blank(expr: pl.Expr) -> pl.Expr:
     """True where a text value is null or only whitespace."""
     return expr.is_null() | (expr.str.strip_chars() == "")
+
+
+def missing(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """True where the column is absent, null or (text) only whitespace."""
+    if name not in frame.columns:
+        return pl.lit(True)
+    return blank(pl.col(name)) if frame.schema[name] == pl.String else pl.col(name).is_null()
 
 
 def clean(expr: pl.Expr) -> pl.Expr:
@@ -74,11 +86,12 @@ def _money_exprs(
         .then(float_cents.cast(pl.Int64, strict=False))
         .otherwise(None)
     )
+    not_amount = s.is_not_null() & ~plain & as_float.is_null()
     reason = (
         pl.when(s.is_null())
         .then(None)
-        .when(~plain & as_float.is_null())
-        .then(pl.format(f"{label}: not an amount: '{{}}'", s.str.slice(0, 40)))
+        .when(not_amount)
+        .then(say(f"{label}: not an amount: '{{}}'", not_amount, s.str.slice(0, 40)))
         .when(~plain & ~finite)
         .then(pl.lit(f"{label}: not a finite amount"))
         .when(cents.is_null() | (cents.abs() >= MAX_ABS_CENTS))
@@ -87,18 +100,74 @@ def _money_exprs(
     return pl.when(reason.is_null()).then(cents).otherwise(None), reason
 
 
+def numeric(frame: pl.DataFrame, name: str) -> bool:
+    """True when the frame holds ``name`` as numbers (read natively), not as text."""
+    dtype = frame.schema.get(name)
+    return dtype is not None and dtype.is_numeric()
+
+
+def _near_cent(x: pl.Expr) -> pl.Expr:
+    """True where ``x`` dollars is within a quarter cent of a whole cent.
+
+    There ``round(x * 100)`` is the cent its decimal text rounds to, whatever the rounding
+    rule (float error at |x| < 10^13 dollars is under 0.13 cents); elsewhere (a third
+    decimal near 5) only the text decides, half to even.
+    """
+    cents = x * 100
+    return (cents - cents.round(0)).abs() < 0.25
+
+
+def _numeric_money(
+    x: pl.Expr, text_cents: pl.Expr, text_reason: pl.Expr, label: str
+) -> tuple[pl.Expr, pl.Expr]:
+    """Cents and reason for a numeric amount column (``text_*``: its text, where not near a cent)."""
+    cents = (x * 100).round(0)
+    finite = x.is_finite()
+    near = _near_cent(x)
+    value = (
+        pl.when(finite & near & (cents.abs() < MAX_ABS_CENTS))
+        .then(cents.cast(pl.Int64, strict=False))
+        .when(finite & ~near)
+        .then(text_cents)
+    )
+    reason = (
+        pl.when(x.is_null())
+        .then(None)
+        .when(~finite)
+        .then(pl.lit(f"{label}: not a finite amount"))
+        .when(near & (cents.abs() >= MAX_ABS_CENTS))
+        .then(pl.lit(f"{label}: amount out of range"))
+        .when(~near)
+        .then(text_reason)
+    )
+    return value, reason
+
+
 def with_money(
     frame: pl.DataFrame, labels: dict[str, str]
 ) -> tuple[pl.DataFrame, dict[str, tuple[pl.Expr, pl.Expr]]]:
     """``money`` for several columns (column -> label), computed in stages.
 
+    Numeric columns (read natively) are turned into cents arithmetically; only values
+    near half a cent take the decimal text path, so their rounding is exactly the text's.
     Returns the frame with helper columns ``_mv_<col>`` (cents) and ``_mr_<col>``
     (reason) and, per column, the (value, reason) expressions that read them; drop the
     helpers with ``drop_money``.
     """
     if not labels:
         return frame, {}
-    frame = frame.with_columns(clean(col(frame, c)).alias(f"_ms_{c}") for c in labels)
+    numbers = {c for c in labels if numeric(frame, c)}
+    frame = frame.with_columns(
+        (
+            pl.when(pl.col(c).is_finite() & ~_near_cent(pl.col(c).cast(pl.Float64)))
+            .then(pl.col(c).cast(pl.Float64))
+            .cast(pl.String)
+            .str.replace(*_SHORT_EXPONENT)
+            if c in numbers
+            else clean(col(frame, c))
+        ).alias(f"_ms_{c}")
+        for c in labels
+    )
     frame = frame.with_columns(
         pl.col(f"_ms_{c}")
         .str.extract_groups(_PLAIN)
@@ -116,6 +185,10 @@ def with_money(
         )
         for c, label in labels.items()
     }
+    parts = {
+        c: _numeric_money(pl.col(c).cast(pl.Float64), *parts[c], labels[c]) if c in numbers else p
+        for c, p in parts.items()
+    }
     frame = frame.with_columns(r.alias(f"_mr_{c}") for c, (_, r) in parts.items())
     frame = frame.with_columns(
         pl.when(pl.col(f"_mr_{c}").is_null()).then(v).otherwise(None).alias(f"_mv_{c}")
@@ -126,51 +199,112 @@ def with_money(
 
 
 def drop_money(frame: pl.DataFrame) -> pl.DataFrame:
-    """Without the helper columns of ``with_money``."""
-    return frame.select(pl.exclude("^_m[vr]_.*$"))
+    """Without the helper columns of ``with_money`` and ``with_days``."""
+    return frame.select(pl.exclude("^_[md][vr]_.*$"))
 
 
 def day(expr: pl.Expr, label: str) -> tuple[pl.Expr, pl.Expr]:
-    """Text date (YYYY-MM-DD, optionally with a time) -> pl.Date, within 1990-2100."""
+    """Text date (YYYY-MM-DD, optionally with a time) -> pl.Date, within 1990-2100.
+
+    One self-contained expression pair; ``with_days`` computes the same in stages.
+    """
     s = clean(expr)
-    parsed = (
+    return _day_exprs(s, _parse_day(s), label)
+
+
+def _parse_day(s: pl.Expr) -> pl.Expr:
+    return (
         pl.when(s.str.contains(_ISO_DAY))
         .then(s.str.slice(0, 10))
         .otherwise(None)
         .str.to_date("%Y-%m-%d", strict=False)
     )
+
+
+def _day_exprs(s: pl.Expr, parsed: pl.Expr, label: str) -> tuple[pl.Expr, pl.Expr]:
+    unparsed = s.is_not_null() & parsed.is_null()
+    outside = (parsed < MIN_DATE) | (parsed > MAX_DATE)
     reason = (
-        pl.when(s.is_null())
-        .then(None)
-        .when(parsed.is_null())
-        .then(pl.format(f"{label}: not a date (YYYY-MM-DD): '{{}}'", s.str.slice(0, 40)))
-        .when((parsed < MIN_DATE) | (parsed > MAX_DATE))
-        .then(pl.format(f"{label}: date {{}} outside 1990-2100", parsed.cast(pl.String)))
+        pl.when(unparsed)
+        .then(say(f"{label}: not a date (YYYY-MM-DD): '{{}}'", unparsed, s.str.slice(0, 40)))
+        .when(outside)
+        .then(say(f"{label}: date {{}} outside 1990-2100", outside, parsed.cast(pl.String)))
     )
     return pl.when(reason.is_null()).then(parsed).otherwise(None), reason
+
+
+def with_days(
+    frame: pl.DataFrame, labels: dict[str, str]
+) -> tuple[pl.DataFrame, dict[str, tuple[pl.Expr, pl.Expr]]]:
+    """``day`` for several columns (column -> label), computed in stages.
+
+    Each value is cleaned once and parsed once (helper columns ``_ds_``, ``_dp_``), so the
+    checks read columns instead of evaluating the parse again per reference; drop the
+    helpers with ``drop_money``. Returns the frame and (value, reason) per column.
+    """
+    if not labels:
+        return frame, {}
+    frame = frame.with_columns(clean(col(frame, c)).alias(f"_ds_{c}") for c in labels)
+    frame = frame.with_columns(_parse_day(pl.col(f"_ds_{c}")).alias(f"_dp_{c}") for c in labels)
+    parts = {
+        c: _day_exprs(pl.col(f"_ds_{c}"), pl.col(f"_dp_{c}"), label) for c, label in labels.items()
+    }
+    frame = frame.with_columns(
+        expr.alias(f"_d{kind}_{c}")
+        for c, (value, reason) in parts.items()
+        for kind, expr in (("v", value), ("r", reason))
+    ).select(pl.exclude("^_d[sp]_.*$"))
+    return frame, {c: (pl.col(f"_dv_{c}"), pl.col(f"_dr_{c}")) for c in labels}
+
+
+def say(template: str, where: pl.Expr, *values: pl.Expr) -> pl.Expr:
+    """``pl.format(template, *values)`` built only where ``where`` holds (null elsewhere).
+
+    A reason string is made for the failing rows alone, not for every row then dropped.
+    """
+    return pl.format(template, *[pl.when(where).then(v) for v in values])
+
+
+def flag_of(frame: pl.DataFrame, name: str, label: str) -> tuple[pl.Expr, pl.Expr]:
+    """``flag`` of a column; a Boolean column (read natively) is already the value."""
+    if frame.schema.get(name) == pl.Boolean:
+        return pl.col(name), pl.lit(None, pl.String)
+    return flag(col(frame, name), label)
+
+
+def rate_of(frame: pl.DataFrame, names: list[str], label: str) -> tuple[pl.Expr, pl.Expr]:
+    """``rate`` of the first non-null of ``names``; numeric columns are checked as numbers."""
+    if all(numeric(frame, n) or n not in frame.columns for n in names):
+        present = [pl.col(n).cast(pl.Float64) for n in names if n in frame.columns]
+        value = pl.coalesce(present) if present else pl.lit(None, pl.Float64)
+        return _rate_checks(value, value.cast(pl.String), value.is_null(), label)
+    return rate(pl.coalesce([col(frame, n).cast(pl.String) for n in names]), label)
 
 
 def flag(expr: pl.Expr, label: str) -> tuple[pl.Expr, pl.Expr]:
     """Text boolean (true/false, yes/no, 1/0) -> pl.Boolean and a reason."""
     s = clean(expr).str.to_lowercase()
     value = pl.when(s.is_in(_TRUE)).then(True).when(s.is_in(_FALSE)).then(False).otherwise(None)
-    reason = (
-        pl.when(s.is_not_null() & value.is_null())
-        .then(pl.format(f"{label}: not a boolean: '{{}}'", s.str.slice(0, 40)))
-        .otherwise(None)
-    )
+    bad = s.is_not_null() & value.is_null()
+    reason = pl.when(bad).then(say(f"{label}: not a boolean: '{{}}'", bad, s.str.slice(0, 40)))
     return value, reason
 
 
 def rate(expr: pl.Expr, label: str) -> tuple[pl.Expr, pl.Expr]:
     """Text percentage -> Float64 in 0-100 and a reason."""
     s = clean(expr)
-    value = s.cast(pl.Float64, strict=False)
+    return _rate_checks(s.cast(pl.Float64, strict=False), s, s.is_null(), label)
+
+
+def _rate_checks(
+    value: pl.Expr, s: pl.Expr, absent: pl.Expr, label: str
+) -> tuple[pl.Expr, pl.Expr]:
+    nan = ~absent & (value.is_null() | ~value.is_finite())
     reason = (
-        pl.when(s.is_null())
+        pl.when(absent)
         .then(None)
-        .when(value.is_null() | ~value.is_finite())
-        .then(pl.format(f"{label}: not a number: '{{}}'", s.str.slice(0, 40)))
+        .when(nan)
+        .then(say(f"{label}: not a number: '{{}}'", nan, s.str.slice(0, 40)))
         .when((value < 0) | (value > 100))
         .then(pl.lit(f"{label}: percentage outside 0-100"))
     )
@@ -179,16 +313,30 @@ def rate(expr: pl.Expr, label: str) -> tuple[pl.Expr, pl.Expr]:
 
 def currency(iso: pl.Expr, unofficial: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Exactly one of iso/unofficial; ISO is a 3-letter code. Returns (code, reason)."""
-    i, u = clean(iso).str.to_uppercase(), clean(unofficial)
+    return _currency_exprs(clean(iso).str.to_uppercase(), clean(unofficial))
+
+
+def _currency_exprs(i: pl.Expr, u: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    not_code = i.is_not_null() & ~i.str.contains(r"^[A-Z]{3}$")
     reason = (
         pl.when(i.is_not_null() & u.is_not_null())
         .then(pl.lit("both iso_currency_code and unofficial_currency_code are set"))
         .when(i.is_null() & u.is_null())
         .then(pl.lit("no currency: iso_currency_code or unofficial_currency_code is required"))
-        .when(i.is_not_null() & ~i.str.contains(r"^[A-Z]{3}$"))
-        .then(pl.format("iso_currency_code '{}' is not a 3-letter code", i.str.slice(0, 20)))
+        .when(not_code)
+        .then(say("iso_currency_code '{}' is not a 3-letter code", not_code, i.str.slice(0, 20)))
     )
     return pl.coalesce(i, u), reason
+
+
+def with_currency(
+    frame: pl.DataFrame, iso: pl.Expr, unofficial: pl.Expr
+) -> tuple[pl.DataFrame, tuple[pl.Expr, pl.Expr]]:
+    """``currency`` in stages: each side cleaned once (helper columns, dropped by ``drop_money``)."""
+    frame = frame.with_columns(
+        clean(iso).str.to_uppercase().alias("_mv_ciso"), clean(unofficial).alias("_mv_cun")
+    )
+    return frame, _currency_exprs(pl.col("_mv_ciso"), pl.col("_mv_cun"))
 
 
 def first_reason(*reasons: pl.Expr) -> pl.Expr:
@@ -196,7 +344,9 @@ def first_reason(*reasons: pl.Expr) -> pl.Expr:
     return pl.coalesce([r.cast(pl.String) for r in reasons]).alias("_reason")
 
 
-def check(cond: pl.Expr, reason: str | pl.Expr) -> pl.Expr:
-    """A reason where ``cond`` holds."""
-    value = pl.lit(reason) if isinstance(reason, str) else reason
-    return pl.when(cond).then(value).otherwise(None)
+def check(cond: pl.Expr, reason: str, *values: pl.Expr) -> pl.Expr:
+    """A reason where ``cond`` holds: ``reason`` itself, or a template filled with ``values``
+    (formatted for those rows only, see ``say``)."""
+    if values:
+        return pl.when(cond).then(say(reason, cond, *values)).otherwise(None)
+    return pl.when(cond).then(pl.lit(reason)).otherwise(None)

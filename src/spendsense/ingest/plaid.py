@@ -62,8 +62,8 @@ def stamp_of(path: Path) -> str:
 
 def _user_record(doc: dict[str, Any], stamp: str) -> dict[str, Any]:
     record = dict(doc["user"])
-    if record.get("consent") in ("granted", "revoked"):
-        record.setdefault("consent_changed_at", stamp)
+    if record.get("consent") in ("granted", "revoked") and record.get("consent_changed_at") is None:
+        record["consent_changed_at"] = stamp  # absent or null: when the file was written
     return record
 
 

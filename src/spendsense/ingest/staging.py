@@ -3,9 +3,14 @@
 Every reader turns its input into *staged frames*: one frame per source table,
 every column a String holding the value as written (JSON numbers through their
 shortest repr), nested objects flattened with ``_`` (``balances_current``).
-Three bookkeeping columns travel with each row: ``_file``, ``_pos`` (e.g.
-``transactions[12]`` or ``row 7``) and ``_rid`` (index of the original record,
-kept for the quarantine). Validation then works on whole frames.
+Bookkeeping columns travel with each row: ``_file``, ``_pos`` (e.g.
+``transactions[12]`` or ``row 7``), ``_rid`` (index of the original record,
+kept for the quarantine), ``_user`` and ``_seq`` (the file's place in its chunk).
+Validation then works on whole frames.
+
+Files read natively (``ingest.native``) stage *typed* frames instead (numbers stay
+numbers); ``Staged.groups`` hands validation the text and the typed rows of a table
+as separate frames, each normalised by the same table function.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import polars as pl
 
 NESTED = "\x00json:"  # prefix marking a list/object that was kept as JSON text
 META = ("_file", "_pos", "_rid", "_user")
+SEQ = "_seq"
 
 
 def text(value: object) -> str | None:
@@ -82,6 +88,7 @@ class Chunk:
     file: str
     where: str
     user: str | None
+    seq: int = 0
 
 
 @dataclass
@@ -89,6 +96,7 @@ class Staged:
     """Staged frames per source table, plus what a reader found outside the tables."""
 
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    typed: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # read natively
     originals: list[object] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     cursors: list[tuple[str, str, str]] = field(default_factory=list)
@@ -142,16 +150,28 @@ class Staged:
         self.frames.setdefault(table, []).append(frame)
         self.rows += frame.height
 
-    def extend(self, other: Staged) -> None:
-        """Merge another file's staging (record ids are renumbered)."""
+    def add_typed(self, table: str, frame: pl.DataFrame) -> None:
+        """Stage a typed frame read natively (same column names, typed values)."""
+        self.typed.setdefault(table, []).append(frame)
+        self.rows += frame.height
+
+    def extend(self, other: Staged, seq: int | None = None) -> None:
+        """Merge another file's staging (record ids are renumbered; ``seq``: its place)."""
         offset = len(self.originals)
         self.originals.extend(other.originals)
+        tag = [] if seq is None else [pl.lit(seq, pl.Int64).alias(SEQ)]
         for table, frames in other.frames.items():
             for f in frames:
                 shifted = f.with_columns(
-                    (pl.col("_rid").cast(pl.Int64) + offset).cast(pl.String).alias("_rid")
+                    (pl.col("_rid").cast(pl.Int64) + offset).cast(pl.String).alias("_rid"), *tag
                 )
                 self.add_frame(table, shifted)
+        for table, frames in other.typed.items():
+            for f in frames:
+                self.add_typed(table, f)
+        if seq is not None:
+            for chunk in other.chunks:
+                chunk.seq = seq
         self.chunks.extend(other.chunks)
         self.rows += sum(len(c.records) for c in other.chunks)
         self.removed.extend(other.removed)
@@ -170,10 +190,31 @@ class Staged:
             self.frames.setdefault(table, []).append(chunk_frame(chunks))  # already counted
 
     def table(self, name: str) -> pl.DataFrame:
-        """All staged frames of one table, stacked (String columns; missing columns null)."""
+        """All staged text frames of one table, stacked (String columns; missing columns null)."""
         self.flush()
         frames = self.frames.get(name, [])
         if not frames:
             return pl.DataFrame(schema=dict.fromkeys(META, pl.String()))
-        out = pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0]
-        return out.with_columns([pl.lit(None, pl.String).alias(c) for c in META if c not in out])
+        return _with_meta(pl.concat(frames, how="diagonal") if len(frames) > 1 else frames[0])
+
+    def groups(self, name: str) -> list[pl.DataFrame]:
+        """One table's staged rows as frames of one kind each: the text rows, the typed rows.
+
+        Rows carry ``_seq`` (their file's place): put them back in file order with it.
+        """
+        self.flush()
+        out = []
+        if self.frames.get(name):
+            out.append(self.table(name))
+        typed = self.typed.get(name, [])
+        if typed:
+            out.append(_with_meta(pl.concat(typed, how="diagonal") if len(typed) > 1 else typed[0]))
+        return out
+
+
+def _with_meta(frame: pl.DataFrame) -> pl.DataFrame:
+    """The bookkeeping columns present (null where a reader had none)."""
+    missing = [pl.lit(None, pl.String).alias(c) for c in META if c not in frame.columns]
+    if SEQ not in frame.columns:
+        missing.append(pl.lit(0, pl.Int64).alias(SEQ))
+    return frame.with_columns(missing)

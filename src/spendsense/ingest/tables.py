@@ -26,7 +26,7 @@ NOT_OBJECT = "record is not a JSON object"
 
 
 def _required(frame: pl.DataFrame, name: str, label: str | None = None) -> pl.Expr:
-    return P.check(P.blank(P.col(frame, name)), f"missing {label or name}")
+    return P.check(P.missing(frame, name), f"missing {label or name}")
 
 
 def _not_object(frame: pl.DataFrame) -> pl.Expr:
@@ -44,23 +44,27 @@ def users(frame: pl.DataFrame) -> pl.DataFrame:
         P.clean(P.col(frame, "consent_status")).str.to_lowercase(),
         pl.lit("none"),
     )
-    changed, changed_reason = P.day(P.col(frame, "consent_changed_at"), "consent_changed_at")
-    return frame.with_columns(
-        _user(frame).alias("user_id"),
-        *[P.clean(P.col(frame, c)).alias(c) for c in ("age_band", "gender", "income_tier")],
-        *[P.clean(P.col(frame, c)).alias(c) for c in ("name", "region")],
-        consent.alias("consent_status"),
-        changed.alias("_consent_day"),
-        P.col(frame, "_file").alias("source"),
-        P.first_reason(
-            _not_object(frame),
-            P.check(_user(frame).is_null(), "missing user_id"),
-            P.check(
-                ~consent.is_in(sorted(CONSENT_STATES)),
-                pl.format("consent '{}' is not one of granted, revoked, none", consent),
+    frame, d = P.with_days(frame, {"consent_changed_at": "consent_changed_at"})
+    changed, changed_reason = d["consent_changed_at"]
+    return P.drop_money(
+        frame.with_columns(
+            _user(frame).alias("user_id"),
+            *[P.clean(P.col(frame, c)).alias(c) for c in ("age_band", "gender", "income_tier")],
+            *[P.clean(P.col(frame, c)).alias(c) for c in ("name", "region")],
+            consent.alias("consent_status"),
+            changed.alias("_consent_day"),
+            P.col(frame, "_file").alias("source"),
+            P.first_reason(
+                _not_object(frame),
+                P.check(_user(frame).is_null(), "missing user_id"),
+                P.check(
+                    ~consent.is_in(sorted(CONSENT_STATES)),
+                    "consent '{}' is not one of granted, revoked, none",
+                    consent,
+                ),
+                changed_reason,
             ),
-            changed_reason,
-        ),
+        )
     )
 
 
@@ -80,8 +84,10 @@ def accounts(frame: pl.DataFrame) -> pl.DataFrame:
         },
     )
     (cur, cur_r), (avail, avail_r), (limit, limit_r) = m.values()
-    when, when_r = P.day(P.col(frame, "balances_last_updated_datetime"), "balances.last_updated")
-    code, code_r = P.currency(
+    frame, d = P.with_days(frame, {"balances_last_updated_datetime": "balances.last_updated"})
+    when, when_r = d["balances_last_updated_datetime"]
+    frame, (code, code_r) = P.with_currency(
+        frame,
         pl.coalesce(P.col(frame, "balances_iso_currency_code"), P.col(frame, "iso_currency_code")),
         pl.coalesce(
             P.col(frame, "balances_unofficial_currency_code"),
@@ -110,23 +116,19 @@ def accounts(frame: pl.DataFrame) -> pl.DataFrame:
                 _required(frame, "type"),
                 P.check(
                     ~kind.is_in(sorted(ACCOUNT_TYPES)),
-                    pl.format(
-                        "account type '{}' is not one of depository, credit, loan, investment, other",
-                        kind.str.slice(0, 40),
-                    ),
+                    "account type '{}' is not one of depository, credit, loan, investment, other",
+                    kind.str.slice(0, 40),
                 ),
                 P.check(
                     sub.is_not_null() & ~pl.concat_str([kind, sub], separator="|").is_in(_PAIRS),
-                    pl.format(
-                        "subtype '{}' is not valid for type '{}'", sub.str.slice(0, 40), kind
-                    ),
+                    "subtype '{}' is not valid for type '{}'",
+                    sub.str.slice(0, 40),
+                    kind,
                 ),
                 P.check(
                     ~holder.is_in(sorted(HOLDER_CATEGORIES)),
-                    pl.format(
-                        "holder_category '{}' is not one of personal, business, unrecognized",
-                        holder.str.slice(0, 40),
-                    ),
+                    "holder_category '{}' is not one of personal, business, unrecognized",
+                    holder.str.slice(0, 40),
                 ),
                 cur_r,
                 avail_r,
@@ -156,7 +158,6 @@ def _pfc(frame: pl.DataFrame) -> pl.DataFrame:
         primary.alias("_p"),
         detailed.alias("_d"),
         conf.alias("_conf"),
-        pl.int_range(pl.len()).alias("_i"),
     )
     pairs = frame.select("_p", "_d").unique()
     tax = taxonomy()
@@ -168,8 +169,7 @@ def _pfc(frame: pl.DataFrame) -> pl.DataFrame:
     known = pl.col("_vd").is_not_null()
     given = pl.col("_p").is_not_null() | pl.col("_d").is_not_null()
     return (
-        frame.join(lookup, on=["_p", "_d"], how="left", nulls_equal=True)
-        .sort("_i")
+        frame.join(lookup, on=["_p", "_d"], how="left", nulls_equal=True, maintain_order="left")
         .with_columns(
             pl.when(known).then("_vp").when(given).then(pl.lit("OTHER")).alias("pfc_primary"),
             pl.when(known)
@@ -183,24 +183,24 @@ def _pfc(frame: pl.DataFrame) -> pl.DataFrame:
             .then(pl.lit("UNKNOWN"))
             .alias("pfc_confidence"),
         )
-        .drop("_p", "_d", "_conf", "_vp", "_vd", "_i")
+        .drop("_p", "_d", "_conf", "_vp", "_vd")
     )
 
 
 def transactions(frame: pl.DataFrame) -> pl.DataFrame:
     """Plaid Transaction records (flattened) -> ledger transactions."""
     frame = _pfc(frame)
-    posted, posted_r = P.day(P.col(frame, "date"), "date")
-    authed, authed_r = P.day(P.col(frame, "authorized_date"), "authorized_date")
+    frame, d = P.with_days(frame, {"date": "date", "authorized_date": "authorized_date"})
+    (posted, posted_r), (authed, authed_r) = d.values()
     frame, m = P.with_money(frame, {"amount": "amount"})
     amount, amount_r = m["amount"]
-    code, code_r = P.currency(
-        P.col(frame, "iso_currency_code"), P.col(frame, "unofficial_currency_code")
+    frame, (code, code_r) = P.with_currency(
+        frame, P.col(frame, "iso_currency_code"), P.col(frame, "unofficial_currency_code")
     )
     channel = pl.coalesce(
         P.clean(P.col(frame, "payment_channel")).str.to_lowercase(), pl.lit("other")
     )
-    pending, pending_r = P.flag(P.col(frame, "pending"), "pending")
+    pending, pending_r = P.flag_of(frame, "pending", "pending")
     return P.drop_money(
         frame.with_columns(
             P.clean(P.col(frame, "transaction_id")).alias("transaction_id"),
@@ -227,10 +227,8 @@ def transactions(frame: pl.DataFrame) -> pl.DataFrame:
                 code_r,
                 P.check(
                     ~channel.is_in(sorted(PAYMENT_CHANNELS)),
-                    pl.format(
-                        "payment_channel '{}' is not one of online, in store, other",
-                        channel.str.slice(0, 40),
-                    ),
+                    "payment_channel '{}' is not one of online, in store, other",
+                    channel.str.slice(0, 40),
                 ),
                 pending_r,
             ),
@@ -243,10 +241,7 @@ _APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
 
 def liabilities_credit(frame: pl.DataFrame) -> pl.DataFrame:
     """Credit-card liabilities: purchase APR, payments, statement, interest charged."""
-    apr, apr_r = P.rate(
-        pl.coalesce(P.col(frame, "aprs_purchase_apr_percentage"), P.col(frame, "purchase_apr")),
-        "purchase_apr",
-    )
+    apr, apr_r = P.rate_of(frame, ["aprs_purchase_apr_percentage", "purchase_apr"], "purchase_apr")
     frame, m = P.with_money(
         frame,
         {
@@ -258,11 +253,11 @@ def liabilities_credit(frame: pl.DataFrame) -> pl.DataFrame:
     )
     money = {c: m[c] for c in list(m)[:3]}
     charges = [m[f"aprs_{k}_interest_charge_amount"] for k in _APR_KINDS]
-    days = {
-        c: P.day(P.col(frame, c), c)
-        for c in ("last_payment_date", "last_statement_issue_date", "next_payment_due_date")
-    }
-    overdue, overdue_r = P.flag(P.col(frame, "is_overdue"), "is_overdue")
+    frame, days = P.with_days(
+        frame,
+        {c: c for c in ("last_payment_date", "last_statement_issue_date", "next_payment_due_date")},
+    )
+    overdue, overdue_r = P.flag_of(frame, "is_overdue", "is_overdue")
     any_charge = pl.any_horizontal([v.is_not_null() for v, _ in charges])
     return P.drop_money(
         frame.with_columns(
@@ -290,13 +285,14 @@ def liabilities_credit(frame: pl.DataFrame) -> pl.DataFrame:
 
 def liabilities_mortgage(frame: pl.DataFrame) -> pl.DataFrame:
     """Mortgage liabilities: rate, next payment, past due."""
-    rate, rate_r = P.rate(P.col(frame, "interest_rate_percentage"), "interest_rate.percentage")
+    rate, rate_r = P.rate_of(frame, ["interest_rate_percentage"], "interest_rate.percentage")
     frame, m = P.with_money(
         frame,
         {"next_monthly_payment": "next_monthly_payment", "past_due_amount": "past_due_amount"},
     )
     (nxt, nxt_r), (past, past_r) = m.values()
-    due, due_r = P.day(P.col(frame, "next_payment_due_date"), "next_payment_due_date")
+    frame, d = P.with_days(frame, {"next_payment_due_date": "next_payment_due_date"})
+    due, due_r = d["next_payment_due_date"]
     return P.drop_money(
         frame.with_columns(
             P.clean(P.col(frame, "account_id")).alias("account_id"),
@@ -315,11 +311,12 @@ def liabilities_mortgage(frame: pl.DataFrame) -> pl.DataFrame:
 
 def liabilities_student(frame: pl.DataFrame) -> pl.DataFrame:
     """Student-loan liabilities: rate, overdue, minimum payment, status."""
-    rate, rate_r = P.rate(P.col(frame, "interest_rate_percentage"), "interest_rate_percentage")
+    rate, rate_r = P.rate_of(frame, ["interest_rate_percentage"], "interest_rate_percentage")
     frame, m = P.with_money(frame, {"minimum_payment_amount": "minimum_payment_amount"})
     minimum, min_r = m["minimum_payment_amount"]
-    due, due_r = P.day(P.col(frame, "next_payment_due_date"), "next_payment_due_date")
-    overdue, overdue_r = P.flag(P.col(frame, "is_overdue"), "is_overdue")
+    frame, d = P.with_days(frame, {"next_payment_due_date": "next_payment_due_date"})
+    due, due_r = d["next_payment_due_date"]
+    overdue, overdue_r = P.flag_of(frame, "is_overdue", "is_overdue")
     return P.drop_money(
         frame.with_columns(
             P.clean(P.col(frame, "account_id")).alias("account_id"),

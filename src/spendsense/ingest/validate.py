@@ -11,10 +11,10 @@ import polars as pl
 from spendsense.ingest import parse as P
 from spendsense.ingest import tables as T
 from spendsense.ingest.plaid import original
-from spendsense.ingest.staging import Staged
+from spendsense.ingest.staging import META, SEQ, Staged
 from spendsense.ingest.tabular import original_row
 from spendsense.ledger.batch import LedgerBatch, Reject
-from spendsense.ledger.schema import PRIMARY_KEYS, empty
+from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, empty
 
 LIABILITY_TABLES = ("liabilities_credit", "liabilities_mortgage", "liabilities_student")
 KEYED = ("users", "accounts", "transactions", *LIABILITY_TABLES)
@@ -113,6 +113,30 @@ def _references(frame: pl.DataFrame, known: list[pl.Series]) -> pl.DataFrame:
     )
 
 
+# Columns a normalised frame keeps for validation: the ledger's, the bookkeeping, and these
+_KEEP = {"users": ("consent_changed_at", "_consent_day")}
+
+
+def _normalised(
+    table: str, staged: Staged, owners: pl.DataFrame | None = None
+) -> pl.DataFrame | None:
+    """One table's staged rows normalised: the text rows and the typed rows each by the table's
+    function, then together in file order (``_seq``); None when nothing was staged."""
+    groups = staged.groups(table)
+    if not groups:
+        return None
+    keep = [*TABLES[table], *META, SEQ, "_reason", *_KEEP.get(table, ())]
+    out = []
+    for raw in groups:
+        if owners is not None:
+            raw = _fill_user(raw, owners)
+        frame = T.NORMALISERS[table](raw)
+        out.append(frame.select(c for c in keep if c in frame.columns))
+    if len(out) == 1:
+        return out[0]
+    return pl.concat(out, how="diagonal_relaxed").sort(SEQ, maintain_order=True)
+
+
 def _consents(users: pl.DataFrame) -> pl.DataFrame:
     """A consents row (source bundle) for each user whose record grants or revokes consent."""
     given = users.filter(pl.col("consent_status").is_in(["granted", "revoked"]))
@@ -197,7 +221,10 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
     """
     batch = LedgerBatch()
     good: dict[str, pl.DataFrame] = {}
-    accounts = adjust("accounts", T.accounts(staged.table("accounts")))
+    accounts = _normalised("accounts", staged)
+    if accounts is None:
+        accounts = T.accounts(staged.table("accounts"))
+    accounts = adjust("accounts", accounts)
     good["accounts"], bad = _split(accounts, "account_id", seen.taken["accounts"])
     batch.rejects.extend(_rejects("accounts", bad, staged))
     seen.take("accounts", good["accounts"]["account_id"])
@@ -206,17 +233,19 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
     )
     known = [seen.known_accounts, seen.taken["accounts"]]
     for table in ("transactions", *LIABILITY_TABLES):
-        raw = staged.table(table)
-        if raw.height == 0:
+        frame = _normalised(table, staged, seen.owners)
+        if frame is None or frame.height == 0:
             good[table] = empty(table).with_columns(pl.Series("_file", [], pl.String))
             continue
-        frame = adjust(table, T.NORMALISERS[table](_fill_user(raw, seen.owners)))
+        frame = adjust(table, frame)
         frame = _references(frame, known)
         key = PRIMARY_KEYS[table][0]
         good[table], bad = _split(frame, key, seen.taken[table])
         batch.rejects.extend(_rejects(table, bad, staged))
         seen.take(table, good[table][key])
-    users = T.users(staged.table("users"))
+    users = _normalised("users", staged)
+    if users is None:
+        users = T.users(staged.table("users"))
     explicit, bad = _split(users, "user_id", seen.taken["users"])
     batch.rejects.extend(_rejects("users", bad, staged))
     seen.take("users", explicit["user_id"])
