@@ -52,7 +52,12 @@ def build_db(data_dir: Path, users: int, per_user: int) -> tuple[str, dict[str, 
              "approved" if k % 2 else "proposed", f"tr-{u}-{w}-{k}", 1, None)
             for u in ids for w in (30, 180) for k in range(per_user)
         ]  # fmt: skip
-        conn.executemany(f"INSERT INTO recommendations VALUES ({','.join('?' * 15)})", rows)
+        conn.executemany(
+            "INSERT INTO recommendations (recommendation_id, user_id, window_days, as_of_date,"
+            " kind, item_id, title, rationale, disclosure, rank, rank_score, status, trace_id,"
+            f" version, updated_at) VALUES ({','.join('?' * 15)})",
+            rows,
+        )
     create_operator(conn, "bench", "bench-password")
     op = create_operator_token(conn, "bench")
     tokens = {u: create_customer_token(conn, u) for u in ids[:200]}

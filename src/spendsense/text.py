@@ -32,6 +32,12 @@ DISCLOSURE: Final = (
     "Consult a licensed advisor for personalized guidance."
 )
 
+OFFER_DISCLOSURE: Final = (
+    "This is a partner offer from {partner}, not a SpendSense product. {partner} sets its terms"
+    " and decides who is approved; read its full terms before you apply."
+)
+"""Shown beside :data:`DISCLOSURE` on every partner offer (``{partner}``: the catalog's name)."""
+
 NOUNS: Final[dict[str, str]] = {
     "card": "cards",
     "subscription": "subscriptions",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spendsense.config import Settings
+from spendsense.guardrails.disclosure import offer_disclosure
 from spendsense.store.auth import create_customer_token, create_operator, create_operator_token
 from spendsense.store.db import connect
 
@@ -101,13 +102,27 @@ def _trace(user_id: str, window: int) -> str:
     )
 
 
+OFFER = {  # the shipped catalog's balance transfer card (u1 is eligible for it)
+    "partner": "Meridian Card Co.",
+    "offer_terms": json.dumps(
+        {
+            "fees": "3% of each transfer (minimum $5); no annual fee",
+            "rate": "0% intro APR on transfers for 18 months, then 19.99%-28.99% variable APR",
+        },
+        sort_keys=True,
+    ),
+    "offer_disclosure": offer_disclosure("Meridian Card Co."),
+}
+
+
 def _rec(
     rec_id: str, user_id: str, window: int, kind: str, item: str, status: str, rank: int
 ) -> tuple:
+    offer = OFFER if kind == "offer" else dict.fromkeys(OFFER)
     return (
         rec_id, user_id, window, AS_OF, kind, item, f"Title {rec_id}",
         f"Your Visa ending in 4523 is at 68% utilization ({EVIL})", DISCLOSURE, rank, 0.9,
-        status, f"tr_{rec_id}", 1, None,
+        status, f"tr_{rec_id}", 1, None, *offer.values(),
     )  # fmt: skip
 
 
@@ -116,8 +131,12 @@ def seed(data_dir: Path) -> Seeded:
     settings = Settings(data_dir=data_dir)
     conn = connect(settings.db_path)
     conn.executemany(
-        "INSERT INTO users (user_id, name, consent_status) VALUES (?,?,?)",
-        [("u1", f"Alice {EVIL}", "granted"), ("u2", "Bob", "granted"), ("u3", "Cara", "none")],
+        "INSERT INTO users (user_id, name, consent_status, age_band) VALUES (?,?,?,?)",
+        [
+            ("u1", f"Alice {EVIL}", "granted", "25-34"),
+            ("u2", "Bob", "granted", "35-44"),
+            ("u3", "Cara", "none", "18-24"),
+        ],
     )
     conn.executemany(
         "INSERT INTO accounts (account_id, user_id, type, subtype, current_cents, mask) VALUES (?,?,?,?,?,?)",
@@ -175,12 +194,17 @@ def seed(data_dir: Path) -> Seeded:
         ("pa_u2_30", "u2", 30, AS_OF, "STABLE"),
     )
     recs = [
-        _rec("r1", "u1", 30, "education", "edu_util", "proposed", 1),
-        _rec("r2", "u1", 30, "offer", "offer_bt", "flagged", 1),
-        _rec("r3", "u1", 180, "education", "edu_autopay", "approved", 1),
-        _rec("r4", "u2", 30, "education", "edu_budget", "proposed", 1),
+        _rec("r1", "u1", 30, "education", "edu_utilization_explainer", "proposed", 1),
+        _rec("r2", "u1", 30, "offer", "off_balance_transfer_card", "flagged", 1),
+        _rec("r3", "u1", 180, "education", "edu_autopay_setup", "approved", 1),
+        _rec("r4", "u2", 30, "education", "edu_fifty_thirty_twenty", "proposed", 1),
     ]
-    conn.executemany(f"INSERT INTO recommendations VALUES ({','.join('?' * 15)})", recs)
+    conn.executemany(
+        "INSERT INTO recommendations (recommendation_id, user_id, window_days, as_of_date, kind,"
+        " item_id, title, rationale, disclosure, rank, rank_score, status, trace_id, version,"
+        f" updated_at, partner, offer_terms, offer_disclosure) VALUES ({','.join('?' * 18)})",
+        recs,
+    )
     conn.executemany(
         "INSERT INTO decision_traces VALUES (?,?,?,?,?,?)",
         [

@@ -148,9 +148,12 @@ def test_override_edits_text_and_requires_reason(client: TestClient, seeded: See
     assert r.status_code == 200
     assert (r.json()["status"], r.json()["title"]) == ("overridden", "Plainer title")
     replaced = _act(
-        client, seeded, "r1", "override", version=2, item_id="edu_other", reason="better fit"
+        client, seeded, "r1", "override", version=2, item_id="edu_hysa_basics", reason="better fit"
     )
-    assert replaced.json()["item_id"] == "edu_other"
+    assert replaced.status_code == 200, replaced.text
+    body = replaced.json()
+    assert body["item_id"] == "edu_hysa_basics" and body["title"] != "Plainer title"
+    assert "$800" in body["rationale"]  # the new item's template, filled with u1's numbers
 
 
 def test_flag_hides_from_customer_unflag_restores(client: TestClient, seeded: Seeded) -> None:

@@ -27,6 +27,8 @@ from spendsense.guardrails.delivery import (
     delivery_state,
     is_delivered,
 )
+from spendsense.guardrails.disclosure import offer_disclosure
+from spendsense.recommend.catalog import OfferItem, load_catalog
 
 GRID = list(itertools.product(POLICIES, KINDS, STATUSES))
 
@@ -85,12 +87,21 @@ def _client(tmp_path: Path, policy: str) -> tuple[TestClient, Seeded]:
     seeded = seed(tmp_path / "data")
     # a proposed partner offer beside the seed's proposed education (r1), flagged offer (r2),
     # approved education (r3)
+    offer = load_catalog().get("off_credit_union_consolidation")
+    assert isinstance(offer, OfferItem)
     seeded.conn.execute(
         "INSERT INTO recommendations (recommendation_id, user_id, window_days, as_of_date, kind,"
-        " item_id, title, rationale, disclosure, rank, status, trace_id)"
-        " SELECT 'r5', user_id, window_days, as_of_date, 'offer', 'offer_hys', 'Savings offer',"
-        " rationale, disclosure, 2, 'proposed', 'tr_r5' FROM recommendations"
-        " WHERE recommendation_id = 'r1'"
+        " item_id, title, rationale, disclosure, rank, status, trace_id, partner, offer_terms,"
+        " offer_disclosure) SELECT 'r5', user_id, window_days, as_of_date, 'offer', ?, ?,"
+        " rationale, disclosure, 2, 'proposed', 'tr_r5', ?, ?, ? FROM recommendations"
+        " WHERE recommendation_id = 'r1'",
+        (
+            offer.id,
+            offer.title,
+            offer.partner,
+            offer.terms.as_json(),
+            offer_disclosure(offer.partner),
+        ),
     )
     settings = seeded.settings.model_copy(update={"delivery_policy": policy})
     return TestClient(create_app(settings, cookie_secure=False)), seeded

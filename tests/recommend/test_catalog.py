@@ -18,6 +18,7 @@ from spendsense.recommend.triggers import SIGNALS
 
 GOOD_OFFER = {
     "id": "off_ok", "title": "Savings account", "partner": "Bank", "category": "high_yield_savings",
+    "terms": {"rate": "4.00% APY", "fees": "no monthly fee"},
     "summary": "A plain savings account offer.", "body": "A savings account with no monthly fee.",
     "personas": [4], "signals": ["savings_growth"], "fields": ["savings.savings_balance"],
     "rationale": "We suggested this because you have {savings.savings_balance:money} saved.",

@@ -101,6 +101,15 @@ class RecommendationOut(BaseModel):
     trace_id: str
     version: int
     updated_at: str | None = None
+    partner: str | None = Field(
+        default=None, description="A partner offer's partner (offers only)."
+    )
+    offer_terms: dict[str, str] | None = Field(
+        default=None, description="An offer's key terms from the catalog: rate (APR/APY), fees."
+    )
+    offer_disclosure: str | None = Field(
+        default=None, description="The partner offer disclosure, shown beside `disclosure`."
+    )
     delivery: Literal["delivered", "awaiting_review", "withheld"] = Field(
         description="Under the server's delivery policy: shown to the customer, held until an"
         " operator approves it, or withheld (flagged).",

@@ -77,14 +77,23 @@ def delivered_recommendations(
 def recommendation_out(rec: reads.Recommendation, policy: str) -> RecommendationOut:
     """The API shape of one item, with its delivery state under ``policy``."""
     return RecommendationOut.model_validate(
-        {**rec.as_dict(), "delivery": delivery_state(rec.kind, rec.status, policy)}
+        {
+            **rec.as_dict(),
+            "offer_terms": json.loads(rec.offer_terms) if rec.offer_terms else None,
+            "delivery": delivery_state(rec.kind, rec.status, policy),
+        }
     )
 
 
 def review_item(row: dict[str, Any], policy: str) -> ReviewItem:
     """A review-queue row with its delivery state under ``policy``."""
+    terms = row.get("offer_terms")
     return ReviewItem.model_validate(
-        {**row, "delivery": delivery_state(row["kind"], row["status"], policy)}
+        {
+            **row,
+            "offer_terms": json.loads(terms) if terms else None,
+            "delivery": delivery_state(row["kind"], row["status"], policy),
+        }
     )
 
 

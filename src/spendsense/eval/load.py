@@ -11,6 +11,7 @@ import polars as pl
 
 from spendsense.signals.schema import FEATURE_TABLES
 from spendsense.store.db import connect
+from spendsense.store.reads import feature_table
 
 PERSONA_COLUMNS = (
     "user_id", "window_days", "as_of_date", "primary_persona_id", "primary_persona_name",
@@ -74,19 +75,7 @@ def newest_as_of(conn: sqlite3.Connection) -> date | None:
 
 def _feature(conn: sqlite3.Connection, name: str, as_of: date | None) -> pl.DataFrame:
     """A feature table cast to its declared schema."""
-    schema = FEATURE_TABLES[name]
-    raw = query(conn, f"SELECT * FROM feature_{name}")
-    cols = []
-    for col, dtype in schema.items():
-        if col not in raw.columns:
-            cols.append(pl.lit(None, dtype).alias(col))
-        elif dtype == pl.Date():
-            cols.append(pl.col(col).cast(pl.String).str.to_date(strict=False).alias(col))
-        elif dtype == pl.Boolean():
-            cols.append(pl.col(col).cast(pl.Int64, strict=False).cast(pl.Boolean).alias(col))
-        else:
-            cols.append(pl.col(col).cast(dtype, strict=False).alias(col))
-    frame = raw.select(cols)
+    frame = feature_table(conn, name)
     return frame if as_of is None else frame.filter(pl.col("as_of_date") == as_of)
 
 

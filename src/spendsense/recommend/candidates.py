@@ -129,6 +129,7 @@ def _item_table(items: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, str 
         (pl.col("kind") == "offer").alias("is_offer"),
         "title",
         "category",
+        *[c for c in ("partner", "offer_terms") if c in ordered.columns],
         "weight",
         "general",
         # Bit p set when the item is made for persona p (ids are 1-5).

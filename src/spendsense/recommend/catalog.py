@@ -9,6 +9,7 @@ dropped and recorded in ``Catalog.rejected``. The version is a hash of the files
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from spendsense.errors import ConfigError
+from spendsense.guardrails.disclosure import offer_disclosure
 from spendsense.guardrails.eligibility import harmful_expr, harmful_reason
 from spendsense.guardrails.tone import tone_violations
 from spendsense.recommend.candidates import Plan, build_plan
@@ -111,18 +113,35 @@ class Eligibility(BaseModel):
     )
 
 
+class OfferTerms(BaseModel):
+    """The key terms a customer sees beside a partner offer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rate: str | None = Field(
+        default=None,
+        min_length=3,
+        description="APR range (credit) or APY (deposits); absent for products without one.",
+    )
+    fees: str = Field(min_length=3, description="Every fee, or that there is none.")
+
+    def as_json(self) -> str:
+        return json.dumps(self.model_dump(exclude_none=True), sort_keys=True)
+
+
 class OfferItem(_Item):
     """A partner product, shown only to users who pass its eligibility."""
 
     partner: str = Field(min_length=2)
     category: str = Field(pattern=r"^[a-z_]+$")
+    terms: OfferTerms = Field(description="Key terms shown with the offer (rate, fees).")
     format: Literal["offer"] = "offer"
     reading_time_minutes: int = Field(default=2, ge=1, le=60)
     eligibility: Eligibility = Eligibility()
 
     def texts(self) -> list[str]:
-        """Shown text plus the partner name."""
-        return [*super().texts(), self.partner]
+        """Shown text plus the partner name, its terms and its disclosure."""
+        terms = [t for t in (self.terms.rate, self.terms.fees) if t]
+        return [*super().texts(), self.partner, *terms, offer_disclosure(self.partner)]
 
 
 @dataclass(frozen=True)
@@ -170,6 +189,7 @@ class Catalog:
                     "summary": item.summary,
                     "body": item.body,
                     "partner": offer.partner if offer else None,
+                    "offer_terms": offer.terms.as_json() if offer else None,
                     "category": offer.category if offer else "education",
                     "personas": item.personas,
                     "signals": item.signals,
@@ -206,7 +226,8 @@ class Catalog:
 
 _FRAME_SCHEMA: dict[str, pl.DataType] = {
     "item_id": pl.String(), "kind": pl.String(), "title": pl.String(), "summary": pl.String(),
-    "body": pl.String(), "partner": pl.String(), "category": pl.String(),
+    "body": pl.String(), "partner": pl.String(), "offer_terms": pl.String(),
+    "category": pl.String(),
     "personas": pl.List(pl.Int32()), "signals": pl.List(pl.String()), "fields": pl.List(pl.String()),
     "template": pl.String(), "weight": pl.Float64(), "general": pl.Boolean(),
     "elig_min_monthly_income": pl.Float64(), "elig_max_utilization": pl.Float64(),

@@ -8,8 +8,10 @@ from datetime import date, datetime
 
 import polars as pl
 
+from spendsense.guardrails.check import guardrail_check
 from spendsense.guardrails.consent import filter_consented
 from spendsense.guardrails.disclosure import with_disclosure
+from spendsense.guardrails.eligibility import CHECK_FIELDS
 from spendsense.guardrails.tone import tone_violations_expr
 from spendsense.recommend.candidates import (
     PERSONA_COLUMNS,
@@ -29,7 +31,8 @@ from spendsense.recommend.trace import ids, trace_json, trace_parts
 
 RECOMMENDATION_COLUMNS = [
     "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
-    "rationale", "disclosure", "rank", "rank_score", "status", "trace_id",
+    "rationale", "disclosure", "rank", "rank_score", "status", "trace_id", "partner",
+    "offer_terms", "offer_disclosure",
 ]  # fmt: skip
 TRACE_COLUMNS = ["trace_id", "user_id", "window_days", "as_of_date", "item_id", "trace"]
 EXCLUSION_SCHEMA: dict[str, pl.DataType] = {
@@ -112,7 +115,7 @@ def recommend(
     traced = (
         chosen.drop("stable")
         .hstack(rows.select(*KEYS, *PERSONA_COLUMNS)[at_row])
-        .hstack(plan.items.select("kind", "title", "category")[at_item])
+        .hstack(plan.items.select("kind", "title", "category", "partner", "offer_terms")[at_item])
         .with_columns(
             personas_json.gather(at_row).alias("_personas_json"),
             item_json.gather(at_item).alias("_item_json"),
@@ -137,6 +140,10 @@ def recommend(
         )
         .collect()
     )
+    # The gate every stored item and every operator write passes (guardrails.check).
+    gate = guardrail_check(traced, catalog.frame, rows.select(*KEYS, *CHECK_FIELDS))
+    stopped = traced.select(ROW, "item_code").hstack(gate).filter(~pl.col("guardrails_passed"))
+    traced = traced.filter(gate["guardrails_passed"])
     tone_failed = rendered.filter(pl.col("tone_violations").list.len() > 0).select(
         ROW,
         "item_code",
@@ -145,7 +152,15 @@ def recommend(
         ),
     )
     exclusions = (
-        pl.concat([ineligible.lazy(), tone_failed.lazy()])
+        pl.concat(
+            [
+                ineligible.lazy(),
+                tone_failed.lazy(),
+                stopped.lazy()
+                .explode("guardrail_reasons")
+                .select(ROW, "item_code", pl.col("guardrail_reasons").alias("reason")),
+            ]
+        )
         .sort(ROW, "item_code", "reason")
         .join(rows.lazy().select(ROW, *KEYS), on=ROW, how="left", maintain_order="left")
         .join(

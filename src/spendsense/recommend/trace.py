@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import polars as pl
 
+from spendsense.guardrails.check import CHECKS
 from spendsense.recommend.candidates import CHECK_IDS, RULES
+
+GATE = json.dumps({"checks": list(CHECKS), "passed": True}, separators=(",", ":"))
+"""Every stored trace passed the gate (guardrails.check): failing rows are never stored."""
 
 
 def ids(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -61,7 +66,7 @@ def trace_json(*, catalog_version: str, config_version: str, generated_at: datet
     Reads the pre-encoded ``_personas_json`` and ``_item_json`` columns (see
     :func:`trace_parts`); every row has passed the tone check. Members keep the order
     of one nested ``json_encode``: ids, item, rule, personas, signals, eligibility,
-    tone, rank, versions, then the item's cited values.
+    tone, the guardrail gate, rank, versions, then the item's cited values.
     """
     rules = pl.DataFrame({"id": list(RULES), "description": list(RULES.values())})
     rule = pl.lit(_encoded(rules, pl.col("id"), pl.col("description")))
@@ -96,7 +101,7 @@ def trace_json(*, catalog_version: str, config_version: str, generated_at: datet
             pl.when(pl.col("is_offer"))
             .then(pl.lit(eligibility["offer"][0]))
             .otherwise(pl.lit(eligibility["education"][0])),
-            pl.lit(f',"tone":{tone},'),
+            pl.lit(f',"tone":{tone},"guardrails":{GATE},'),
             _fields(
                 pl.col("rank"),
                 pl.col("rank_score"),

@@ -242,7 +242,14 @@ CREATE TABLE feedback (
 CREATE INDEX idx_feedback_rec ON feedback(recommendation_id)
 """
 
+OFFER_FIELDS = """
+ALTER TABLE recommendations ADD COLUMN partner TEXT;
+ALTER TABLE recommendations ADD COLUMN offer_terms TEXT;
+ALTER TABLE recommendations ADD COLUMN offer_disclosure TEXT
+"""
+"""A partner offer's partner, key terms (JSON) and offer disclosure; null for education."""
+
 # A migration is its SQL, or a function that builds it when it runs.
 MIGRATIONS: list[str | Callable[[], str]] = [
-    LEDGER, _feature_tables, PERSONAS, RECOMMENDATIONS, OVERSIGHT,
+    LEDGER, _feature_tables, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
 ]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from datetime import datetime
@@ -15,7 +16,7 @@ from spendsense.store.reads import REC_COLUMNS, Recommendation, get_recommendati
 
 ACTIONS = ("approve", "override", "flag", "unflag")
 REVIEW_STATUSES = ("proposed", "approved", "overridden", "flagged", "delivered")
-AUDITED_FIELDS = ("status", "version", "item_id", "title", "rationale")
+AUDITED_FIELDS = ("status", "version", "item_id", "kind", "title", "rationale")
 USER_FIELDS = ("name", "age_band", "gender", "income_tier", "region")
 
 
@@ -54,8 +55,20 @@ def review_queue(
     return [dict(r) for r in rows], int(total)
 
 
+CONTENT_FIELDS = (
+    "item_id", "kind", "title", "rationale", "disclosure", "partner", "offer_terms",
+    "offer_disclosure",
+)  # fmt: skip
+"""What an override may replace (a new catalog item brings its own kind, partner and terms)."""
+
+
 def _snapshot(rec: Recommendation) -> dict[str, Any]:
     return {k: getattr(rec, k) for k in AUDITED_FIELDS}
+
+
+def content_of(rec: Recommendation) -> dict[str, Any]:
+    """The fields a customer would see, as an override replaces them."""
+    return {k: getattr(rec, k) for k in CONTENT_FIELDS}
 
 
 def act_on_recommendation(
@@ -66,16 +79,25 @@ def act_on_recommendation(
     version: int,
     actor: str,
     reason: str | None = None,
-    title: str | None = None,
-    rationale: str | None = None,
-    item_id: str | None = None,
+    content: dict[str, Any] | None = None,
+    checks: dict[str, Any] | None = None,
+    trace_update: dict[str, Any] | None = None,
 ) -> Recommendation:
-    """Apply one operator action if ``version`` is still current (409 otherwise); audited atomically."""
+    """Apply one operator action if ``version`` is still current (409 otherwise), atomically.
+
+    One transaction changes the row, records the action in the item's decision trace (who,
+    when, reason, before, after and the guardrail ``checks``, plus ``trace_update`` merged
+    into the trace, e.g. the new item after an override) and appends the audit entry.
+    ``content`` (overrides only) is the new item and text; the caller has run the guardrail
+    check on it (``api.actions``), which is why this function is not called directly by routes.
+    """
     if action not in ACTIONS:
         raise UserError(f"action must be one of {', '.join(ACTIONS)}", field="action")
     reason = (reason or "").strip() or None
     if action in ("override", "flag") and not reason:
         raise UserError(f"a reason is required to {action} a recommendation", field="reason")
+    if (action == "override") != (content is not None):
+        raise UserError("an override, and only an override, carries new content", field="action")
     with transaction(conn):
         rec = get_recommendation(conn, recommendation_id)
         if rec.version != version:
@@ -89,44 +111,25 @@ def act_on_recommendation(
             raise Conflict(f"recommendation {recommendation_id} was already delivered")
         if action == "unflag" and rec.status != "flagged":
             raise Conflict(f"recommendation {recommendation_id} is not flagged", field="action")
-        new: dict[str, Any] = {
-            "status": {
-                "approve": "approved",
-                "override": "overridden",
-                "flag": "flagged",
-                "unflag": "proposed",
-            }[action],
-            "item_id": rec.item_id,
-            "title": rec.title,
-            "rationale": rec.rationale,
-        }
-        if action == "override":
-            new["item_id"] = (item_id or "").strip() or rec.item_id
-            new["title"] = (title or "").strip() or rec.title
-            new["rationale"] = (rationale or "").strip() or rec.rationale
-            if (new["item_id"], new["title"], new["rationale"]) == (
-                rec.item_id,
-                rec.title,
-                rec.rationale,
-            ):
-                raise UserError(
-                    "an override must replace the item or change its title or rationale",
-                    field="rationale",
-                )
+        status = {
+            "approve": "approved",
+            "override": "overridden",
+            "flag": "flagged",
+            "unflag": "proposed",
+        }[action]
+        new = {**content_of(rec), **(content or {})}
         try:
             updated = conn.execute(
-                "UPDATE recommendations SET status = ?, item_id = ?, title = ?, rationale = ?,"
-                " version = version + 1, updated_at = ? WHERE recommendation_id = ? AND version = ?",
+                "UPDATE recommendations SET status = ?, item_id = ?, kind = ?, title = ?,"
+                " rationale = ?, disclosure = ?, partner = ?, offer_terms = ?,"
+                " offer_disclosure = ?, version = version + 1, updated_at = ?"
+                " WHERE recommendation_id = ? AND version = ?",
                 (
-                    new["status"],
-                    new["item_id"],
-                    new["title"],
-                    new["rationale"],
-                    now_iso(),
-                    recommendation_id,
-                    version,
+                    status, new["item_id"], new["kind"], new["title"], new["rationale"],
+                    new["disclosure"], new["partner"], new["offer_terms"],
+                    new["offer_disclosure"], now_iso(), recommendation_id, version,
                 ),
-            ).rowcount
+            ).rowcount  # fmt: skip
         except sqlite3.IntegrityError as exc:
             raise Conflict(
                 f"the user already has item {new['item_id']!r} for this window", field="item_id"
@@ -134,17 +137,65 @@ def act_on_recommendation(
         if updated != 1:  # pragma: no cover - BEGIN IMMEDIATE makes this unreachable
             raise Conflict(f"recommendation {recommendation_id} changed: reload and try again")
         after = get_recommendation(conn, recommendation_id)
-        append_audit(
+        entry = append_audit(
             conn,
             actor=actor,
             action=f"recommendation.{action}",
             target_type="recommendation",
             target_id=recommendation_id,
             before=_snapshot(rec),
-            after=_snapshot(after),
+            after={**_snapshot(after), **({"checks": checks} if checks is not None else {})},
             reason=reason,
         )
+        _record_in_trace(
+            conn,
+            after,
+            {
+                "action": action,
+                "by": actor,
+                "at": entry.at,
+                "reason": reason,
+                "before": _snapshot(rec),
+                "after": _snapshot(after),
+                "checks": checks,
+                "audit_seq": entry.seq,
+            },
+            trace_update or {},
+        )
     return after
+
+
+def _record_in_trace(
+    conn: sqlite3.Connection,
+    rec: Recommendation,
+    entry: dict[str, Any],
+    update: dict[str, Any],
+) -> None:
+    """Append the action to the trace's ``review`` list and merge ``update`` (inside the caller's transaction)."""
+    row = conn.execute(
+        "SELECT trace FROM decision_traces WHERE trace_id = ?", (rec.trace_id,)
+    ).fetchone()
+    try:
+        trace = json.loads(row["trace"]) if row is not None else {}
+    except ValueError:
+        trace = {"raw": row["trace"]}
+    if not isinstance(trace, dict):
+        trace = {"raw": trace}
+    trace.update(update)
+    trace["review"] = [*trace.get("review", []), entry]
+    conn.execute(
+        "INSERT INTO decision_traces (trace_id, user_id, window_days, as_of_date, item_id, trace)"
+        " VALUES (?,?,?,?,?,?) ON CONFLICT(trace_id) DO UPDATE SET item_id = excluded.item_id,"
+        " trace = excluded.trace",
+        (
+            rec.trace_id,
+            rec.user_id,
+            rec.window_days,
+            rec.as_of_date,
+            rec.item_id,
+            json.dumps(trace, sort_keys=True),
+        ),
+    )
 
 
 def record_feedback(

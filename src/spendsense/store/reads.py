@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from spendsense.errors import NotFound
 
 FEATURE_FAMILIES = ("subscriptions", "savings", "credit", "income", "cash_flow")
@@ -32,6 +34,9 @@ class Recommendation:
     trace_id: str
     version: int
     updated_at: str | None
+    partner: str | None = None
+    offer_terms: str | None = None  # JSON: {"rate": ..., "fees": ...}
+    offer_disclosure: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # shallow: every field is a scalar, and dataclasses.asdict deep-copies (the hot path's
@@ -40,6 +45,41 @@ class Recommendation:
 
 
 REC_COLUMNS = ", ".join(f"r.{f}" for f in Recommendation.__dataclass_fields__)
+
+
+def feature_table(
+    conn: sqlite3.Connection, name: str, where: str = "", params: tuple[object, ...] = ()
+) -> pl.DataFrame:
+    """One feature table (``feature_<name>``) read into its declared schema, rows filtered by ``where``."""
+    from spendsense.signals.schema import FEATURE_TABLES
+
+    schema = FEATURE_TABLES[name]
+    cur = conn.execute(f"SELECT * FROM feature_{name} {where}", params)
+    names = [d[0] for d in cur.description]
+    rows = [tuple(r) for r in cur.fetchall()]
+    if rows:
+        raw = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
+    else:
+        raw = pl.DataFrame(schema={n: pl.String for n in names})
+    cols = []
+    for col, dtype in schema.items():
+        if col not in raw.columns:
+            cols.append(pl.lit(None, dtype).alias(col))
+        elif dtype == pl.Date():
+            cols.append(pl.col(col).cast(pl.String).str.to_date(strict=False).alias(col))
+        elif dtype == pl.Boolean():
+            cols.append(pl.col(col).cast(pl.Int64, strict=False).cast(pl.Boolean).alias(col))
+        else:
+            cols.append(pl.col(col).cast(dtype, strict=False).alias(col))
+    return raw.select(cols)
+
+
+def user_features(conn: sqlite3.Connection, user_id: str, as_of: str) -> dict[str, pl.DataFrame]:
+    """Every feature table's rows for one user at one as-of date."""
+    from spendsense.signals.schema import FEATURE_TABLES
+
+    where = "WHERE user_id = ? AND as_of_date = ?"
+    return {name: feature_table(conn, name, where, (user_id, as_of)) for name in FEATURE_TABLES}
 
 
 def get_user(conn: sqlite3.Connection, user_id: str) -> dict[str, Any]:

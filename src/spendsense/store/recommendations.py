@@ -8,11 +8,12 @@ from datetime import date
 import polars as pl
 
 from spendsense.store.outputs import insert_rows
+from spendsense.store.reads import Recommendation
 
-REC_COLUMNS = (
-    "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
-    "rationale", "disclosure", "rank", "rank_score", "status", "trace_id",
-)  # fmt: skip
+REC_COLUMNS = tuple(
+    f for f in Recommendation.__dataclass_fields__ if f not in ("version", "updated_at")
+)
+"""The columns a run writes (the stored row less what operator actions maintain)."""
 TRACE_COLUMNS = ("trace_id", "user_id", "window_days", "as_of_date", "item_id", "trace")
 IGNORE = "INSERT OR IGNORE"  # reviewed items and their traces are never overwritten
 EXCLUSION_COLUMNS = ("user_id", "window_days", "as_of_date", "item_id", "reason")

@@ -41,6 +41,14 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def terms(value: Any) -> dict[str, str]:
+    """An offer's key terms (stored as JSON text) as a mapping; empty when there are none."""
+    if not value:
+        return {}
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return dict(parsed) if isinstance(parsed, dict) else {}
+
+
 def label(name: str) -> str:
     return name.replace("_", " ")
 
@@ -52,7 +60,7 @@ def build() -> Jinja2Templates:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     templates = Jinja2Templates(env=env)
-    env.filters.update(money=money, pct=pct, show=show, label=label)
+    env.filters.update(money=money, pct=pct, show=show, label=label, terms=terms)
     env.globals.update(
         bar_chart=bar_chart,
         line_chart=line_chart,

@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 
+from spendsense.api.actions import act
 from spendsense.api.deps import ConnDep, CurrentOperator, SettingsDep
 from spendsense.api.schemas import (
     ActionIn,
@@ -16,7 +17,7 @@ from spendsense.api.schemas import (
     ReviewOut,
 )
 from spendsense.api.service import audit_page, recommendation_out, review_item
-from spendsense.store.oversight import act_on_recommendation, review_queue
+from spendsense.store.oversight import review_queue
 
 router = APIRouter(prefix="/operator", tags=["operator"])
 Status = Literal["proposed", "approved", "overridden", "flagged", "delivered"]
@@ -48,9 +49,9 @@ def approve(
     operator: CurrentOperator,
     settings: SettingsDep,
 ) -> RecommendationOut:
-    """Approve the item as it stands."""
-    rec = act_on_recommendation(
-        conn, recommendation_id, "approve", version=body.version, actor=operator.name,
+    """Approve the item as it stands (after the same guardrail check; 422 if it fails)."""
+    rec = act(
+        conn, settings, recommendation_id, "approve", version=body.version, actor=operator.name,
         reason=body.reason,
     )  # fmt: skip
     return recommendation_out(rec, settings.delivery_policy)
@@ -64,9 +65,15 @@ def override(
     operator: CurrentOperator,
     settings: SettingsDep,
 ) -> RecommendationOut:
-    """Replace the item or edit its title/rationale; a reason is required."""
-    rec = act_on_recommendation(
-        conn, recommendation_id, "override", version=body.version, actor=operator.name,
+    """Replace the item or edit its title/rationale; a reason is required.
+
+    The result must pass the guardrail check the pipeline runs (catalog, tone, eligibility,
+    disclosure): otherwise 422 ``guardrails_failed`` with the reasons, and nothing changes.
+    A new item brings its catalog title, rationale (filled with the user's numbers), kind,
+    partner, terms and disclosures unless title or rationale are given.
+    """
+    rec = act(
+        conn, settings, recommendation_id, "override", version=body.version, actor=operator.name,
         reason=body.reason, title=body.title, rationale=body.rationale, item_id=body.item_id,
     )  # fmt: skip
     return recommendation_out(rec, settings.delivery_policy)
@@ -81,8 +88,8 @@ def flag(
     settings: SettingsDep,
 ) -> RecommendationOut:
     """Flag the item: customers stop seeing it at once."""
-    rec = act_on_recommendation(
-        conn, recommendation_id, "flag", version=body.version, actor=operator.name,
+    rec = act(
+        conn, settings, recommendation_id, "flag", version=body.version, actor=operator.name,
         reason=body.reason,
     )  # fmt: skip
     return recommendation_out(rec, settings.delivery_policy)
@@ -97,8 +104,8 @@ def unflag(
     settings: SettingsDep,
 ) -> RecommendationOut:
     """Clear a flag: the item goes back to proposed."""
-    rec = act_on_recommendation(
-        conn, recommendation_id, "unflag", version=body.version, actor=operator.name,
+    rec = act(
+        conn, settings, recommendation_id, "unflag", version=body.version, actor=operator.name,
         reason=body.reason,
     )  # fmt: skip
     return recommendation_out(rec, settings.delivery_policy)

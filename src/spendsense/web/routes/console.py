@@ -7,7 +7,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from spendsense.api.deps import ConnDep, CurrentOperator
+from spendsense.api import actions
+from spendsense.api.deps import ConnDep, CurrentOperator, SettingsDep
 from spendsense.api.service import audit_page, profile_of
 from spendsense.errors import SpendSenseError
 from spendsense.store import reads
@@ -15,7 +16,6 @@ from spendsense.store.auth import create_customer_token
 from spendsense.store.consents import consent_history
 from spendsense.store.oversight import (
     REVIEW_STATUSES,
-    act_on_recommendation,
     change_consent,
     review_queue,
 )
@@ -105,6 +105,7 @@ def act(
     action: str,
     conn: ConnDep,
     operator: CurrentOperator,
+    settings: SettingsDep,
     version: int = Form(ge=1),
     reason: str = Form(default="", max_length=1000),
     title: str = Form(default="", max_length=300),
@@ -114,8 +115,8 @@ def act(
 ) -> Response:
     """Approve / override / flag / unflag from a form; conflicts come back as a notice."""
     try:
-        rec = act_on_recommendation(
-            conn, recommendation_id, action, version=version, actor=operator.name,
+        rec = actions.act(
+            conn, settings, recommendation_id, action, version=version, actor=operator.name,
             reason=reason, title=title, rationale=rationale, item_id=item_id,
         )  # fmt: skip
     except SpendSenseError as exc:
