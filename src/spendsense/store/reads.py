@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
+if TYPE_CHECKING:  # the CLI's light commands read this module; Polars loads where frames are built
+    import polars as pl
 
 from spendsense.errors import NotFound
 
@@ -51,6 +52,8 @@ def feature_table(
     conn: sqlite3.Connection, name: str, where: str = "", params: tuple[object, ...] = ()
 ) -> pl.DataFrame:
     """One feature table (``feature_<name>``) read into its declared schema, rows filtered by ``where``."""
+    import polars as pl
+
     from spendsense.signals.schema import FEATURE_TABLES
 
     schema = FEATURE_TABLES[name]
