@@ -30,6 +30,7 @@ NEUTRAL: dict[str, Any] = {
     "growth_rate": 0.0,
     "net_inflow": 0.0,
     "net_inflow_monthly": 0.0,
+    "savings_inflow_source": "savings_account",
     "pct_days_below_100": 0.0,
     "balance_std": 100.0,
     "avg_daily_balance": 2000.0,

@@ -62,6 +62,33 @@ def test_migrations_apply_once_and_are_versioned(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_migrated_database_matches_a_new_one(tmp_path: Path) -> None:
+    """A database made before the later migrations ends up with the same tables and columns."""
+    import sqlite3
+
+    from spendsense.signals.schema import FEATURE_TABLES
+    from spendsense.store.db import _split
+
+    old = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    for version, sql in enumerate(MIGRATIONS[:5], start=1):
+        for statement in _split(sql() if callable(sql) else sql):
+            old.execute(statement)
+        old.execute(f"PRAGMA user_version={version}")
+    old.close()
+
+    def columns(conn: object) -> dict[str, list[str]]:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]  # type: ignore[attr-defined]
+        return {
+            t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")]  # type: ignore[attr-defined]
+            for t in sorted(names)
+        }
+
+    migrated, new = connect(tmp_path / "old.db"), connect(tmp_path / "new.db")
+    assert columns(migrated) == columns(new)
+    for table, schema in FEATURE_TABLES.items():
+        assert set(columns(new)[f"feature_{table}"]) == set(schema)
+
+
 def test_apply_batch_roundtrips_exact_types(tmp_path: Path) -> None:
     conn = connect(tmp_path / "s.db")
     apply_batch(conn, _batch())

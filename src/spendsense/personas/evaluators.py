@@ -201,6 +201,8 @@ def persona_4(t: Persona4Thresholds) -> PersonaRule:
     u_thr = t.max_utilization_threshold
     growth, inflow = pl.col("growth_rate"), pl.col("net_inflow_monthly")
     util = pl.col("max_utilization")
+    # Savings account history, or the checking side's savings transfers when it has none.
+    source = {"source": pl.col("savings_inflow_source")}
     return PersonaRule(
         persona_id=4,
         rule="(growth_rate OR net_inflow_monthly) AND max_utilization",
@@ -212,6 +214,7 @@ def persona_4(t: Persona4Thresholds) -> PersonaRule:
                 ">=",
                 _ge("growth_rate", g_thr),
                 "savings growth of " + fmt_pct(growth) + f" (vs {lit_pct(g_thr)} threshold)",
+                extra=source,
             ),
             Criterion(
                 "net_inflow_monthly",
@@ -222,6 +225,7 @@ def persona_4(t: Persona4Thresholds) -> PersonaRule:
                 "net savings inflow of "
                 + fmt_money(inflow)
                 + f"/month (vs {lit_money(in_thr)} threshold)",
+                extra=source,
             ),
             Criterion(
                 "max_utilization",

@@ -16,7 +16,7 @@ NEEDED: Final[dict[str, tuple[str, ...]]] = {
     "credit": ("max_utilization", "interest_charges_present", "minimum_payment_only", "is_overdue"),
     "income": ("median_pay_gap_days", "cash_flow_buffer_months"),
     "subscriptions": ("recurring_merchant_count", "monthly_recurring_spend", "subscription_share"),
-    "savings": ("growth_rate", "net_inflow", "net_inflow_monthly"),
+    "savings": ("growth_rate", "net_inflow", "net_inflow_monthly", "savings_inflow_source"),
     "cash_flow": ("pct_days_below_100", "balance_std", "avg_daily_balance", "balance_volatility"),
 }
 FAMILIES: Final[tuple[str, ...]] = tuple(NEEDED)
@@ -31,6 +31,7 @@ NULL_WHEN_MISSING: Final[frozenset[str]] = frozenset(
         "avg_daily_balance",
         "balance_volatility",
         "net_inflow_monthly",  # derived from net_inflow when absent, then 0
+        "savings_inflow_source",  # which history the savings figures come from (text)
     }
 )
 # ... and as 0 / False for everything else.

@@ -33,6 +33,8 @@ SAVINGS: dict[str, pl.DataType] = {
     "growth_rate": pl.Float64(),  # (balance - start) / start; 0 when start <= 0
     "avg_monthly_expenses": pl.Float64(),
     "emergency_fund_months": pl.Float64(),  # savings_balance / avg_monthly_expenses
+    # savings_account | checking_transfers (no own history: transfers seen on checking) | null
+    "savings_inflow_source": pl.String(),
 }
 
 CREDIT: dict[str, pl.DataType] = {

@@ -84,27 +84,40 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
 
 
+# Feature columns added after migration 2, each by the migration that adds it (table, column):
+# migration 2 leaves them out, so a new database and a migrated one end up alike.
+FEATURE_COLUMNS_ADDED: dict[int, tuple[tuple[str, str], ...]] = {
+    7: (("savings", "savings_inflow_source"),),
+}
+
+
+def _sql_type(dtype: object) -> str:
+    """SQLite type of a feature column's Polars dtype."""
+    import polars as pl
+
+    if dtype == pl.Int32 or dtype == pl.Int64 or dtype == pl.Boolean:
+        return "INTEGER"
+    if dtype == pl.Float64:
+        return "REAL"
+    return "TEXT"
+
+
 def _feature_tables() -> str:
     """DDL for the feature tables, derived from ``signals.schema`` at the time of migration 2.
 
     Built only when the migration runs: importing Polars here would slow every CLI command.
     """
-    import polars as pl
-
     from spendsense.signals.schema import FEATURE_TABLES
 
+    later = {pair for pairs in FEATURE_COLUMNS_ADDED.values() for pair in pairs}
     extra_keys = {"credit_cards": ("account_id",), "recurring_streams": ("stream_id",)}
     statements = []
     for table, schema in FEATURE_TABLES.items():
-        cols = []
-        for name, dtype in schema.items():
-            if dtype == pl.Int32 or dtype == pl.Int64 or dtype == pl.Boolean:
-                sql_type = "INTEGER"
-            elif dtype == pl.Float64:
-                sql_type = "REAL"
-            else:
-                sql_type = "TEXT"
-            cols.append(f'"{name}" {sql_type}')
+        cols = [
+            f'"{name}" {_sql_type(dtype)}'
+            for name, dtype in schema.items()
+            if (table, name) not in later
+        ]
         pk = ", ".join(("user_id", "window_days", "as_of_date", *extra_keys.get(table, ())))
         statements.append(f"CREATE TABLE feature_{table} ({', '.join(cols)}, PRIMARY KEY ({pk}))")
     return ";\n".join(statements)
@@ -249,7 +262,24 @@ ALTER TABLE recommendations ADD COLUMN offer_disclosure TEXT
 """
 """A partner offer's partner, key terms (JSON) and offer disclosure; null for education."""
 
+
+def _added_feature_columns(version: int) -> Callable[[], str]:
+    """``ALTER TABLE feature_<t> ADD COLUMN`` for the feature columns of one later migration."""
+
+    def sql() -> str:
+        from spendsense.signals.schema import FEATURE_TABLES
+
+        return ";\n".join(
+            f'ALTER TABLE feature_{table} ADD COLUMN "{name}" '
+            + _sql_type(FEATURE_TABLES[table][name])
+            for table, name in FEATURE_COLUMNS_ADDED[version]
+        )
+
+    return sql
+
+
 # A migration is its SQL, or a function that builds it when it runs.
 MIGRATIONS: list[str | Callable[[], str]] = [
     LEDGER, _feature_tables, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
+    _added_feature_columns(7),  # savings_inflow_source (issue 17)
 ]  # fmt: skip
