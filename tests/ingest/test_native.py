@@ -166,7 +166,10 @@ def test_the_reader_schema_covers_every_column_the_normalisers_read(
     staged["liabilities_credit"] |= {
         f"aprs_{k}_{v}" for k in N._APR_KINDS for v in ("percentage", "interest_charge_amount")
     }
+    # liabilities_other comes only from mappings and table files, never a bundle or response
     for name, columns in read.items():
+        if name == "liabilities_other":
+            continue
         wanted = {c for c in columns if not c.startswith("_")}
         missing = wanted - staged[name]
         assert not missing, (name, missing)

@@ -71,13 +71,21 @@ def test_andychuong_with_mapping(shared_data: Path) -> None:
         [shared_data / "foreign" / "andychuong"], mapping=REPO / "mappings" / "andychuong.yaml"
     )
     c = b.counts()
-    assert (c["users"], c["accounts"], c["transactions"], c["liabilities_mortgage"]) == (
-        5,
-        25,
-        4201,
-        5,
+    assert (
+        c["users"],
+        c["accounts"],
+        c["transactions"],
+        c["liabilities_mortgage"],
+        c["liabilities_other"],
+    ) == (5, 25, 4201, 5, 5)
+    assert b.rejects == []
+    auto = b.frames["liabilities_other"].row(0, named=True)
+    assert (auto["kind"], auto["balance_cents"], auto["minimum_payment_amount_cents"]) == (
+        "auto",
+        1850000,
+        42500,
     )
-    assert [r.reason.split(":")[0] for r in b.rejects] == ["liability for a 'auto' account"] * 5
+    assert auto["interest_rate_pct"] == 4.75
     t = b.frames["transactions"]
     # every amount is positive in the export: payroll is money in once signed by category
     pay = t.filter(pl.col("pfc_primary") == "INCOME")

@@ -22,7 +22,13 @@ from spendsense.ingest.conventions import UNITS, Conventions
 from spendsense.ingest.staging import Staged, text
 from spendsense.ledger.vocab import ACCOUNT_TYPES
 
-LIABILITY_ROUTES = {"credit": "liabilities_credit", "mortgage": "liabilities_mortgage"}
+# Tables a flat ``liabilities`` list is routed to (by the account's type and subtype).
+LIABILITY_ROUTES = {
+    "credit": "liabilities_credit",
+    "mortgage": "liabilities_mortgage",
+    "student": "liabilities_student",
+    "other": "liabilities_other",
+}
 _KEYS = {
     "name",
     "user",
@@ -176,7 +182,13 @@ def _scoped(frame: pl.DataFrame, on: bool) -> pl.DataFrame:
 
 
 def _route(staged: Staged, mapping: Mapping) -> None:
-    """Send each flat liability to the credit, mortgage or student table by its account's kind."""
+    """Send each flat liability to its table by its account's kind.
+
+    Credit accounts -> credit; loans with subtype mortgage or student -> those tables; every
+    other loan (auto, consumer, home equity, ...) -> ``liabilities_other`` with the subtype
+    as ``kind``. A liability of another kind of account, or of an account not in the same
+    chunk, is rejected.
+    """
     flat = staged.table("liabilities")
     del staged.frames["liabilities"]
     accts = staged.table("accounts")
@@ -186,6 +198,7 @@ def _route(staged: Staged, mapping: Mapping) -> None:
         else pl.lit(None, pl.String).alias("account_id"),
         *[
             (pl.col(c) if c in accts.columns else pl.lit(None, pl.String))
+            .str.strip_chars()
             .str.to_lowercase()
             .alias(f"_{c}")
             for c in ("type", "subtype")
@@ -197,27 +210,29 @@ def _route(staged: Staged, mapping: Mapping) -> None:
     target = (
         pl.when(pl.col("_type") == "credit")
         .then(pl.lit("liabilities_credit"))
-        .when(pl.col("_subtype") == "mortgage")
+        .when((pl.col("_type") == "loan") & (pl.col("_subtype") == "mortgage"))
         .then(pl.lit("liabilities_mortgage"))
-        .when(pl.col("_subtype") == "student")
+        .when((pl.col("_type") == "loan") & (pl.col("_subtype") == "student"))
         .then(pl.lit("liabilities_student"))
+        .when(pl.col("_type") == "loan")
+        .then(pl.lit("liabilities_other"))
     )
     routed = routed.with_columns(target.alias("_table"))
-    for table in ("liabilities_credit", "liabilities_mortgage", "liabilities_student"):
-        part = routed.filter(pl.col("_table") == table).drop("_n", "_type", "_subtype", "_table")
+    for table in LIABILITY_ROUTES.values():
+        part = routed.filter(pl.col("_table") == table)
+        if table == "liabilities_other":
+            given = pl.col("kind") if "kind" in part.columns else pl.lit(None, pl.String)
+            part = part.with_columns(pl.coalesce(given, "_subtype", pl.lit("loan")).alias("kind"))
+        part = part.drop("_n", "_type", "_subtype", "_table")
         if part.height:
             staged.add_frame(table, apply(mapping, table, part))
     for row in (
         routed.filter(pl.col("_table").is_null())
-        .select("_file", "_pos", "_subtype", "_rid")
+        .select("_file", "_pos", "_type", "_rid")
         .to_dicts()
     ):
-        kind = (
-            f"a '{row['_subtype']}' account" if row["_subtype"] else "an account not in this file"
-        )
-        reason = (
-            f"liability for {kind}: the ledger keeps only credit, mortgage and student liabilities"
-        )
+        kind = f"a '{row['_type']}' account" if row["_type"] else "an account not in this file"
+        reason = f"liability for {kind}: only credit and loan accounts carry liabilities"
         staged.file_rejects.append(
             (row["_file"], row["_pos"], "liabilities", reason, staged.originals[int(row["_rid"])])
         )

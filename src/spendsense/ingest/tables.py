@@ -335,6 +335,65 @@ def liabilities_student(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def liabilities_other(frame: pl.DataFrame) -> pl.DataFrame:
+    """Other loans (auto, personal, ...): kind, rate, balance, payments, due date, overdue.
+
+    ``kind`` is the loan account's subtype (set by the flat-liabilities routing) or a given
+    ``kind``/``loan_type``; the balance is ``outstanding_principal_balance`` or
+    ``last_statement_balance``; the payment ``minimum_payment_amount`` or
+    ``next_monthly_payment``.
+    """
+    rate, rate_r = P.rate(
+        pl.coalesce(P.col(frame, "interest_rate_percentage"), P.col(frame, "interest_rate")),
+        "interest_rate_percentage",
+    )
+    frame = frame.with_columns(
+        pl.coalesce(
+            P.col(frame, "outstanding_principal_balance"), P.col(frame, "last_statement_balance")
+        ).alias("_balance"),
+        pl.coalesce(
+            P.col(frame, "minimum_payment_amount"), P.col(frame, "next_monthly_payment")
+        ).alias("_payment"),
+    )
+    frame, m = P.with_money(
+        frame,
+        {
+            "_balance": "balance",
+            "_payment": "minimum_payment_amount",
+            "last_payment_amount": "last_payment_amount",
+        },
+    )
+    (balance, balance_r), (payment, payment_r), (last, last_r) = m.values()
+    days = {c: P.day(P.col(frame, c), c) for c in ("last_payment_date", "next_payment_due_date")}
+    overdue, overdue_r = P.flag(P.col(frame, "is_overdue"), "is_overdue")
+    kind = pl.coalesce(
+        P.clean(P.col(frame, "kind")), P.clean(P.col(frame, "loan_type"))
+    ).str.to_lowercase()
+    return P.drop_money(
+        frame.with_columns(
+            P.clean(P.col(frame, "account_id")).alias("account_id"),
+            _user(frame).alias("user_id"),
+            kind.alias("kind"),
+            rate.alias("interest_rate_pct"),
+            balance.alias("balance_cents"),
+            payment.alias("minimum_payment_amount_cents"),
+            last.alias("last_payment_amount_cents"),
+            *[v.alias(c) for c, (v, _) in days.items()],
+            overdue.alias("is_overdue"),
+            P.first_reason(
+                _not_object(frame),
+                _required(frame, "account_id"),
+                rate_r,
+                balance_r,
+                payment_r,
+                last_r,
+                *[r for _, r in days.values()],
+                overdue_r,
+            ),
+        )
+    ).drop("_balance", "_payment")
+
+
 NORMALISERS = {
     "users": users,
     "accounts": accounts,
@@ -342,4 +401,5 @@ NORMALISERS = {
     "liabilities_credit": liabilities_credit,
     "liabilities_mortgage": liabilities_mortgage,
     "liabilities_student": liabilities_student,
+    "liabilities_other": liabilities_other,
 }

@@ -17,6 +17,7 @@ TABLE_NAMES = (
     "liabilities_credit",
     "liabilities_mortgage",
     "liabilities_student",
+    "liabilities_other",
     "transactions",
     "accounts",
     "users",
@@ -32,6 +33,7 @@ BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+SHORT_NAMES = ("credit", "mortgage", "student")  # a file named credit.csv is liabilities_credit
 _CREDIT_COLS = {"aprs_purchase_apr_percentage", "purchase_apr", "last_statement_balance"}
 _MORTGAGE_COLS = {"interest_rate_percentage", "next_monthly_payment", "past_due_amount"}
 _APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
@@ -113,7 +115,7 @@ def table_of(path: Path, columns: list[str]) -> str | None:
     """
     stem = path.stem.lower()
     for table in TABLE_NAMES:
-        if table in stem or (table.startswith("liabilities_") and table.split("_")[1] in stem):
+        if table in stem or (table.split("_")[-1] in SHORT_NAMES and table.split("_")[1] in stem):
             return table
     if path.parent.name.lower() in TABLE_NAMES:
         return path.parent.name.lower()

@@ -16,7 +16,12 @@ from spendsense.ingest.tabular import original_row
 from spendsense.ledger.batch import LedgerBatch, Reject
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, empty
 
-LIABILITY_TABLES = ("liabilities_credit", "liabilities_mortgage", "liabilities_student")
+LIABILITY_TABLES = (
+    "liabilities_credit",
+    "liabilities_mortgage",
+    "liabilities_student",
+    "liabilities_other",
+)
 KEYED = ("users", "accounts", "transactions", *LIABILITY_TABLES)
 _IDS = pl.Series(dtype=pl.String)
 # Called with (table, normalised frame) before references and duplicates are checked:

@@ -88,6 +88,21 @@ LIABILITIES_STUDENT: dict[str, pl.DataType] = {
     "loan_status": pl.String(),
 }
 
+# Loans the three Plaid liability tables do not cover (auto, personal/consumer, home equity,
+# lines of credit, ...), kept so debt and cash-flow views can use them.
+LIABILITIES_OTHER: dict[str, pl.DataType] = {
+    "account_id": pl.String(),
+    "user_id": pl.String(),
+    "kind": pl.String(),  # the loan account's subtype: auto, consumer, home equity, ...
+    "interest_rate_pct": pl.Float64(),
+    "balance_cents": pl.Int64(),  # outstanding balance (statement or principal)
+    "minimum_payment_amount_cents": pl.Int64(),  # next payment due
+    "last_payment_amount_cents": pl.Int64(),
+    "last_payment_date": pl.Date(),
+    "next_payment_due_date": pl.Date(),
+    "is_overdue": pl.Boolean(),
+}
+
 CONSENTS: dict[str, pl.DataType] = {
     "user_id": pl.String(),
     "status": pl.String(),  # granted | revoked
@@ -103,6 +118,7 @@ TABLES: dict[str, dict[str, pl.DataType]] = {
     "liabilities_credit": LIABILITIES_CREDIT,
     "liabilities_mortgage": LIABILITIES_MORTGAGE,
     "liabilities_student": LIABILITIES_STUDENT,
+    "liabilities_other": LIABILITIES_OTHER,
     "consents": CONSENTS,
 }
 
@@ -113,6 +129,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "liabilities_credit": ("account_id",),
     "liabilities_mortgage": ("account_id",),
     "liabilities_student": ("account_id",),
+    "liabilities_other": ("account_id",),
     "consents": ("user_id", "changed_at", "status"),
 }
 

@@ -26,6 +26,7 @@ WRITE_ORDER = (
     "liabilities_credit",
     "liabilities_mortgage",
     "liabilities_student",
+    "liabilities_other",
     "consents",
 )
 LEDGER_DIR = "ledger"

@@ -263,6 +263,23 @@ ALTER TABLE recommendations ADD COLUMN offer_disclosure TEXT
 """A partner offer's partner, key terms (JSON) and offer disclosure; null for education."""
 
 
+LIABILITIES_OTHER = """
+CREATE TABLE liabilities_other (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(account_id),
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    kind TEXT,
+    interest_rate_pct REAL,
+    balance_cents INTEGER,
+    minimum_payment_amount_cents INTEGER,
+    last_payment_amount_cents INTEGER,
+    last_payment_date TEXT,
+    next_payment_due_date TEXT,
+    is_overdue INTEGER
+);
+CREATE INDEX idx_liabilities_other_user ON liabilities_other(user_id)
+"""
+
+
 def _added_feature_columns(version: int) -> Callable[[], str]:
     """``ALTER TABLE feature_<t> ADD COLUMN`` for the feature columns of one later migration."""
 
@@ -282,4 +299,5 @@ def _added_feature_columns(version: int) -> Callable[[], str]:
 MIGRATIONS: list[str | Callable[[], str]] = [
     LEDGER, _feature_tables, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
     _added_feature_columns(7),  # savings_inflow_source (issue 17)
+    LIABILITIES_OTHER,  # loans beyond credit, mortgage and student (issue 17)
 ]  # fmt: skip
