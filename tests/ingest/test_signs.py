@@ -6,12 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pytest
 from ingest_helpers import account, bundle, txn, write
 
-from spendsense.errors import ConfigError
 from spendsense.ingest import ingest_paths
-from spendsense.ingest.mapping import load_mapping
 
 PAY = {"primary": "INCOME", "detailed": "INCOME_SALARY"}
 GROCERY = {"primary": "FOOD_AND_DRINK", "detailed": "FOOD_AND_DRINK_GROCERIES"}
@@ -167,27 +164,6 @@ def test_cents_unit(tmp_path: Path) -> None:
     assert [r.reason for r in b.rejects] == [
         "amount: 4150.5 is not a whole number of cents (the mapping says unit: cents)"
     ]
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("sigm: inflow_positive\n", "unknown key 'sigm'; did you mean 'sign'?"),
-        (
-            "sign: inflow_positiv\n",
-            "sign: unknown convention 'inflow_positiv'; did you mean 'inflow_positive'?",
-        ),
-        (
-            "sign: {credt: inflow_positive}\n",
-            "sign: unknown account type 'credt'; did you mean 'credit'?",
-        ),
-        ("unit: cent\n", "unit: unknown unit 'cent'; did you mean 'cents'?"),
-    ],
-)
-def test_mapping_mistakes_name_the_fix(tmp_path: Path, text: str, message: str) -> None:
-    with pytest.raises(ConfigError) as err:
-        load_mapping(mapping(tmp_path, text))
-    assert str(err.value) == f"mapping m.yaml: {message}"
 
 
 def test_mapping_without_lists_reads_plaid_shapes_with_its_sign(tmp_path: Path) -> None:

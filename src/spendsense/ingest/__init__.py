@@ -17,11 +17,12 @@ import polars as pl
 from spendsense.errors import InputUnreadable
 from spendsense.ingest.bulk import TEXT_HOOKS, loads
 from spendsense.ingest.conventions import Conventions
-from spendsense.ingest.mapping import Mapping, load_mapping, read_mapped
+from spendsense.ingest.mapping import Mapping, load_mapping
 from spendsense.ingest.native import Document, read_native
 from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_name
 from spendsense.ingest.quarantine import write_quarantine
 from spendsense.ingest.sandbox import read_sandbox
+from spendsense.ingest.shapes import prepare, read_mapped
 from spendsense.ingest.staging import Staged
 from spendsense.ingest.tabular import read_tabular_parts, utf8_bytes
 from spendsense.ingest.validate import Seen, finish, validate_chunk
@@ -208,6 +209,12 @@ def ingest_chunks(
             "no JSON, CSV or Parquet files found in " + ", ".join(map(str, paths))
         )
     seen = Seen.of(known_account_ids, known_user_ids)
+
+    def validated(staged: Staged) -> LedgerBatch:
+        if rules is not None:
+            prepare(staged, rules)
+        return validate_chunk(staged, seen, adjust)
+
     staged = Staged()
     counts = [0]  # files read
     errors: list[InputUnreadable] = []
@@ -232,7 +239,7 @@ def ingest_chunks(
                     staged.extend(part, seq=seq)
                     if staged.rows + pending_rows >= max_rows:
                         _read_pending(pending, staged, counts, errors, user_id)
-                        yield validate_chunk(staged, seen, adjust)
+                        yield validated(staged)
                         staged, pending, pending_rows = Staged(), [], 0
                 counts[0] += 1
             except InputUnreadable as exc:
@@ -240,7 +247,7 @@ def ingest_chunks(
                 staged.file_rejects.append((str(path), "file", "file", exc.message, None))
         if in_chunk >= max_files or staged.rows + pending_rows >= max_rows:
             _read_pending(pending, staged, counts, errors, user_id)
-            yield validate_chunk(staged, seen, adjust)
+            yield validated(staged)
             staged, pending, pending_rows, in_chunk = Staged(), [], 0, 0
     _read_pending(pending, staged, counts, errors, user_id)
     if on_file is not None:
@@ -261,7 +268,7 @@ def ingest_chunks(
         or staged.typed
         or staged.chunks
     ):
-        yield validate_chunk(staged, seen, adjust)
+        yield validated(staged)
     yield finish(seen)
 
 

@@ -163,7 +163,8 @@ def _stage_table(
     """Stage rows ``offset + 1 ..`` of a table file."""
     staged = Staged()
     frame = frame.select([c for c in frame.columns if not c.startswith("_")])
-    table = table_of(path, frame.columns)
+    table = mapping.table_of_file(path) if mapping is not None else None
+    table = table or table_of(path, frame.columns)
     if table is None and mapping is not None:
         for name, renames in mapping.rename.items():
             if table_of(path, [renames.get(c, c) for c in frame.columns]) == name:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -107,6 +108,14 @@ CONFIDENCE_LEVELS: frozenset[str] = frozenset({"VERY_HIGH", "HIGH", "MEDIUM", "L
 CONSENT_STATES: frozenset[str] = frozenset({"granted", "revoked", "none"})
 
 
+NEAR_SUFFIX = 3  # characters a category code may differ by at its end (see Taxonomy.near)
+
+
+def code(value: str) -> str:
+    """A category string as a code: upper case, runs of other characters as one ``_``."""
+    return re.sub(r"[^A-Z0-9]+", "_", value.strip().upper()).strip("_")
+
+
 @dataclass(frozen=True)
 class Taxonomy:
     """Plaid personal finance categories: v2 primaries/detailed and the v1 -> v2 map."""
@@ -120,24 +129,59 @@ class Taxonomy:
         return frozenset(self.v2_detailed_to_primary.values())
 
     def to_v2(self, primary: str | None, detailed: str | None) -> tuple[str, str] | None:
-        """Map a (primary, detailed) pair in v1 or v2 to v2; None if unknown."""
+        """Map a (primary, detailed) pair in v1 or v2 to v2; None if unknown.
+
+        A detailed string is read as a code (upper case, other characters as ``_``:
+        "Food and Drink - Restaurants" is FOOD_AND_DRINK_RESTAURANTS), then matched exactly
+        (v2, then v1), then as a code with a suffix difference (``near``), then as a
+        primary alone or a code starting with a primary (that primary's OTHER detail).
+        """
         if detailed:
-            d = detailed.strip().upper()
+            d = code(detailed)
             if d in self.v2_detailed_to_primary:
                 return self.v2_detailed_to_primary[d], d
             if d in self.v1_detailed_to_v2:
                 v2 = self.v1_detailed_to_v2[d]
                 return self.v2_detailed_to_primary[v2], v2
+            close = self.near(d)
+            if close is not None:
+                return self.v2_detailed_to_primary[close], close
         if primary:
-            p = primary.strip().upper()
-            p = self.v1_primary_to_v2.get(p, p)
-            if p in self.v2_primaries:
-                other = f"{p}_OTHER_{p}"
-                if other in self.v2_detailed_to_primary:
-                    return p, other
-                fallback = sorted(k for k, v in self.v2_detailed_to_primary.items() if v == p)
-                return p, fallback[-1]
+            found = self._other(code(primary))
+            if found is not None:
+                return found
+        if detailed:
+            d = code(detailed)
+            for p in sorted(self.v2_primaries | set(self.v1_primary_to_v2), key=len, reverse=True):
+                if d == p or d.startswith(p + "_"):
+                    return self._other(p)
         return None
+
+    def _other(self, primary: str) -> tuple[str, str] | None:
+        """A primary (v1 or v2) with its OTHER detailed code (else its last one)."""
+        p = self.v1_primary_to_v2.get(primary, primary)
+        if p not in self.v2_primaries:
+            return None
+        other = f"{p}_OTHER_{p}"
+        if other in self.v2_detailed_to_primary:
+            return p, other
+        fallback = sorted(k for k, v in self.v2_detailed_to_primary.items() if v == p)
+        return p, fallback[-1]
+
+    def near(self, detailed: str) -> str | None:
+        """The one v2 detailed code that differs from ``detailed`` only by a short suffix.
+
+        One must be a prefix of the other with at most ``NEAR_SUFFIX`` characters more
+        (RESTAURANTS / RESTAURANT, RIDE_SHARE / RIDE_SHARES, GAS_AND_ELECTRIC /
+        GAS_AND_ELECTRICITY); None when no code or several codes are that close.
+        """
+        hits = [
+            k
+            for k in self.v2_detailed_to_primary
+            if (k.startswith(detailed) or detailed.startswith(k))
+            and abs(len(k) - len(detailed)) <= NEAR_SUFFIX
+        ]
+        return hits[0] if len(hits) == 1 else None
 
 
 @cache
