@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from spendsense.cli import main
-from spendsense.guardrails.disclosure import DISCLOSURE
+from spendsense.config import Settings
+from spendsense.pipeline import compute_stages, consented_users, default_as_of, load_ledger
+
+# The contract's wording (ARCHITECTURE.md), written out: not the constant the code uses.
+GENERATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+CONTRACT_DISCLOSURE = (
+    "This is educational content, not financial advice. "
+    "Consult a licensed advisor for personalized guidance."
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +60,7 @@ def test_recommendation_counts_rationales_and_disclosure(pipeline_dir: Path) -> 
     )
     assert counts["education"].min() >= 3 and counts["education"].max() <= 5  # type: ignore[operator]
     assert counts["offer"].max() <= 3  # type: ignore[operator]
-    assert recs["disclosure"].unique().to_list() == [DISCLOSURE]
+    assert recs["disclosure"].unique().to_list() == [CONTRACT_DISCLOSURE]
     assert recs["rationale"].str.contains("because").all()
     # no repeats per user and window
     assert recs.select(pl.struct("user_id", "window_days", "item_id").is_unique().all()).item()
@@ -129,3 +138,30 @@ def test_full_run_sweeps_rows_of_users_without_consent(pipeline_dir: Path) -> No
     pl.concat([frame, ghost]).write_parquet(path)
     main(["--data-dir", str(pipeline_dir), "run"])
     assert outsider not in pl.read_parquet(path)["user_id"].to_list()
+
+
+def test_a_persona_threshold_in_the_run_configuration_reaches_recommendations(
+    pipeline_dir: Path,
+) -> None:
+    """The run's stage chain hands the configured persona threshold to the recommend stage."""
+    base = Settings(data_dir=pipeline_dir)
+    ledger = load_ledger(base)
+    as_of = default_as_of(ledger)
+    frames = {name: frame.collect() for name, frame in ledger.items()}
+    assert consented_users(base)
+
+    def high_utilization(settings: Settings) -> tuple[int, int]:
+        out = compute_stages(frames, as_of, settings, GENERATED_AT)
+        util_met = "$.evaluations.persona_1.criteria.max_utilization.met"
+        personas = (
+            out.assignments["assignment_trace"].str.json_path_match(util_met) == "true"
+        ).sum()
+        traces = out.extra["traces"]["trace"].str.json_decode(infer_schema_length=None)
+        signals = traces.struct.field("matched_signals").list.contains("high_utilization").sum()
+        return int(personas), int(signals)
+
+    strict = base.model_copy(deep=True)
+    strict.personas.thresholds.persona_1.utilization_threshold = 1.5  # no card is that far over
+    before, after = high_utilization(base), high_utilization(strict)
+    assert before[0] > 0 and before[1] > 0
+    assert after == (0, 0)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from spendsense.errors import ConfigError
 from spendsense.guardrails.delivery import DEFAULT_POLICY, DESCRIPTIONS, DeliveryPolicy
 from spendsense.personas.config import PersonasConfig
+from spendsense.recommend.config import RecommendConfig
 from spendsense.signals.config import SignalsConfig
 
 CONFIG_VERSION = "2026-11-21.1"
@@ -25,6 +26,7 @@ class Settings(BaseModel):
     )
     signals: SignalsConfig = SignalsConfig()
     personas: PersonasConfig = PersonasConfig()
+    recommend: RecommendConfig = RecommendConfig()
     version: str = Field(
         default=CONFIG_VERSION, description="Configuration version quoted in traces."
     )

@@ -143,6 +143,8 @@ def compute_stages(
         as_of=as_of,
         generated_at=computed_at,
         config_version=settings.version,
+        config=settings.recommend,
+        personas=settings.personas.thresholds,
     )
     _tick(timings, "recommendations", clock)
     extra = {

@@ -14,7 +14,7 @@ from spendsense.recommend.catalog import (
     load_catalog,
     parse_catalog,
 )
-from spendsense.recommend.triggers import SIGNALS
+from spendsense.recommend.triggers import SIGNAL_IDS
 
 GOOD_OFFER = {
     "id": "off_ok", "title": "Savings account", "partner": "Bank", "category": "high_yield_savings",
@@ -37,7 +37,7 @@ def test_shipped_catalog_counts_and_coverage(catalog: Catalog) -> None:
         assert any(persona in i.personas for i in catalog.education), persona
         assert any(persona in i.personas for i in catalog.offers), persona
     answered = {s for i in catalog.items for s in i.signals}
-    assert answered == set(SIGNALS)
+    assert answered == set(SIGNAL_IDS)
     assert {i.format for i in catalog.education} >= {
         "article",
         "checklist",

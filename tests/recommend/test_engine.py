@@ -7,8 +7,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from recommend_builders import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 
-from conftest import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 from spendsense.guardrails.disclosure import DISCLOSURE
 from spendsense.recommend.catalog import Catalog, parse_catalog
 from spendsense.recommend.engine import RecommendationResult, recommend

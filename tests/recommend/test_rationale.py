@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
+from recommend_builders import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 
-from conftest import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 from spendsense.recommend.catalog import Catalog
 from spendsense.recommend.engine import recommend
 from spendsense.recommend.rationale import compile_template

@@ -6,8 +6,9 @@ from typing import Any
 
 import polars as pl
 import yaml
+from recommend_builders import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 
-from conftest import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
+from spendsense.personas.config import PersonaThresholds
 from spendsense.recommend.catalog import Catalog, parse_catalog
 from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.engine import RecommendationResult, recommend
@@ -132,6 +133,7 @@ def test_primary_persona_items_are_capped_when_a_secondary_has_candidates(
 
 
 def test_the_plan_is_built_once_per_catalog_and_config(catalog: Catalog) -> None:
-    assert catalog.plan(RecommendConfig()) is catalog.plan(RecommendConfig())
+    rules = PersonaThresholds()
+    assert catalog.plan(RecommendConfig(), rules) is catalog.plan(RecommendConfig(), rules)
     other = RecommendConfig(primary_persona_max=2)
-    assert catalog.plan(other) is not catalog.plan(RecommendConfig())
+    assert catalog.plan(other, rules) is not catalog.plan(RecommendConfig(), rules)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -64,19 +65,28 @@ class PersonaRule:
         met = {c.name: pl.col(self.met_col(c.name)) for c in self.criteria}
         return _COMBINE[self.persona_id](met)
 
-
-def _ge(col: str, threshold: float) -> pl.Expr:
-    return (pl.col(col) >= threshold).fill_null(False)
-
-
-def _flag(col: str) -> pl.Expr:
-    return pl.col(col).fill_null(False)
+    def criterion(self, name: str) -> Criterion:
+        """The criterion called ``name`` (recommendation triggers reuse its test)."""
+        return next(c for c in self.criteria if c.name == name)
 
 
-def persona_1(t: Persona1Thresholds) -> PersonaRule:
+Column = Callable[[str], pl.Expr]
+"""Feature name -> the expression reading it: ``pl.col`` over the persona stage's wide frame;
+the recommendation view passes its namespaced columns (``credit.max_utilization``)."""
+
+
+def _ge(value: pl.Expr, threshold: float) -> pl.Expr:
+    return (value >= threshold).fill_null(False)
+
+
+def _flag(value: pl.Expr) -> pl.Expr:
+    return value.fill_null(False)
+
+
+def persona_1(t: Persona1Thresholds, col: Column = pl.col) -> PersonaRule:
     """High Utilization: any card ≥ threshold OR interest OR minimum-payment-only OR overdue."""
     thr = t.utilization_threshold
-    util = pl.col("max_utilization")
+    util = col("max_utilization")
     return PersonaRule(
         persona_id=1,
         rule="max_utilization OR interest_charges OR minimum_payment_only OR is_overdue",
@@ -86,31 +96,31 @@ def persona_1(t: Persona1Thresholds) -> PersonaRule:
                 util,
                 thr,
                 ">=",
-                _ge("max_utilization", thr),
+                _ge(col("max_utilization"), thr),
                 "max_utilization (" + fmt_pct(util) + f" vs {lit_pct(thr)} threshold)",
             ),
             Criterion(
                 "interest_charges",
-                pl.col("interest_charges_present"),
+                col("interest_charges_present"),
                 True,
                 "==",
-                _flag("interest_charges_present"),
+                _flag(col("interest_charges_present")),
                 pl.lit("interest charges"),
             ),
             Criterion(
                 "minimum_payment_only",
-                pl.col("minimum_payment_only"),
+                col("minimum_payment_only"),
                 True,
                 "==",
-                _flag("minimum_payment_only"),
+                _flag(col("minimum_payment_only")),
                 pl.lit("minimum-payment-only"),
             ),
             Criterion(
                 "is_overdue",
-                pl.col("is_overdue"),
+                col("is_overdue"),
                 True,
                 "==",
-                _flag("is_overdue"),
+                _flag(col("is_overdue")),
                 pl.lit("an overdue card"),
             ),
         ),
@@ -119,10 +129,10 @@ def persona_1(t: Persona1Thresholds) -> PersonaRule:
     )
 
 
-def persona_2(t: Persona2Thresholds) -> PersonaRule:
+def persona_2(t: Persona2Thresholds, col: Column = pl.col) -> PersonaRule:
     """Variable Income Budgeter: median pay gap > threshold AND buffer < threshold."""
     gap_thr, buf_thr = t.pay_gap_days_threshold, t.buffer_months_threshold
-    gap, buf = pl.col("median_pay_gap_days"), pl.col("cash_flow_buffer_months")
+    gap, buf = col("median_pay_gap_days"), col("cash_flow_buffer_months")
     return PersonaRule(
         persona_id=2,
         rule="median_pay_gap_days AND cash_flow_buffer_months",
@@ -154,12 +164,12 @@ def persona_2(t: Persona2Thresholds) -> PersonaRule:
     )
 
 
-def persona_3(t: Persona3Thresholds) -> PersonaRule:
+def persona_3(t: Persona3Thresholds, col: Column = pl.col) -> PersonaRule:
     """Subscription-Heavy: merchants ≥ threshold AND (monthly spend ≥ threshold OR share ≥ threshold)."""
     n_thr = t.recurring_merchant_count_threshold
     spend_thr, share_thr = t.monthly_spend_threshold, t.subscription_share_threshold
-    n, spend = pl.col("recurring_merchant_count"), pl.col("monthly_recurring_spend")
-    share = pl.col("subscription_share")
+    n, spend = col("recurring_merchant_count"), col("monthly_recurring_spend")
+    share = col("subscription_share")
     return PersonaRule(
         persona_id=3,
         rule="recurring_merchant_count AND (monthly_recurring_spend OR subscription_share)",
@@ -169,7 +179,7 @@ def persona_3(t: Persona3Thresholds) -> PersonaRule:
                 n,
                 n_thr,
                 ">=",
-                _ge("recurring_merchant_count", n_thr),
+                _ge(col("recurring_merchant_count"), n_thr),
                 n.cast(pl.String) + f" recurring merchants (vs {n_thr} threshold)",
             ),
             Criterion(
@@ -177,7 +187,7 @@ def persona_3(t: Persona3Thresholds) -> PersonaRule:
                 spend,
                 spend_thr,
                 ">=",
-                _ge("monthly_recurring_spend", spend_thr),
+                _ge(col("monthly_recurring_spend"), spend_thr),
                 fmt_money(spend)
                 + f" monthly recurring spend (vs {lit_money(spend_thr)} threshold)",
             ),
@@ -186,7 +196,7 @@ def persona_3(t: Persona3Thresholds) -> PersonaRule:
                 share,
                 share_thr,
                 ">=",
-                _ge("subscription_share", share_thr),
+                _ge(col("subscription_share"), share_thr),
                 fmt_pct(share) + f" subscription share (vs {lit_pct(share_thr)} threshold)",
             ),
         ),
@@ -195,14 +205,14 @@ def persona_3(t: Persona3Thresholds) -> PersonaRule:
     )
 
 
-def persona_4(t: Persona4Thresholds) -> PersonaRule:
+def persona_4(t: Persona4Thresholds, col: Column = pl.col) -> PersonaRule:
     """Savings Builder: (growth ≥ threshold OR inflow/month ≥ threshold) AND every card < threshold."""
     g_thr, in_thr = t.growth_rate_threshold, t.net_inflow_monthly_threshold
     u_thr = t.max_utilization_threshold
-    growth, inflow = pl.col("growth_rate"), pl.col("net_inflow_monthly")
-    util = pl.col("max_utilization")
+    growth, inflow = col("growth_rate"), col("net_inflow_monthly")
+    util = col("max_utilization")
     # Savings account history, or the checking side's savings transfers when it has none.
-    source = {"source": pl.col("savings_inflow_source")}
+    source = {"source": col("savings_inflow_source")}
     return PersonaRule(
         persona_id=4,
         rule="(growth_rate OR net_inflow_monthly) AND max_utilization",
@@ -212,7 +222,7 @@ def persona_4(t: Persona4Thresholds) -> PersonaRule:
                 growth,
                 g_thr,
                 ">=",
-                _ge("growth_rate", g_thr),
+                _ge(col("growth_rate"), g_thr),
                 "savings growth of " + fmt_pct(growth) + f" (vs {lit_pct(g_thr)} threshold)",
                 extra=source,
             ),
@@ -221,7 +231,7 @@ def persona_4(t: Persona4Thresholds) -> PersonaRule:
                 inflow,
                 in_thr,
                 ">=",
-                _ge("net_inflow_monthly", in_thr),
+                _ge(col("net_inflow_monthly"), in_thr),
                 "net savings inflow of "
                 + fmt_money(inflow)
                 + f"/month (vs {lit_money(in_thr)} threshold)",
@@ -246,11 +256,11 @@ def persona_4(t: Persona4Thresholds) -> PersonaRule:
     )
 
 
-def persona_5(t: Persona5Thresholds) -> PersonaRule:
+def persona_5(t: Persona5Thresholds, col: Column = pl.col) -> PersonaRule:
     """Cash Flow Stressed: days below $100 ≥ threshold AND balance_std > threshold × mean."""
     pct_thr, vol_thr = t.pct_days_below_100_threshold, t.balance_volatility_threshold
-    pct, std = pl.col("pct_days_below_100"), pl.col("balance_std")
-    avg = pl.col("avg_daily_balance")
+    pct, std = col("pct_days_below_100"), col("balance_std")
+    avg = col("avg_daily_balance")
     return PersonaRule(
         persona_id=5,
         rule="pct_days_below_100 AND balance_volatility",
@@ -260,12 +270,12 @@ def persona_5(t: Persona5Thresholds) -> PersonaRule:
                 pct,
                 pct_thr,
                 ">=",
-                _ge("pct_days_below_100", pct_thr),
+                _ge(col("pct_days_below_100"), pct_thr),
                 fmt_pct(pct) + f" of days below $100 (vs {lit_pct(pct_thr)} threshold)",
             ),
             Criterion(
                 "balance_volatility",
-                pl.col("balance_volatility"),
+                col("balance_volatility"),
                 vol_thr,
                 ">",
                 # std_dev > threshold x mean: also holds when the mean balance is <= 0.
@@ -296,14 +306,14 @@ _COMBINE = {
 }
 
 
-def persona_rules(thresholds: PersonaThresholds) -> list[PersonaRule]:
-    """The five rules, in persona-id order."""
+def persona_rules(thresholds: PersonaThresholds, col: Column = pl.col) -> list[PersonaRule]:
+    """The five rules, in persona-id order (``col`` resolves a feature name to its column)."""
     return [
-        persona_1(thresholds.persona_1),
-        persona_2(thresholds.persona_2),
-        persona_3(thresholds.persona_3),
-        persona_4(thresholds.persona_4),
-        persona_5(thresholds.persona_5),
+        persona_1(thresholds.persona_1, col),
+        persona_2(thresholds.persona_2, col),
+        persona_3(thresholds.persona_3, col),
+        persona_4(thresholds.persona_4, col),
+        persona_5(thresholds.persona_5, col),
     ]
 
 

@@ -22,9 +22,10 @@ from typing import Any
 import polars as pl
 
 from spendsense.guardrails.eligibility import CHECK_FIELDS, eligibility_checks
+from spendsense.personas.config import PersonaThresholds
 from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.rationale import parse_template
-from spendsense.recommend.triggers import SIGNALS, signal_strength_columns
+from spendsense.recommend.triggers import SIGNAL_IDS, signal_strength_columns
 from spendsense.text import showable_expr
 
 PERSONA_COLUMNS = [
@@ -50,7 +51,7 @@ RULE_IDS = list(RULES)
 ROW = "_row"
 """Row index of the user frame: the only user key the long frames carry until the end."""
 
-SIGNAL_NAMES = sorted(SIGNALS)
+SIGNAL_NAMES = sorted(SIGNAL_IDS)
 """Signal id by code; codes follow name order, so sorting by code sorts by name."""
 GENERAL = SIGNAL_NAMES.index("general")
 
@@ -153,7 +154,7 @@ def _persona_bit(column: str) -> pl.Expr:
     )
 
 
-def build_plan(items: pl.DataFrame, cfg: RecommendConfig) -> Plan:
+def build_plan(items: pl.DataFrame, cfg: RecommendConfig, personas: PersonaThresholds) -> Plan:
     """Everything the scoring needs from a catalog frame and a configuration."""
     table, conditions = _item_table(items)
     item_signals = (
@@ -168,7 +169,7 @@ def build_plan(items: pl.DataFrame, cfg: RecommendConfig) -> Plan:
             "item_code",
         )
     )
-    strengths = {e.meta.output_name(): e for e in signal_strength_columns(cfg.thresholds)}
+    strengths = {e.meta.output_name(): e for e in signal_strength_columns(personas, cfg.thresholds)}
     stable = pl.col("status") == "STABLE"
     row_columns = [
         *(strengths[f"sig:{s}"] for s in SIGNAL_NAMES),

@@ -24,11 +24,12 @@ from spendsense.errors import ConfigError
 from spendsense.guardrails.disclosure import offer_disclosure
 from spendsense.guardrails.eligibility import harmful_expr, harmful_reason
 from spendsense.guardrails.tone import tone_violations
+from spendsense.personas.config import PersonaThresholds
 from spendsense.recommend.candidates import Plan, build_plan
 from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.fields import FIELD_TYPES
 from spendsense.recommend.rationale import compiled_templates, parse_template, template_problems
-from spendsense.recommend.triggers import SIGNALS
+from spendsense.recommend.triggers import SIGNAL_IDS
 
 CONTENT_DIR = Path(__file__).resolve().parents[3] / "content"
 """The catalog shipped beside the source tree (``content/`` at the repository root)."""
@@ -48,7 +49,7 @@ class _Item(BaseModel):
     body: str = Field(min_length=20)
     personas: list[int] = Field(default_factory=list, description="Persona ids 1-5 it is made for.")
     signals: list[str] = Field(
-        min_length=1, description="Signals it answers (see triggers.SIGNALS)."
+        min_length=1, description="Signals it answers (see triggers.SIGNAL_IDS)."
     )
     fields: list[str] = Field(min_length=1, description="Feature fields the rationale cites.")
     rationale: str = Field(description="Template: plain text with {field:format} placeholders.")
@@ -58,7 +59,7 @@ class _Item(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> _Item:
         problems = [f"persona {p} is not 1-5" for p in self.personas if p not in range(1, 6)]
-        problems += [f"unknown signal '{s}'" for s in self.signals if s not in SIGNALS]
+        problems += [f"unknown signal '{s}'" for s in self.signals if s not in SIGNAL_IDS]
         problems += [f"unknown field '{f}'" for f in self.fields if f not in FIELD_TYPES]
         problems += [f"field '{f}' may not be cited" for f in self.fields if f.startswith("user.")]
         problems += template_problems(self.rationale, set(FIELD_TYPES))
@@ -216,11 +217,11 @@ class Catalog:
         """Rationale and cited-values expressions per item, compiled once."""
         return compiled_templates(self.frame)
 
-    def plan(self, config: RecommendConfig) -> Plan:
-        """Scoring tables and expressions for ``config``, built on first use and then reused."""
-        key = config.model_dump_json()
+    def plan(self, config: RecommendConfig, personas: PersonaThresholds) -> Plan:
+        """Scoring tables and expressions for the configuration, built on first use, then reused."""
+        key = config.model_dump_json() + personas.model_dump_json()
         if key not in self._plans:
-            self._plans[key] = build_plan(self.frame, config)
+            self._plans[key] = build_plan(self.frame, config, personas)
         return self._plans[key]
 
 

@@ -1,4 +1,4 @@
-"""Recommendation settings: how many items, rule weights and signal thresholds (all documented)."""
+"""Recommendation settings: how many items, rule weights and the one trigger level of its own."""
 
 from __future__ import annotations
 
@@ -6,32 +6,11 @@ from pydantic import BaseModel, Field
 
 
 class SignalThresholds(BaseModel):
-    """When a signal counts as present; defaults follow the persona design (seed 000)."""
+    """Trigger levels no persona rule defines (the others are ``personas.thresholds``)."""
 
-    utilization_watch: float = Field(
-        default=0.30, description="A card at or above this utilization."
-    )
-    utilization_high: float = Field(default=0.50, description="High utilization, at or above.")
-    pay_gap_days: float = Field(
-        default=45, description="Median pay gap above this: irregular income."
-    )
-    buffer_months: float = Field(
-        default=1.0, description="Cash-flow buffer below this: thin buffer."
-    )
-    recurring_merchants: int = Field(default=3, description="At least this many subscriptions.")
-    recurring_spend: float = Field(default=50.0, description="Monthly recurring spend at or above.")
-    subscription_share: float = Field(default=0.10, description="Subscription share at or above.")
-    savings_growth: float = Field(default=0.02, description="Savings growth at or above.")
-    savings_inflow_monthly: float = Field(
-        default=200.0, description="Net monthly savings at or above."
-    )
     emergency_fund_months: float = Field(
-        default=3.0, description="Emergency fund below this many months."
+        default=3.0, description="Savings covering fewer months of expenses: low emergency fund."
     )
-    pct_days_below_100: float = Field(
-        default=0.30, description="Share of days under $100, at or above."
-    )
-    balance_volatility: float = Field(default=1.0, description="Balance std/mean above this.")
 
 
 class RuleWeights(BaseModel):

@@ -13,6 +13,7 @@ from spendsense.guardrails.consent import filter_consented
 from spendsense.guardrails.disclosure import with_disclosure
 from spendsense.guardrails.eligibility import CHECK_FIELDS
 from spendsense.guardrails.tone import tone_violations_expr
+from spendsense.personas.config import PersonaThresholds
 from spendsense.recommend.candidates import (
     PERSONA_COLUMNS,
     ROW,
@@ -28,6 +29,7 @@ from spendsense.recommend.fields import KEYS, build_view
 from spendsense.recommend.rank import cap_primary, limits, select_top, shortfalls, with_position
 from spendsense.recommend.rationale import render
 from spendsense.recommend.trace import ids, trace_json, trace_parts
+from spendsense.recommend.triggers import threshold_values
 
 RECOMMENDATION_COLUMNS = [
     "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
@@ -76,18 +78,22 @@ def recommend(
     generated_at: datetime,
     config_version: str,
     config: RecommendConfig | None = None,
+    personas: PersonaThresholds | None = None,
 ) -> RecommendationResult:
     """Choose 3-5 education items and 1-3 eligible offers per consented user and window.
 
     Stages are collected once each: the user frame (features, personas and signal
     strengths, one row per user and window), the scored candidates, the rendered
     rationales, and the final tables. Long frames carry the user frame's row index
-    (``_row``) and an item code instead of string keys until the end.
+    (``_row``) and an item code instead of string keys until the end. ``personas`` are
+    the persona thresholds, which the triggers share with the persona rules.
     """
     cfg = config or RecommendConfig()
-    plan = catalog.plan(cfg)
+    rules = personas or PersonaThresholds()
+    plan = catalog.plan(cfg, rules)
     population = _population(assignments, users, as_of)
-    rows = user_rows(build_view(features, population, users, as_of=as_of), plan)
+    view = build_view(features, population, users, as_of=as_of, thresholds=threshold_values(rules))
+    rows = user_rows(view, plan)
     found = build_candidates(rows, plan)
     _, maximum = limits(cfg)
     ranked = cap_primary(with_position(found.rows), cfg)

@@ -2,7 +2,8 @@
 
 One row per (user_id, window_days) with namespaced columns: ``credit.max_utilization``,
 ``card.utilization`` (the user's highest-utilization card), ``stream.merchant_name``
-(their largest active subscription), ``user.age_band``, ``window.days``. Catalog
+(their largest active subscription), ``user.age_band``, ``window.days`` and the
+configured levels content talks about (``threshold.utilization_guide``). Catalog
 templates cite these names, so the registry below is what the catalog is validated against.
 """
 
@@ -32,6 +33,8 @@ _CARD_FIELDS = (
     "is_overdue",
 )
 _STREAM_FIELDS = ("merchant_name", "frequency", "monthly_amount", "last_amount")
+# Configured levels a text may quote (the values come from the persona thresholds).
+THRESHOLD_FIELDS = ("threshold.utilization_guide", "threshold.utilization_high")
 
 
 def _field_types() -> dict[str, pl.DataType]:
@@ -44,6 +47,8 @@ def _field_types() -> dict[str, pl.DataType]:
         types[f"card.{col}"] = FEATURE_TABLES["credit_cards"][col]
     for col in _STREAM_FIELDS:
         types[f"stream.{col}"] = FEATURE_TABLES["recurring_streams"][col]
+    for name in THRESHOLD_FIELDS:
+        types[name] = pl.Float64()
     return types
 
 
@@ -105,12 +110,19 @@ def build_view(
     users: pl.DataFrame,
     *,
     as_of: date,
+    thresholds: Mapping[str, float],
 ) -> pl.DataFrame:
-    """Join every feature family onto ``population`` (user_id, window_days, ...) as namespaced columns."""
+    """Join every feature family onto ``population`` (user_id, window_days, ...) as namespaced columns.
+
+    ``thresholds`` gives the value of every :data:`THRESHOLD_FIELDS` name.
+    """
     view = (
         population.lazy()
         .with_columns(pl.col("user_id").cast(pl.String), pl.col("window_days").cast(pl.Int32))
-        .with_columns(pl.col("window_days").alias("window.days"))
+        .with_columns(
+            pl.col("window_days").alias("window.days"),
+            *(pl.lit(float(thresholds[n]), pl.Float64).alias(n) for n in THRESHOLD_FIELDS),
+        )
     )
     for name in _ROW_TABLES:
         table = _table(features, name, as_of).unique(KEYS, keep="first", maintain_order=True)

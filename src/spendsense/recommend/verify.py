@@ -6,21 +6,28 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from spendsense.personas.config import PersonaThresholds
 from spendsense.recommend.catalog import Catalog
 from spendsense.recommend.fields import KEYS, build_view
 from spendsense.recommend.rationale import parse_template, template_regex
+from spendsense.recommend.triggers import threshold_values
 from spendsense.text import shown_matches
 
 
 def verify_rationales(
-    recommendations: pl.DataFrame, features: Mapping[str, pl.DataFrame], catalog: Catalog
+    recommendations: pl.DataFrame,
+    features: Mapping[str, pl.DataFrame],
+    catalog: Catalog,
+    personas: PersonaThresholds | None = None,
 ) -> list[str]:
     """Mismatches between rationales and features (empty when every number checks out).
 
     Each rationale must match its item's template exactly outside the
     placeholders; each placeholder's text is parsed back to a number and compared
-    with the feature value within the format's rounding (text must be equal).
+    with the feature value (or the configured threshold) within the format's rounding
+    (text must be equal).
     """
+    thresholds = threshold_values(personas or PersonaThresholds())
     problems: list[str] = []
     templates = dict(
         zip(catalog.frame["item_id"].to_list(), catalog.frame["template"].to_list(), strict=True)
@@ -36,7 +43,7 @@ def verify_rationales(
     empty_users = pl.DataFrame(schema={"user_id": pl.String, "age_band": pl.String})
     for (as_of,), recs in recommendations.partition_by("as_of_date", as_dict=True).items():
         population = recs.select(*KEYS).unique()
-        view = build_view(features, population, empty_users, as_of=as_of)
+        view = build_view(features, population, empty_users, as_of=as_of, thresholds=thresholds)
         for (item_id,), part in recs.partition_by("item_id", as_dict=True).items():
             template = templates.get(str(item_id))
             if template is None:

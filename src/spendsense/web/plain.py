@@ -20,8 +20,14 @@ def _num(family: dict[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
-def plain_signals(signals: dict[str, dict[str, Any]], window_days: int) -> list[str]:
-    """A few short sentences about one window's signals, skipping anything we do not know."""
+def plain_signals(
+    signals: dict[str, dict[str, Any]], window_days: int, utilization_guide: float
+) -> list[str]:
+    """A few short sentences about one window's signals, skipping anything we do not know.
+
+    ``utilization_guide`` is the configured utilization level content calls the common guide
+    (``recommend.triggers.utilization_guide``).
+    """
     out: list[str] = []
     period = f"the last {window_days} days"
     subs = signals.get("subscriptions", {})
@@ -48,7 +54,7 @@ def plain_signals(signals: dict[str, dict[str, Any]], window_days: int) -> list[
     if util is not None:
         out.append(
             f"Your highest credit card balance is {util * 100:.0f}% of its limit"
-            " (many people aim to stay under 30%)."
+            f" (many people aim to stay under {utilization_guide * 100:.0f}%)."
         )
     interest = _num(credit, "interest_charges_monthly")
     if interest:

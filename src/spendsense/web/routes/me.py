@@ -5,9 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from spendsense.api.deps import CUSTOMER_COOKIE, ConnDep, CurrentPrincipal, identify
+from spendsense.api.deps import (
+    CUSTOMER_COOKIE,
+    ConnDep,
+    CurrentPrincipal,
+    SettingsDep,
+    identify,
+)
 from spendsense.api.service import delivered_recommendations, profile_of
 from spendsense.errors import Forbidden, Unauthorized
+from spendsense.recommend.triggers import utilization_guide
 from spendsense.store import reads
 from spendsense.store.auth import Principal, principal_from_token
 from spendsense.store.consents import is_consented
@@ -26,7 +33,13 @@ def _customer(principal: Principal) -> str:
 
 
 @router.get("", response_class=HTMLResponse, response_model=None)
-def me(request: Request, conn: ConnDep, token: str | None = None, thanks: int = 0) -> Response:
+def me(
+    request: Request,
+    conn: ConnDep,
+    settings: SettingsDep,
+    token: str | None = None,
+    thanks: int = 0,
+) -> Response:
     """Consent choice first; once granted, signals and recommendation cards.
 
     ``/me?token=...`` (the personal link) trades the token for a cookie and drops it from the URL.
@@ -47,12 +60,14 @@ def me(request: Request, conn: ConnDep, token: str | None = None, thanks: int = 
     if not is_consented(conn, user_id):
         return render(request, "me/consent.html", {"user": user})
     profile = profile_of(conn, user)
+    guide = utilization_guide(settings.personas.thresholds)
     windows = [
-        {"days": w.window_days, "lines": plain_signals(w.signals, w.window_days)}
+        {"days": w.window_days, "lines": plain_signals(w.signals, w.window_days, guide)}
         for w in sorted(profile.windows, key=lambda w: -w.window_days)
     ]
-    policy = request.app.state.settings.delivery_policy
-    recs = delivered_recommendations(conn, user_id, policy, as_of=profile.as_of_date)
+    recs = delivered_recommendations(
+        conn, user_id, settings.delivery_policy, as_of=profile.as_of_date
+    )
     context = {"user": user, "windows": windows, "recs": recs, "thanks": thanks}
     return render(request, "me/insights.html", context)
 
