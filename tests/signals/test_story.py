@@ -147,6 +147,6 @@ def test_user_chunks_give_the_same_tables() -> None:
     lb.user("u_empty")
     ledger = lb.build()
     whole = compute_features(ledger, AS_OF, SignalsConfig())
-    chunked = compute_features(ledger, AS_OF, SignalsConfig(chunk_users=2))
+    chunked = compute_features(ledger, AS_OF, SignalsConfig(), chunk_users=2)
     for name, frame in whole.items():
         assert chunked[name].equals(frame), name

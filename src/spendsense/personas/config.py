@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from spendsense.config_section import Section
 
 
-class Persona1Thresholds(BaseModel):
+class Persona1Thresholds(Section):
     utilization_threshold: float = Field(
         default=0.50, description="Any card at or above this utilization."
     )
 
 
-class Persona2Thresholds(BaseModel):
+class Persona2Thresholds(Section):
     pay_gap_days_threshold: float = Field(
         default=45, description="Median pay gap strictly above this."
     )
@@ -22,7 +24,7 @@ class Persona2Thresholds(BaseModel):
     )
 
 
-class Persona3Thresholds(BaseModel):
+class Persona3Thresholds(Section):
     recurring_merchant_count_threshold: int = Field(
         default=3, description="At least this many recurring merchants."
     )
@@ -34,7 +36,7 @@ class Persona3Thresholds(BaseModel):
     )
 
 
-class Persona4Thresholds(BaseModel):
+class Persona4Thresholds(Section):
     growth_rate_threshold: float = Field(
         default=0.02, description="Savings growth at or above over the window."
     )
@@ -46,7 +48,7 @@ class Persona4Thresholds(BaseModel):
     )
 
 
-class Persona5Thresholds(BaseModel):
+class Persona5Thresholds(Section):
     pct_days_below_100_threshold: float = Field(
         default=0.30, description="Share of days below $100, at or above."
     )
@@ -55,25 +57,50 @@ class Persona5Thresholds(BaseModel):
     )
 
 
-class PersonaThresholds(BaseModel):
-    persona_1: Persona1Thresholds = Persona1Thresholds()
-    persona_2: Persona2Thresholds = Persona2Thresholds()
-    persona_3: Persona3Thresholds = Persona3Thresholds()
-    persona_4: Persona4Thresholds = Persona4Thresholds()
-    persona_5: Persona5Thresholds = Persona5Thresholds()
+class PersonaThresholds(Section):
+    """Every persona's levels: the one copy the persona rules and the recommendation
+    triggers read (``recommend.triggers``)."""
+
+    persona_1: Persona1Thresholds = Field(
+        default=Persona1Thresholds(), description="High Utilization."
+    )
+    persona_2: Persona2Thresholds = Field(
+        default=Persona2Thresholds(), description="Variable Income Budgeter."
+    )
+    persona_3: Persona3Thresholds = Field(
+        default=Persona3Thresholds(), description="Subscription-Heavy."
+    )
+    persona_4: Persona4Thresholds = Field(
+        default=Persona4Thresholds(),
+        description="Savings Builder; its utilization ceiling is also the 30% guide content quotes.",
+    )
+    persona_5: Persona5Thresholds = Field(
+        default=Persona5Thresholds(), description="Cash Flow Stressed."
+    )
 
 
-class PersonasConfig(BaseModel):
-    """The seed's ``personas`` block; unknown keys (output paths) are accepted and ignored."""
+class PersonasConfig(Section):
+    """The seed's ``personas`` block (its output paths included); any other key is an error."""
 
-    model_config = {"extra": "ignore"}
+    output_db: str | None = Field(
+        default=None,
+        description="Accepted from the seed's block and not used: the database is "
+        "DATA_DIR/spendsense.db.",
+    )
+    output_parquet: str | None = Field(
+        default=None,
+        description="Accepted from the seed's block and not used: assignments go to "
+        "DATA_DIR/features/persona_assignments.parquet.",
+    )
     windows: list[int] | None = Field(
         default=None, description="Windows to assign; None means the signal stage's windows."
     )
     as_of_date: str | None = Field(
         default=None, description="As-of date (YYYY-MM-DD); None means the run's as-of."
     )
-    thresholds: PersonaThresholds = PersonaThresholds()
+    thresholds: PersonaThresholds = Field(
+        default=PersonaThresholds(), description="Persona levels, by persona."
+    )
     severity_comparison: Literal["threshold_ratio", "raw"] = Field(
         default="threshold_ratio",
         description=(

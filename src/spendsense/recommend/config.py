@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from spendsense.config_section import Section
 
 
-class SignalThresholds(BaseModel):
+class SignalThresholds(Section):
     """Trigger levels no persona rule defines (the others are ``personas.thresholds``)."""
 
     emergency_fund_months: float = Field(
@@ -13,7 +15,7 @@ class SignalThresholds(BaseModel):
     )
 
 
-class RuleWeights(BaseModel):
+class RuleWeights(Section):
     """Base rank score by the rule that chose an item; signal strength and item weight add to it."""
 
     primary_persona: float = Field(default=30.0, description="Item made for the primary persona.")
@@ -29,7 +31,7 @@ class RuleWeights(BaseModel):
     extra_signal: float = Field(default=0.5, description="Bonus per additional matched signal.")
 
 
-class RecommendConfig(BaseModel):
+class RecommendConfig(Section):
     """Counts per user and window, rule weights and signal thresholds."""
 
     education_min: int = Field(default=3, description="Fewest education items per user and window.")
@@ -47,5 +49,7 @@ class RecommendConfig(BaseModel):
         default=3,
         description="Extra candidates rendered per kind in case some fail the tone check.",
     )
-    thresholds: SignalThresholds = SignalThresholds()
-    weights: RuleWeights = RuleWeights()
+    thresholds: SignalThresholds = Field(
+        default=SignalThresholds(), description="Trigger levels of its own."
+    )
+    weights: RuleWeights = Field(default=RuleWeights(), description="Rank score weights.")

@@ -154,14 +154,18 @@ def compute_features_from_scope(
 
 
 def compute_features(
-    ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], as_of: date, config: SignalsConfig
+    ledger: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: date,
+    config: SignalsConfig,
+    chunk_users: int | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Feature tables (keys of FEATURE_TABLES) for every consented user and window, sorted by key.
 
-    Users are processed in chunks of ``config.chunk_users`` through the same pure function.
+    With ``chunk_users`` (``Settings.chunk_users``), users are processed in chunks of that
+    many through the same pure function; a run hands it one chunk already and passes none.
     """
     scope = build_scope(ledger, as_of, config)
-    chunks = scope_chunks(scope, config.chunk_users)
+    chunks = [scope] if chunk_users is None else scope_chunks(scope, chunk_users)
     if len(chunks) == 1:
         return compute_features_from_scope(scope, as_of, config)
     del scope

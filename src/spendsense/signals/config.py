@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from spendsense.config_section import Section
 
 DEFAULT_CADENCE_BANDS: dict[str, tuple[int, int]] = {
     "WEEKLY": (5, 10),
@@ -13,7 +15,7 @@ DEFAULT_CADENCE_BANDS: dict[str, tuple[int, int]] = {
 }
 
 
-class SignalsConfig(BaseModel):
+class SignalsConfig(Section):
     """Settings for recurring detection and the signal families."""
 
     windows: list[int] = Field(
@@ -62,10 +64,6 @@ class SignalsConfig(BaseModel):
     utilization_flags: list[float] = Field(
         default=[0.30, 0.50, 0.80],
         description="Utilization flag levels for utilization_flag_30/_50/_80, in that order.",
-    )
-    chunk_users: int = Field(
-        default=20_000,
-        description="Users per chunk: compute_features runs the stage chunk by chunk to bound memory.",
     )
     savings_subtypes: list[str] = Field(
         default=["savings", "money market", "cash management", "hsa", "cd"],
