@@ -16,23 +16,33 @@ DISCLOSURE = (
     "This is educational content, not financial advice. "
     "Consult a licensed advisor for personalized guidance."
 )
-CATALOG = """
-items:
-  - id: edu_util
-    personas: [1]
-  - id: edu_subs
-    personas: [3]
-  - id: edu_general
-    personas: []
-    general: true
+_ITEM = """
+  - id: {id}
+    title: A short title
+    summary: A summary long enough.
+    body: A body long enough to pass the catalog check.
+    personas: {personas}
+    signals: [general]
+    fields: [credit.max_utilization]
+    rationale: We suggested this because a card is at {{credit.max_utilization:pct}}.
 """
-OFFERS = """
-items:
-  - id: offer_card
-    category: balance_transfer
-    eligibility:
-      min_monthly_income: 5000
-"""
+# A thin but valid catalog: the report reads it through the recommender's own loader.
+CATALOG = "items:" + "".join(
+    _ITEM.format(id=i, personas=p) + "    format: article\n    reading_time_minutes: 2\n" + extra
+    for i, p, extra in (
+        ("edu_util", "[1]", ""),
+        ("edu_subs", "[3]", ""),
+        ("edu_general", "[]", "    general: true\n"),
+    )
+)
+OFFERS = (
+    "items:"
+    + _ITEM.format(id="offer_card", personas="[1]")
+    + (
+        "    partner: Example Bank\n    category: balance_transfer\n"
+        "    eligibility:\n      min_monthly_income: 5000\n"
+    )
+)
 
 
 def insert(conn: sqlite3.Connection, table: str, rows: list[dict[str, Any]]) -> None:

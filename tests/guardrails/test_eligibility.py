@@ -6,7 +6,12 @@ from typing import Any
 
 import polars as pl
 
-from spendsense.guardrails.eligibility import apply_eligibility, exclusions_from, harmful_reason
+from spendsense.guardrails.eligibility import (
+    eligibility_checks,
+    failed_check_ids,
+    harmful_expr,
+    harmful_reason,
+)
 
 USER = {"user_id": "u", "window_days": 30, "item_id": "off", "title": "Offer",
         "summary": "A plain offer", "body": "Plain text", "partner": "Bank", "category": "high_yield_savings",
@@ -22,22 +27,30 @@ def _check(user: dict[str, Any], req: dict[str, Any]) -> pl.DataFrame:
     schema = {"elig_min_monthly_income": pl.Float64, "elig_max_utilization": pl.Float64,
               "elig_min_age": pl.Int32, "credit.max_utilization": pl.Float64,
               "income.avg_monthly_income": pl.Float64, "user.age_band": pl.String}  # fmt: skip
-    frame = pl.DataFrame([row], schema_overrides=schema)
-    return apply_eligibility(frame.lazy()).collect()
+    frame = pl.DataFrame([row], schema_overrides=schema).with_columns(
+        harmful_expr().alias("item_harmful")  # as the catalog frame computes it per item
+    )
+    reasons = pl.concat_list(
+        [
+            pl.when(ok).then(None).otherwise(why.cast(pl.String))
+            for _, ok, why in eligibility_checks()
+        ]
+    ).list.drop_nulls()
+    return frame.with_columns(checks_failed=failed_check_ids(), fail_reasons=reasons).with_columns(
+        eligible=pl.col("checks_failed").list.len() == 0
+    )
 
 
 def test_no_requirements_pass() -> None:
     out = _check({}, {})
     assert out["eligible"].to_list() == [True]
-    assert "not_harmful" in out["checks_passed"][0].to_list()
+    assert out["checks_failed"][0].to_list() == []
 
 
 def test_existing_savings_account_excludes() -> None:
     out = _check({"savings.has_savings_account": True}, {"elig_exclude_savings_account": True})
     assert out["checks_failed"][0].to_list() == ["no_existing_savings_account"]
-    assert exclusions_from(out.lazy()).collect()["reason"].to_list() == [
-        "already has a savings account"
-    ]
+    assert out["fail_reasons"][0].to_list() == ["already has a savings account"]
 
 
 def test_utilization_above_maximum_excludes() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from spendsense.personas import ARCHETYPE_PERSONA, confusion_matrix, render_confusion_matrix
+from spendsense.personas import confusion_matrix, render_confusion_matrix
+from spendsense.synth.catalog import ARCHETYPE_PERSONA
 
 ASSIGNMENTS = pl.DataFrame(
     {

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-ARCHETYPE_PERSONA = {
-    "high_utilization": "p1",
-    "variable_income": "p2",
-    "subscription_heavy": "p3",
-    "savings_builder": "p4",
-    "cash_flow_stressed": "p5",
-}
+from spendsense.synth.catalog import ARCHETYPE_PERSONA as PERSONA_OF
+
+ARCHETYPE_PERSONA = {a: f"p{p}" for a, p in PERSONA_OF.items() if p is not None}
 NON_SPEND = ["TRANSFER_IN", "TRANSFER_OUT", "LOAN_PAYMENTS", "LOAN_DISBURSEMENTS", "INCOME"]
 
 

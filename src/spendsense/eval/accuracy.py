@@ -7,6 +7,7 @@ from typing import Final
 import polars as pl
 
 from spendsense.eval.result import Metric, metric, share
+from spendsense.synth.catalog import ARCHETYPE_PERSONA
 
 PRECISION_TARGET: Final = 0.97  # issue 3
 RECALL_TARGET: Final = 0.97  # issue 3
@@ -99,19 +100,6 @@ def stream_accuracy(
                unit="%", n=found.height, note="cadence ignored"),
     ]  # fmt: skip
     return out, by_cadence
-
-
-# The generator's archetype names (synth/catalog.py ARCHETYPES) -> the persona each should get;
-# "stable" expects status STABLE.
-ARCHETYPE_PERSONA: Final[dict[str, int | None]] = {
-    "high_utilization": 1,
-    "variable_income": 2,
-    "variable_income_budgeter": 2,
-    "subscription_heavy": 3,
-    "savings_builder": 4,
-    "cash_flow_stressed": 5,
-    "stable": None,
-}
 
 
 def archetype_map() -> pl.DataFrame:

@@ -7,12 +7,12 @@ from typing import Final
 import polars as pl
 
 from spendsense.eval.result import Metric, metric, share
+from spendsense.guardrails.disclosure import missing_disclosure
+from spendsense.guardrails.eligibility import CHECK_FIELDS, failed_check_ids
+from spendsense.guardrails.tone import tone_violations_expr
+from spendsense.signals.schema import FEATURE_TABLES
 
 AUDIT_TARGET: Final = 1.0
-DISCLOSURE_TEXT: Final = (
-    "This is educational content, not financial advice. "
-    "Consult a licensed advisor for personalized guidance."
-)
 # Each requirement is met by any one of its top-level keys in the decision-trace JSON.
 REQUIRED_TRACE_KEYS: Final[dict[str, tuple[str, ...]]] = {
     # what issue 5 asks every decision trace to carry; alternatives accepted per requirement
@@ -94,53 +94,46 @@ def auditability(recs: pl.DataFrame, traces: pl.DataFrame) -> tuple[list[Metric]
     return out, table
 
 
-def _age_floor() -> pl.Expr:
-    return pl.col("age_band").cast(pl.String).str.extract(r"^\s*(\d+)").cast(pl.Int64)
-
-
 def offer_recheck(
     recs: pl.DataFrame,
     catalog: pl.DataFrame,
     features: dict[str, pl.DataFrame],
     users: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Each stored offer with its catalog rules re-applied to the user's stored features."""
+    """Each stored offer with the guardrail's own checks re-applied to the user's stored features.
+
+    ``catalog`` is the catalog frame (requirements as ``REQUIREMENT_COLUMNS``); the user's
+    fields are joined under the names the checks read (``CHECK_FIELDS``).
+    """
     keys = ["user_id", "window_days"]
-
-    def feat(table: str, *cols: str) -> pl.DataFrame:
-        frame = features.get(table)
-        if frame is None:
-            return pl.DataFrame(schema={"user_id": pl.String, "window_days": pl.Int64})
-        return frame.select("user_id", pl.col("window_days").cast(pl.Int64), *cols).unique(keys)
-
     offers = (
         recs.filter(pl.col("kind") == "offer")
         .select("recommendation_id", "user_id", pl.col("window_days").cast(pl.Int64), "item_id", "trace_id")
         .join(catalog.filter(pl.col("kind") == "offer").drop("kind"), on="item_id", how="left")
-        .join(feat("income", "avg_monthly_income"), on=keys, how="left")
-        .join(feat("credit", "max_utilization", "is_overdue", "card_count"), on=keys, how="left")
-        .join(feat("savings", "has_savings_account"), on=keys, how="left")
-        .join(users.select("user_id", "age_band"), on="user_id", how="left")
     )  # fmt: skip
-    fails = {
-        "not_in_catalog": pl.col("category").is_null(),
-        "min_monthly_income": pl.col("elig_min_monthly_income").is_not_null()
-        & ~(pl.col("avg_monthly_income") >= pl.col("elig_min_monthly_income")).fill_null(False),
-        "max_utilization": (pl.col("max_utilization") > pl.col("elig_max_utilization")).fill_null(False),
-        "no_overdue": pl.col("elig_no_overdue").fill_null(False) & pl.col("is_overdue").fill_null(False),
-        "has_savings_account": pl.col("elig_exclude_savings_account").fill_null(False)
-        & pl.col("has_savings_account").fill_null(False),
-        "has_credit_card": pl.col("elig_exclude_credit_card").fill_null(False)
-        & (pl.col("card_count").fill_null(0) > 0),
-        "min_age": pl.col("elig_min_age").is_not_null()
-        & ~(_age_floor() >= pl.col("elig_min_age")).fill_null(False),
-    }  # fmt: skip
-    failed = pl.concat_list(
-        [
-            pl.when(e).then(pl.lit(name)).otherwise(pl.lit(None, pl.String))
-            for name, e in fails.items()
-        ]
-    ).list.drop_nulls()
+    for family in sorted({f.split(".")[0] for f in CHECK_FIELDS} - {"user"}):
+        cols = [f.split(".", 1)[1] for f in CHECK_FIELDS if f.startswith(f"{family}.")]
+        frame = features.get(family)
+        table = (
+            pl.DataFrame(
+                schema={"user_id": pl.String, "window_days": pl.Int64}
+                | {f"{family}.{c}": FEATURE_TABLES[family][c] for c in cols}
+            )
+            if frame is None
+            else frame.select(
+                "user_id",
+                pl.col("window_days").cast(pl.Int64),
+                *(pl.col(c).alias(f"{family}.{c}") for c in cols),
+            ).unique(keys)
+        )
+        offers = offers.join(table, on=keys, how="left")
+    offers = offers.join(
+        users.select("user_id", pl.col("age_band").cast(pl.String).alias("user.age_band")),
+        on="user_id",
+        how="left",
+    )
+    in_catalog = pl.col("category").is_not_null()
+    failed = pl.when(in_catalog).then(failed_check_ids()).otherwise(pl.lit(["not_in_catalog"]))
     return offers.with_columns(failed=failed).with_columns(
         ineligible=pl.col("failed").list.len() > 0
     )
@@ -169,8 +162,6 @@ def guardrail_metrics(
     features: dict[str, pl.DataFrame],
 ) -> tuple[list[Metric], dict[str, pl.DataFrame]]:
     """Consent, eligibility, tone and disclosure violations: each must be 0."""
-    from spendsense.guardrails.tone import tone_violations_expr
-
     tone = (
         recs.with_columns(shown=pl.concat_str([pl.col("title"), pl.col("rationale")], separator=" | "))
         .with_columns(tone_violations_expr("shown").alias("violations"))
@@ -181,7 +172,7 @@ def guardrail_metrics(
         "consent": consent_violations(recs, users, consents),
         "ineligible_offers": offers.filter(pl.col("ineligible")),
         "tone": tone,
-        "disclosure": recs.filter(pl.col("disclosure").fill_null("") != DISCLOSURE_TEXT),
+        "disclosure": missing_disclosure(recs),
     }
     notes = {
         "consent": "recommendations for users whose consent is not granted",

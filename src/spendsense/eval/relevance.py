@@ -6,62 +6,35 @@ from pathlib import Path
 from typing import Final
 
 import polars as pl
-import yaml
 
 from spendsense.eval.result import Metric, metric, share
+from spendsense.guardrails.eligibility import REQUIREMENT_COLUMNS
+from spendsense.recommend.catalog import CATALOG_SCHEMA, CONTENT_DIR, CatalogError, load_catalog
 
 FIT_TARGET: Final = 0.90
-CATALOG_SCHEMA: Final[dict[str, pl.DataType]] = {
-    "item_id": pl.String(), "kind": pl.String(), "personas": pl.List(pl.Int64()),
-    "general": pl.Boolean(), "category": pl.String(), "elig_min_monthly_income": pl.Float64(),
-    "elig_max_utilization": pl.Float64(), "elig_no_overdue": pl.Boolean(),
-    "elig_exclude_savings_account": pl.Boolean(), "elig_exclude_credit_card": pl.Boolean(),
-    "elig_min_age": pl.Int64(),
-}  # fmt: skip
-
-
-def _yaml_catalog(root: Path) -> pl.DataFrame:
-    """Tags and eligibility straight from the YAML files (used when the loader is unavailable)."""
-    rows = []
-    for path in sorted([*root.glob("education/*.yaml"), *root.glob("offers/*.yaml")]):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        offer = path.parent.name == "offers"
-        for item in data.get("items", []):
-            elig = item.get("eligibility") or {}
-            has = elig.get("exclude_if_has") or []
-            rows.append({
-                "item_id": item.get("id"), "kind": "offer" if offer else "education",
-                "personas": item.get("personas") or [], "general": bool(item.get("general")),
-                "category": item.get("category", "education"),
-                "elig_min_monthly_income": elig.get("min_monthly_income"),
-                "elig_max_utilization": elig.get("max_utilization"),
-                "elig_no_overdue": bool(elig.get("no_overdue")),
-                "elig_exclude_savings_account": "savings_account" in has,
-                "elig_exclude_credit_card": "credit_card" in has,
-                "elig_min_age": elig.get("min_age"),
-            })  # fmt: skip
-    return pl.DataFrame(rows, schema=CATALOG_SCHEMA)
+CATALOG_COLUMNS: Final[tuple[str, ...]] = (
+    "item_id", "kind", "personas", "general", "category", *REQUIREMENT_COLUMNS,
+)  # fmt: skip
+"""What the report reads of the catalog frame: tags (relevance) and requirements (audit)."""
 
 
 def load_catalog_frame(root: Path | None = None) -> tuple[pl.DataFrame, str]:
-    """The catalog's tags and eligibility rules, and a note saying where they came from."""
-    try:
-        from spendsense.recommend.catalog import CONTENT_DIR, load_catalog
+    """The catalog's tags and eligibility rules (the recommender's own loader), and a note.
 
+    A catalog that does not load must not stop the report: the frame is empty (every
+    recommendation then counts as not in the catalog) and the note says why.
+    """
+    try:
         catalog = load_catalog(root or CONTENT_DIR)
-        frame = catalog.frame.select(
-            [pl.col(c).cast(t) for c, t in CATALOG_SCHEMA.items() if c in catalog.frame.columns]
-        )
-        return frame, f"catalog {catalog.version} via recommend.catalog.load_catalog"
-    except ImportError:
-        pass
-    except Exception as exc:  # a broken catalog must not stop the report: say so instead
-        fallback = root or Path(__file__).resolve().parents[3] / "content"
-        return _yaml_catalog(
-            fallback
-        ), f"catalog loader failed ({str(exc)[:160]}); read YAML directly"
-    fallback = root or Path(__file__).resolve().parents[3] / "content"
-    return _yaml_catalog(fallback), "recommend.catalog missing: read content/ YAML directly"
+    except CatalogError as exc:
+        empty = load_catalog_schema()
+        return empty, f"catalog did not load ({str(exc)[:160]}): no item counts as in the catalog"
+    return catalog.frame.select(CATALOG_COLUMNS), f"catalog {catalog.version}"
+
+
+def load_catalog_schema() -> pl.DataFrame:
+    """An empty catalog frame with the report's columns."""
+    return pl.DataFrame(schema={c: CATALOG_SCHEMA[c] for c in CATALOG_COLUMNS})
 
 
 def persona_fit(

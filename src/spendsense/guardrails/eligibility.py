@@ -86,6 +86,11 @@ CHECK_FIELDS: tuple[str, ...] = (
     "user.age_band",
 )
 """The user fields the checks read."""
+REQUIREMENT_COLUMNS: tuple[str, ...] = (
+    "elig_min_monthly_income", "elig_max_utilization", "elig_no_overdue",
+    "elig_exclude_savings_account", "elig_exclude_credit_card", "elig_min_age", "item_harmful",
+)  # fmt: skip
+"""An offer's requirements as catalog-frame columns (``recommend.catalog.Catalog.frame``)."""
 _INCOME = pl.col("income.avg_monthly_income")
 _UTIL = pl.col("credit.max_utilization")
 
@@ -171,43 +176,15 @@ def eligibility_checks(
     ]
 
 
-def apply_eligibility(offers: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``checks_passed`` / ``checks_failed`` (lists of check ids), ``fail_reasons`` and ``eligible``.
+def failed_check_ids() -> pl.Expr:
+    """The ids of the checks a row fails, as a list (empty when eligible).
 
-    ``offers`` holds the user view's fields, the offer's ``elig_*`` requirements and
-    ``item_harmful`` (computed once per catalog item with :func:`harmful_expr`; when
-    absent it is computed here from the row's category and text).
+    The row holds the user's :data:`CHECK_FIELDS` and the offer's
+    :data:`REQUIREMENT_COLUMNS`; the report re-checks stored offers with it.
     """
-    if "item_harmful" not in offers.collect_schema().names():
-        offers = offers.with_columns(harmful_expr().alias("item_harmful"))
-    checks = eligibility_checks()
-    passed = pl.concat_list(
+    return pl.concat_list(
         [
-            pl.when(ok).then(pl.lit(name)).otherwise(pl.lit(None, pl.String))
-            for name, ok, _ in checks
+            pl.when(ok.fill_null(False)).then(pl.lit(None, pl.String)).otherwise(pl.lit(name))
+            for name, ok, _ in eligibility_checks()
         ]
     ).list.drop_nulls()
-    failed = pl.concat_list(
-        [
-            pl.when(ok).then(pl.lit(None, pl.String)).otherwise(pl.lit(name))
-            for name, ok, _ in checks
-        ]
-    ).list.drop_nulls()
-    reasons = pl.concat_list(
-        [
-            pl.when(ok).then(pl.lit(None, pl.String)).otherwise(reason.cast(pl.String))
-            for _, ok, reason in checks
-        ]
-    ).list.drop_nulls()
-    return offers.with_columns(
-        checks_passed=passed, checks_failed=failed, fail_reasons=reasons
-    ).with_columns(eligible=pl.col("checks_failed").list.len() == 0)
-
-
-def exclusions_from(offers: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per failed check: (user_id, window_days, item_id, reason)."""
-    return (
-        offers.filter(~pl.col("eligible"))
-        .select("user_id", "window_days", "item_id", pl.col("fail_reasons").alias("reason"))
-        .explode("reason")
-    )

@@ -14,6 +14,7 @@ from spendsense.ingest import parse as P
 from spendsense.ledger.vocab import (
     ACCOUNT_SUBTYPES,
     ACCOUNT_TYPES,
+    APR_TYPES,
     CONFIDENCE_LEVELS,
     CONSENT_STATES,
     HOLDER_CATEGORIES,
@@ -236,9 +237,6 @@ def transactions(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-_APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
-
-
 def liabilities_credit(frame: pl.DataFrame) -> pl.DataFrame:
     """Credit-card liabilities: purchase APR, payments, statement, interest charged."""
     apr, apr_r = P.rate_of(frame, ["aprs_purchase_apr_percentage", "purchase_apr"], "purchase_apr")
@@ -248,11 +246,11 @@ def liabilities_credit(frame: pl.DataFrame) -> pl.DataFrame:
             "last_payment_amount": "last_payment_amount",
             "last_statement_balance": "last_statement_balance",
             "minimum_payment_amount": "minimum_payment_amount",
-            **{f"aprs_{k}_interest_charge_amount": "interest" for k in _APR_KINDS},
+            **{f"aprs_{k}_interest_charge_amount": "interest" for k in APR_TYPES},
         },
     )
     money = {c: m[c] for c in list(m)[:3]}
-    charges = [m[f"aprs_{k}_interest_charge_amount"] for k in _APR_KINDS]
+    charges = [m[f"aprs_{k}_interest_charge_amount"] for k in APR_TYPES]
     frame, days = P.with_days(
         frame,
         {c: c for c in ("last_payment_date", "last_statement_issue_date", "next_payment_due_date")},

@@ -12,6 +12,7 @@ import polars as pl
 
 from spendsense.ingest import mapping as M
 from spendsense.ingest.staging import Staged
+from spendsense.ledger.vocab import APR_TYPES
 
 TABLE_NAMES = (
     "liabilities_credit",
@@ -36,7 +37,6 @@ BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
 SHORT_NAMES = ("credit", "mortgage", "student")  # a file named credit.csv is liabilities_credit
 _CREDIT_COLS = {"aprs_purchase_apr_percentage", "purchase_apr", "last_statement_balance"}
 _MORTGAGE_COLS = {"interest_rate_percentage", "next_monthly_payment", "past_due_amount"}
-_APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
 _STUDENT_COLS = {"loan_status_type", "loan_status", "interest_rate_percentage"}
 
 
@@ -97,12 +97,12 @@ def parquet_aprs(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         *[
             pl.when(kind == k).then(pl.col("aprs_apr_percentage")).alias(f"aprs_{k}_percentage")
-            for k in _APR_KINDS
+            for k in APR_TYPES
             if f"aprs_{k}_percentage" not in frame.columns
         ],
         *[
             pl.when(kind == k).then(pl.col(charge)).alias(f"aprs_{k}_interest_charge_amount")
-            for k in _APR_KINDS
+            for k in APR_TYPES
             if charge in frame.columns and f"aprs_{k}_interest_charge_amount" not in frame.columns
         ],
     )

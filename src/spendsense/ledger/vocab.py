@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+APR_TYPES: tuple[str, ...] = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
+"""Plaid's credit-card APR types (``aprs[].apr_type``); flattened exports name columns after them."""
+
 ACCOUNT_TYPES: frozenset[str] = frozenset({"depository", "credit", "loan", "investment", "other"})
 
 # Plaid's account subtypes (OpenAPI 2020-09-14), grouped by type.

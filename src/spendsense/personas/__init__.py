@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from spendsense.personas.assign import ASSIGNMENT_COLUMNS, assign_personas
     from spendsense.personas.config import PersonasConfig
     from spendsense.personas.confusion import (
-        ARCHETYPE_PERSONA,
         confusion_matrix,
         render_confusion,
         render_confusion_matrix,
@@ -25,14 +24,12 @@ _HOMES = {
     "ASSIGNMENT_COLUMNS": "assign",
     "assign_personas": "assign",
     "PersonasConfig": "config",
-    "ARCHETYPE_PERSONA": "confusion",
     "confusion_matrix": "confusion",
     "render_confusion": "confusion",
     "render_confusion_matrix": "confusion",
     "PERSONA_METADATA": "metadata",
 }
 __all__ = [
-    "ARCHETYPE_PERSONA",
     "ASSIGNMENT_COLUMNS",
     "PERSONA_METADATA",
     "PersonasConfig",

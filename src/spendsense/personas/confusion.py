@@ -13,16 +13,6 @@ from spendsense.personas.metadata import PERSONA_IDS, STATUS_STABLE, persona_nam
 LABELS: Final[tuple[str, ...]] = (*(persona_name(i) for i in PERSONA_IDS), STATUS_STABLE)
 NOT_ASSIGNED: Final = "not_assigned"
 
-# The generator's archetype slugs (synth/catalog.py) -> the persona each should get (None: STABLE).
-ARCHETYPE_PERSONA: Final[dict[str, int | None]] = {
-    "high_utilization": 1,
-    "variable_income": 2,
-    "subscription_heavy": 3,
-    "savings_builder": 4,
-    "cash_flow_stressed": 5,
-    "stable": None,
-}
-
 
 def confusion_matrix(
     assignments: pl.DataFrame,

@@ -21,7 +21,11 @@ from typing import Any
 
 import polars as pl
 
-from spendsense.guardrails.eligibility import CHECK_FIELDS, eligibility_checks
+from spendsense.guardrails.eligibility import (
+    CHECK_FIELDS,
+    REQUIREMENT_COLUMNS,
+    eligibility_checks,
+)
 from spendsense.personas.config import PersonaThresholds
 from spendsense.recommend.config import RecommendConfig
 from spendsense.recommend.rationale import parse_template
@@ -56,10 +60,6 @@ SIGNAL_NAMES = sorted(SIGNAL_IDS)
 GENERAL = SIGNAL_NAMES.index("general")
 
 CHECK_IDS = [name for name, _, _ in eligibility_checks()]
-_ELIG_COLUMNS = [
-    "elig_min_monthly_income", "elig_max_utilization", "elig_no_overdue",
-    "elig_exclude_savings_account", "elig_exclude_credit_card", "elig_min_age", "item_harmful",
-]  # fmt: skip
 PAIR_COLUMNS = [ROW, "item_code", "is_offer", "stable", "general", "rule_code", "rank_score"]
 _WORD = 64
 """Conditions per UInt64 word of the renderability bit masks."""
@@ -139,7 +139,7 @@ def _item_table(items: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, str 
         .list.sum()
         .cast(pl.Int64)
         .alias("persona_mask"),
-        *[c for c in _ELIG_COLUMNS if c in ordered.columns],
+        *[c for c in REQUIREMENT_COLUMNS if c in ordered.columns],
     ).with_columns([pl.Series(name, words, dtype=pl.UInt64) for name, words in need_words.items()])
     return table, conditions
 
@@ -310,7 +310,7 @@ class Candidates:
 
 def _offer_checks(pairs: pl.LazyFrame, rows: pl.DataFrame, plan: Plan) -> pl.LazyFrame:
     """Offer candidates with the user's fields, the offer's requirements and a pass column per check."""
-    requirements = [c for c in _ELIG_COLUMNS if c in plan.items.columns]
+    requirements = [c for c in REQUIREMENT_COLUMNS if c in plan.items.columns]
     return (
         pairs.filter(pl.col("is_offer") & pl.col("rule_code").is_not_null())
         .join(plan.items.lazy().select("item_code", *requirements), on="item_code")

@@ -208,7 +208,7 @@ class Catalog:
                     "elig_min_age": elig.min_age if elig else None,
                 }
             )
-        return pl.DataFrame(rows, schema=_FRAME_SCHEMA).with_columns(
+        return pl.DataFrame(rows, schema=_ROW_SCHEMA).with_columns(
             harmful_expr().alias("item_harmful")
         )
 
@@ -225,7 +225,7 @@ class Catalog:
         return self._plans[key]
 
 
-_FRAME_SCHEMA: dict[str, pl.DataType] = {
+_ROW_SCHEMA: dict[str, pl.DataType] = {
     "item_id": pl.String(), "kind": pl.String(), "title": pl.String(), "summary": pl.String(),
     "body": pl.String(), "partner": pl.String(), "offer_terms": pl.String(),
     "category": pl.String(),
@@ -235,6 +235,8 @@ _FRAME_SCHEMA: dict[str, pl.DataType] = {
     "elig_no_overdue": pl.Boolean(), "elig_exclude_savings_account": pl.Boolean(),
     "elig_exclude_credit_card": pl.Boolean(), "elig_min_age": pl.Int32(),
 }  # fmt: skip
+CATALOG_SCHEMA: dict[str, pl.DataType] = {**_ROW_SCHEMA, "item_harmful": pl.Boolean()}
+"""The columns of :attr:`Catalog.frame`."""
 
 
 def catalog_version(documents: Mapping[str, str]) -> str:

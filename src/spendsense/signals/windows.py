@@ -78,19 +78,27 @@ def lookback_days(window: int, config: SignalsConfig) -> int:
     return max(window, config.subscription_lookback_days)
 
 
-def merchant_key() -> pl.Expr:
-    """Stream grouping key: lower-cased merchant_name, else the name stripped of digits and symbols."""
-    from_name = (
-        pl.col("name")
-        .str.to_lowercase()
+def merchant_name_key(value: pl.Expr) -> pl.Expr:
+    """A merchant_name as a grouping key: lower-cased, trimmed."""
+    return value.str.to_lowercase().str.strip_chars()
+
+
+def name_key(value: pl.Expr) -> pl.Expr:
+    """A transaction name as a grouping key: lower-cased, digits and symbols dropped."""
+    return (
+        value.str.to_lowercase()
         .str.replace_all(r"[^a-z&' ]+", " ")
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )
+
+
+def merchant_key() -> pl.Expr:
+    """Stream grouping key: lower-cased merchant_name, else the name stripped of digits and symbols."""
     return (
         pl.when(pl.col("merchant_name").is_not_null() & (pl.col("merchant_name") != ""))
-        .then(pl.col("merchant_name").str.to_lowercase().str.strip_chars())
-        .otherwise(from_name)
+        .then(merchant_name_key(pl.col("merchant_name")))
+        .otherwise(name_key(pl.col("name")))
     )
 
 
@@ -162,18 +170,8 @@ def with_merchant_keys(txns: pl.DataFrame) -> pl.DataFrame:
             merchant_key=pl.lit(None, pl.Categorical), display_name=pl.lit(None, pl.Categorical)
         ).drop("merchant_name", "name")
     merchant, name = txns.get_column("merchant_name"), txns.get_column("name")
-    by_merchant = _normalised_per_value(
-        merchant,
-        pl.col("value").str.to_lowercase().str.strip_chars(),
-    )
-    by_name = _normalised_per_value(
-        name,
-        pl.col("value")
-        .str.to_lowercase()
-        .str.replace_all(r"[^a-z&' ]+", " ")
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars(),
-    )
+    by_merchant = _normalised_per_value(merchant, merchant_name_key(pl.col("value")))
+    by_name = _normalised_per_value(name, name_key(pl.col("value")))
     return (
         txns.with_columns(by_merchant=by_merchant, by_name=by_name)
         .with_columns(

@@ -18,6 +18,7 @@ import polars as pl
 from spendsense.ingest import tables as T
 from spendsense.ingest.tabular import read_table
 from spendsense.ledger.schema import TABLES, conform
+from spendsense.ledger.vocab import APR_TYPES
 
 PLAID_TABLES = (
     "users",
@@ -27,7 +28,6 @@ PLAID_TABLES = (
     "liabilities_mortgage",
     "liabilities_student",
 )
-APR_KINDS = ("purchase_apr", "cash_apr", "balance_transfer_apr", "special")
 ID_COLUMNS = ("user_id", "account_id", "transaction_id", "pending_transaction_id")
 ROW_GROUP = 250_000
 # Canonical column <- Plaid-named column, where the names differ.
@@ -60,7 +60,7 @@ def _aprs_by_kind(frame: pl.DataFrame) -> pl.DataFrame:
     kind = pl.col("aprs_apr_type").str.strip_chars().str.to_lowercase()
     return frame.with_columns(
         expr
-        for k in APR_KINDS
+        for k in APR_TYPES
         for expr in (
             pl.when(kind == k).then(pl.col("aprs_apr_percentage")).alias(f"aprs_{k}_percentage"),
             pl.when(kind == k)
@@ -143,7 +143,7 @@ def fast_part(files: dict[str, Path]) -> dict[str, pl.DataFrame]:
         if table == "users":
             exprs[list(TABLES[table]).index("source")] = pl.col("_file").alias("source")
         if table == "liabilities_credit":
-            charges = [pl.col(f"aprs_{k}_interest_charge_amount") for k in APR_KINDS]
+            charges = [pl.col(f"aprs_{k}_interest_charge_amount") for k in APR_TYPES]
             total = pl.when(pl.any_horizontal(c.is_not_null() for c in charges)).then(
                 (pl.sum_horizontal(charges) * 100).round(0).cast(pl.Int64)
             )

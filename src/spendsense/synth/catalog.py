@@ -162,6 +162,15 @@ ARCHETYPES: tuple[str, ...] = (
     "savings_builder",
     "stable",
 )  # in persona priority order: the first of a user's archetypes is the primary
+ARCHETYPE_PERSONA: dict[str, int | None] = {
+    "high_utilization": 1,
+    "variable_income": 2,
+    "subscription_heavy": 3,
+    "savings_builder": 4,
+    "cash_flow_stressed": 5,
+    "stable": None,
+}
+"""Each archetype -> the persona its users should get (None: STABLE); the one copy of this map."""
 MIXES: tuple[tuple[str, str], ...] = (
     ("high_utilization", "subscription_heavy"),
     ("high_utilization", "cash_flow_stressed"),
