@@ -13,20 +13,10 @@ import polars as pl
 from spendsense.config import Settings
 from spendsense.errors import UserError
 from spendsense.recommend.catalog import Catalog
-from spendsense.signals.schema import FEATURE_TABLES
 from spendsense.store.db import connect, transaction
 from spendsense.store.ledger import LEDGER_DIR, export_parquet, ledger_version, read_ledger_parquet
 from spendsense.store.outputs import FEATURES_DIR, merge_parquet, replace_rows
-from spendsense.store.personas import PARQUET_COLUMNS
-
-FEATURE_PARQUET = tuple(FEATURE_TABLES)  # one Parquet file per feature table
-PERSONA_PARQUET_COLUMNS = PARQUET_COLUMNS  # the seed's Parquet columns (no trace)
-
-
-RECOMMENDATION_PARQUET_COLUMNS = (
-    "user_id", "window_days", "as_of_date", "kind", "item_id", "title", "rationale",
-    "disclosure", "rank", "status", "trace_id",
-)  # fmt: skip
+from spendsense.store.tables import FEATURES, PERSONA_ASSIGNMENTS, RECOMMENDATIONS
 
 
 @dataclass
@@ -334,10 +324,10 @@ def store_outputs(
     conn = connect(settings.db_path)
     with transaction(conn):
         for name, frame in outputs.features.items():
-            replace_rows(conn, f"feature_{name}", frame, as_of=as_of, user_ids=user_ids)
+            replace_rows(conn, FEATURES[name].name, frame, as_of=as_of, user_ids=user_ids)
         if user_ids is None:
             conn.execute(
-                "DELETE FROM persona_assignments WHERE as_of_date = ?", (as_of.isoformat(),)
+                f"DELETE FROM {PERSONA_ASSIGNMENTS.name} WHERE as_of_date = ?", (as_of.isoformat(),)
             )
         upsert_assignments(conn, outputs.assignments)
         if "recommendations" in outputs.extra:
@@ -350,29 +340,14 @@ def store_outputs(
                 user_ids=user_ids,
             )
     features_dir = settings.data_dir / FEATURES_DIR
-    for name, frame in outputs.features.items():
-        merge_parquet(
-            features_dir / f"{name}.parquet",
-            frame,
-            as_of=as_of,
-            user_ids=user_ids,
-            consented=consented,
-        )
+    copies = [(FEATURES[name], frame) for name, frame in outputs.features.items()]
     if "recommendations" in outputs.extra:
+        copies.append((RECOMMENDATIONS, outputs.extra["recommendations"]))
+    copies.append((PERSONA_ASSIGNMENTS, outputs.assignments))
+    for table, frame in copies:
         merge_parquet(
-            features_dir / "recommendations.parquet",
-            outputs.extra["recommendations"].select(RECOMMENDATION_PARQUET_COLUMNS),
-            as_of=as_of,
-            user_ids=user_ids,
-            consented=consented,
+            features_dir, table, frame, as_of=as_of, user_ids=user_ids, consented=consented
         )
-    merge_parquet(
-        features_dir / "persona_assignments.parquet",
-        outputs.assignments.select(PERSONA_PARQUET_COLUMNS),
-        as_of=as_of,
-        user_ids=user_ids,
-        consented=consented,
-    )
 
 
 def persona_counts(assignments: pl.DataFrame) -> pl.DataFrame:

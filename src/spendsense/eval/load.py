@@ -12,15 +12,14 @@ import polars as pl
 from spendsense.signals.schema import FEATURE_TABLES
 from spendsense.store.db import connect
 from spendsense.store.reads import feature_table
+from spendsense.store.tables import RECOMMENDATIONS
 
 PERSONA_COLUMNS = (
     "user_id", "window_days", "as_of_date", "primary_persona_id", "primary_persona_name",
     "secondary_persona_id", "secondary_persona_name", "status", "assignment_trace",
 )  # fmt: skip
-REC_COLUMNS = (
-    "recommendation_id", "user_id", "window_days", "as_of_date", "kind", "item_id", "title",
-    "rationale", "disclosure", "rank", "status", "trace_id",
-)  # fmt: skip
+REC_COLUMNS = ("recommendation_id", *RECOMMENDATIONS.parquet_subset)
+"""A stored recommendation as the report reads it: its id and the contract's columns."""
 
 
 @dataclass

@@ -13,7 +13,7 @@ from spendsense.signals.credit import card_features, credit_features
 from spendsense.signals.income import income_features
 from spendsense.signals.recurring import charges, restrict, streams_from_charges
 from spendsense.signals.savings import monthly_expenses, savings_features
-from spendsense.signals.schema import FEATURE_TABLES, KEY
+from spendsense.signals.schema import FEATURE_KEYS, FEATURE_TABLES
 from spendsense.signals.subscriptions import subscription_features
 from spendsense.signals.windows import Scope, build_scope, grid, lookback_days, scope_chunks
 
@@ -148,8 +148,7 @@ def compute_features_from_scope(
         ).items():
             parts[name].append(frame)
     names = list(FEATURE_TABLES)
-    sort_keys = {"credit_cards": ["account_id"], "recurring_streams": ["stream_id"]}
-    lazies = [pl.concat(parts[name]).sort([*KEY, *sort_keys.get(name, [])]) for name in names]
+    lazies = [pl.concat(parts[name]).sort(FEATURE_KEYS[name]) for name in names]
     return dict(zip(names, pl.collect_all(lazies), strict=True))
 
 
@@ -170,8 +169,7 @@ def compute_features(
         return compute_features_from_scope(scope, as_of, config)
     del scope
     parts = [compute_features_from_scope(chunk, as_of, config) for chunk in chunks]
-    sort_keys = {"credit_cards": ["account_id"], "recurring_streams": ["stream_id"]}
     return {
-        name: pl.concat([part[name] for part in parts]).sort([*KEY, *sort_keys.get(name, [])])
+        name: pl.concat([part[name] for part in parts]).sort(FEATURE_KEYS[name])
         for name in FEATURE_TABLES
     }

@@ -114,3 +114,13 @@ FEATURE_TABLES: dict[str, dict[str, pl.DataType]] = {
     "cash_flow": CASH_FLOW,
     "recurring_streams": RECURRING_STREAMS,
 }
+
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "credit_cards": ("account_id",),
+    "recurring_streams": ("stream_id",),
+}
+"""Tables with several rows per key: what tells those rows apart."""
+FEATURE_KEYS: dict[str, tuple[str, ...]] = {
+    name: (*KEY, *ROW_KEYS.get(name, ())) for name in FEATURE_TABLES
+}
+"""Each feature table's key (and sort order): KEY, then ROW_KEYS."""

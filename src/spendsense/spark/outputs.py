@@ -9,11 +9,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spendsense.pipeline import (
-    PERSONA_PARQUET_COLUMNS,
-    RECOMMENDATION_PARQUET_COLUMNS,
-    StageOutputs,
-)
+from spendsense.pipeline import StageOutputs
+from spendsense.store.tables import PERSONA_ASSIGNMENTS, RECOMMENDATIONS
 
 # The Parquet contract's tables (DIR/features/<name>.parquet) beside the feature tables.
 CONTRACT_TABLES = ("persona_assignments", "recommendations")
@@ -25,10 +22,12 @@ SORT_KEYS = ("as_of_date", "user_id", "window_days")
 def named_tables(outputs: StageOutputs, operational: bool = False) -> dict[str, pl.DataFrame]:
     """Every output of a chunk by file name, in the contract's columns (plus whole frames if asked)."""
     tables = dict(outputs.features)
-    tables["persona_assignments"] = outputs.assignments.select(PERSONA_PARQUET_COLUMNS)
+    tables[PERSONA_ASSIGNMENTS.parquet or ""] = outputs.assignments.select(
+        PERSONA_ASSIGNMENTS.parquet_subset
+    )
     recs = outputs.extra.get("recommendations")
     if recs is not None:
-        tables["recommendations"] = recs.select(RECOMMENDATION_PARQUET_COLUMNS)
+        tables[RECOMMENDATIONS.parquet or ""] = recs.select(RECOMMENDATIONS.parquet_subset)
     if operational:
         tables["assignments_full"] = outputs.assignments
         for name in ("recommendations", "traces", "exclusions"):

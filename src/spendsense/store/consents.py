@@ -10,16 +10,6 @@ from spendsense.errors import NotFound, UserError
 from spendsense.store.db import bump_version, transaction
 
 CONSENT_ACTIONS = {"grant": "granted", "revoke": "revoked"}
-# Derived data removed when consent is revoked (delivered recommendations stay as the record of what was shown).
-DERIVED_TABLES = (
-    "feature_subscriptions",
-    "feature_savings",
-    "feature_credit",
-    "feature_credit_cards",
-    "feature_income",
-    "feature_cash_flow",
-    "feature_recurring_streams",
-)
 
 
 def set_consent(
@@ -78,25 +68,15 @@ def set_consent(
 
 
 def _remove_derived(conn: sqlite3.Connection, user_id: str) -> int:
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    """Delete what the table registry says a revocation removes, table by table, in its order."""
+    # imported here: the registry reads the stage schemas (Polars), and a consent command must
+    # start fast (docs/decisions.md, "CLI start-up: heavy imports where they are used")
+    from spendsense.store.tables import OUTPUT_TABLES
+
     removed = 0
-    for table in DERIVED_TABLES:
-        if table in tables:
-            removed += conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount
-    if "recommendations" in tables:
-        removed += conn.execute(
-            "DELETE FROM recommendations WHERE user_id = ? AND status != 'delivered'", (user_id,)
-        ).rowcount
-    if "eligibility_exclusions" in tables:
-        removed += conn.execute(
-            "DELETE FROM eligibility_exclusions WHERE user_id = ?", (user_id,)
-        ).rowcount
-    if "decision_traces" in tables:  # the traces of delivered items stay with them
-        removed += conn.execute(
-            "DELETE FROM decision_traces WHERE user_id = ? AND trace_id NOT IN"
-            " (SELECT trace_id FROM recommendations WHERE user_id = ? AND trace_id IS NOT NULL)",
-            (user_id, user_id),
-        ).rowcount
+    for table in OUTPUT_TABLES:
+        if table.revoked:
+            removed += conn.execute(table.removal("user_id = :user"), {"user": user_id}).rowcount
     return removed
 
 

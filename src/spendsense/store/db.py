@@ -53,7 +53,7 @@ def apply_migrations(conn: sqlite3.Connection) -> int:
         if version <= current:
             continue
         with transaction(conn):
-            for statement in _split(sql() if callable(sql) else sql):
+            for statement in _split(sql):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={version}")
     return schema_version(conn)

@@ -5,8 +5,6 @@ Never edit a released migration: append a new one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 LEDGER = """
 CREATE TABLE users (
     user_id TEXT PRIMARY KEY,
@@ -84,44 +82,114 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
 
 
-# Feature columns added after migration 2, each by the migration that adds it (table, column):
-# migration 2 leaves them out, so a new database and a migrated one end up alike.
-FEATURE_COLUMNS_ADDED: dict[int, tuple[tuple[str, str], ...]] = {
-    7: (("savings", "savings_inflow_source"),),
-}
-
-
-def _sql_type(dtype: object) -> str:
-    """SQLite type of a feature column's Polars dtype."""
-    import polars as pl
-
-    if dtype == pl.Int32 or dtype == pl.Int64 or dtype == pl.Boolean:
-        return "INTEGER"
-    if dtype == pl.Float64:
-        return "REAL"
-    return "TEXT"
-
-
-def _feature_tables() -> str:
-    """DDL for the feature tables, derived from ``signals.schema`` at the time of migration 2.
-
-    Built only when the migration runs: importing Polars here would slow every CLI command.
-    """
-    from spendsense.signals.schema import FEATURE_TABLES
-
-    later = {pair for pairs in FEATURE_COLUMNS_ADDED.values() for pair in pairs}
-    extra_keys = {"credit_cards": ("account_id",), "recurring_streams": ("stream_id",)}
-    statements = []
-    for table, schema in FEATURE_TABLES.items():
-        cols = [
-            f'"{name}" {_sql_type(dtype)}'
-            for name, dtype in schema.items()
-            if (table, name) not in later
-        ]
-        pk = ", ".join(("user_id", "window_days", "as_of_date", *extra_keys.get(table, ())))
-        statements.append(f"CREATE TABLE feature_{table} ({', '.join(cols)}, PRIMARY KEY ({pk}))")
-    return ";\n".join(statements)
-
+# Migration 2 as it was generated from signals.schema when it shipped, frozen: a later change
+# to the feature schema is a new migration, never a silent difference between old and new
+# databases. tests/store/test_schema.py checks the migrated schema against the registries.
+FEATURES = """
+CREATE TABLE feature_subscriptions (
+    "user_id" TEXT,
+    "window_days" INTEGER,
+    "as_of_date" TEXT,
+    "recurring_merchant_count" INTEGER,
+    "monthly_recurring_spend" REAL,
+    "subscription_spend" REAL,
+    "total_spend" REAL,
+    "subscription_share" REAL,
+    PRIMARY KEY (user_id, window_days, as_of_date)
+);
+CREATE TABLE feature_savings (
+    "user_id" TEXT,
+    "window_days" INTEGER,
+    "as_of_date" TEXT,
+    "has_savings_account" INTEGER,
+    "savings_balance" REAL,
+    "savings_balance_start" REAL,
+    "net_inflow" REAL,
+    "net_inflow_monthly" REAL,
+    "growth_rate" REAL,
+    "avg_monthly_expenses" REAL,
+    "emergency_fund_months" REAL,
+    PRIMARY KEY (user_id, window_days, as_of_date)
+);
+CREATE TABLE feature_credit (
+    "user_id" TEXT,
+    "window_days" INTEGER,
+    "as_of_date" TEXT,
+    "card_count" INTEGER,
+    "max_utilization" REAL,
+    "total_card_balance" REAL,
+    "total_card_limit" REAL,
+    "utilization_flag_30" INTEGER,
+    "utilization_flag_50" INTEGER,
+    "utilization_flag_80" INTEGER,
+    "minimum_payment_only" INTEGER,
+    "interest_charges_present" INTEGER,
+    "interest_charges_monthly" REAL,
+    "is_overdue" INTEGER,
+    PRIMARY KEY (user_id, window_days, as_of_date)
+);
+CREATE TABLE feature_credit_cards (
+    "user_id" TEXT,
+    "window_days" INTEGER,
+    "as_of_date" TEXT,
+    "account_id" TEXT,
+    "card_name" TEXT,
+    "mask" TEXT,
+    "balance" REAL,
+    "limit" REAL,
+    "utilization" REAL,
+    "minimum_payment" REAL,
+    "interest_charges_monthly" REAL,
+    "is_overdue" INTEGER,
+    PRIMARY KEY (user_id, window_days, as_of_date, account_id)
+);
+CREATE TABLE feature_income (
+    "user_id" TEXT,
+    "window_days" INTEGER,
+    "as_of_date" TEXT,
+    "income_total" REAL,
+    "avg_monthly_income" REAL,
+    "payroll_deposit_count" INTEGER,
+    "pay_frequency" TEXT,
+    "median_pay_gap_days" REAL,
+    "pay_gap_cv" REAL,
+    "has_gig_income" INTEGER,
+    "cash_flow_buffer_months" REAL,
+    PRIMARY KEY (user_id, window_days, as_of_date)
+);
+CREATE TABLE feature_cash_flow (
+    "user_id" TEXT,
+    "window_days" INTEGER,
+    "as_of_date" TEXT,
+    "days_observed" INTEGER,
+    "avg_daily_balance" REAL,
+    "min_daily_balance" REAL,
+    "pct_days_below_100" REAL,
+    "balance_std" REAL,
+    "balance_volatility" REAL,
+    PRIMARY KEY (user_id, window_days, as_of_date)
+);
+CREATE TABLE feature_recurring_streams (
+    "user_id" TEXT,
+    "window_days" INTEGER,
+    "as_of_date" TEXT,
+    "stream_id" TEXT,
+    "direction" TEXT,
+    "merchant_name" TEXT,
+    "category" TEXT,
+    "frequency" TEXT,
+    "average_amount" REAL,
+    "last_amount" REAL,
+    "first_date" TEXT,
+    "last_date" TEXT,
+    "predicted_next_date" TEXT,
+    "status" TEXT,
+    "transaction_count" INTEGER,
+    "monthly_amount" REAL,
+    "is_subscription" INTEGER,
+    PRIMARY KEY (user_id, window_days, as_of_date, stream_id)
+)
+"""
 
 PERSONAS = """
 CREATE TABLE persona_assignments (
@@ -263,6 +331,11 @@ ALTER TABLE recommendations ADD COLUMN offer_disclosure TEXT
 """A partner offer's partner, key terms (JSON) and offer disclosure; null for education."""
 
 
+SAVINGS_INFLOW_SOURCE = """
+ALTER TABLE feature_savings ADD COLUMN "savings_inflow_source" TEXT
+"""
+"""Which history the savings figures come from (issue 17); frozen like migration 2."""
+
 LIABILITIES_OTHER = """
 CREATE TABLE liabilities_other (
     account_id TEXT PRIMARY KEY REFERENCES accounts(account_id),
@@ -278,26 +351,9 @@ CREATE TABLE liabilities_other (
 );
 CREATE INDEX idx_liabilities_other_user ON liabilities_other(user_id)
 """
+"""Loans beyond credit, mortgage and student (issue 17)."""
 
-
-def _added_feature_columns(version: int) -> Callable[[], str]:
-    """``ALTER TABLE feature_<t> ADD COLUMN`` for the feature columns of one later migration."""
-
-    def sql() -> str:
-        from spendsense.signals.schema import FEATURE_TABLES
-
-        return ";\n".join(
-            f'ALTER TABLE feature_{table} ADD COLUMN "{name}" '
-            + _sql_type(FEATURE_TABLES[table][name])
-            for table, name in FEATURE_COLUMNS_ADDED[version]
-        )
-
-    return sql
-
-
-# A migration is its SQL, or a function that builds it when it runs.
-MIGRATIONS: list[str | Callable[[], str]] = [
-    LEDGER, _feature_tables, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
-    _added_feature_columns(7),  # savings_inflow_source (issue 17)
-    LIABILITIES_OTHER,  # loans beyond credit, mortgage and student (issue 17)
+MIGRATIONS: list[str] = [
+    LEDGER, FEATURES, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
+    SAVINGS_INFLOW_SOURCE, LIABILITIES_OTHER,
 ]  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from spendsense.store.ledger import sql_rows
+from spendsense.store.tables import OUTPUT_TABLES, Table
 
 FEATURES_DIR = "features"
 
@@ -55,18 +56,22 @@ def insert_rows(
 
 
 def merge_parquet(
-    path: Path,
+    features_dir: Path,
+    table: Table,
     frame: pl.DataFrame,
     *,
     as_of: date,
     user_ids: list[str] | None = None,
     consented: list[str] | None = None,
 ) -> Path:
-    """Replace the rows at ``as_of`` (for ``user_ids``, or all) in a Parquet file, atomically.
+    """Replace the rows at ``as_of`` (for ``user_ids``, or all) in a table's Parquet copy, atomically.
 
-    With ``consented``, rows of anyone else at any date are dropped too: a full run is also
-    the sweep that honours a revocation whose own Parquet rewrite was interrupted.
+    Writes the table's Parquet columns in its sort order. With ``consented``, rows of anyone
+    else at any date are dropped too: a full run is also the sweep that honours a revocation
+    whose own Parquet rewrite was interrupted.
     """
+    path = features_dir / table.parquet_file
+    frame = frame.select(table.parquet_subset)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         old = pl.read_parquet(path)
@@ -81,20 +86,24 @@ def merge_parquet(
         old = old.filter(keep)
         if old.height:
             frame = pl.concat([old, frame.select(old.columns)], how="vertical_relaxed")
-    sort_cols = [c for c in ("as_of_date", "user_id", "window_days") if c in frame.columns]
     tmp = path.with_name(f".{path.name}.tmp")
-    frame.sort(sort_cols, maintain_order=True).write_parquet(tmp)
+    frame.sort(table.sort_key, maintain_order=True).write_parquet(tmp)
     tmp.replace(path)
     return path
 
 
 def purge_user_parquet(features_dir: Path, user_id: str) -> int:
-    """Drop one user's rows from every Parquet copy (consent revoked), each file replaced atomically."""
+    """Drop one user's rows from every Parquet copy (consent revoked), each file replaced atomically.
+
+    Every copy, persona assignments included: the analytics files keep nobody who said no
+    (SQLite keeps the decision record, see ``store.tables``).
+    """
     removed = 0
-    for path in sorted(features_dir.glob("*.parquet")):
-        frame = pl.read_parquet(path)
-        if "user_id" not in frame.columns:
+    for table in OUTPUT_TABLES:
+        path = features_dir / table.parquet_file if table.parquet else None
+        if path is None or not path.exists():
             continue
+        frame = pl.read_parquet(path)
         keep = frame.filter(pl.col("user_id") != user_id)
         if keep.height == frame.height:
             continue

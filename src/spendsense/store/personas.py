@@ -11,6 +11,7 @@ import polars as pl
 
 from spendsense.store.db import transaction
 from spendsense.store.outputs import insert_rows
+from spendsense.store.tables import PERSONA_ASSIGNMENTS
 
 TABLE: Final = "persona_assignments"
 KEY: Final[tuple[str, ...]] = ("user_id", "window_days", "as_of_date")
@@ -34,12 +35,9 @@ SCHEMA: Final[dict[str, pl.DataType]] = {
     "assignment_trace": pl.String(),
     "computed_at": pl.String(),
 }
-# Columns as the seed's table has them (store sits below the stages, so it keeps its own copy).
-ASSIGNMENT_COLUMNS: Final[tuple[str, ...]] = tuple(SCHEMA)
-# The Parquet copy is for analytics: no trace, no surrogate id (ARCHITECTURE.md, outputs).
-PARQUET_COLUMNS: Final[tuple[str, ...]] = tuple(
-    c for c in ASSIGNMENT_COLUMNS if c not in ("assignment_id", "assignment_trace")
-)
+# The stored columns are the registry's (store.tables); SCHEMA is how they read back.
+ASSIGNMENT_COLUMNS: Final[tuple[str, ...]] = PERSONA_ASSIGNMENTS.columns
+PARQUET_COLUMNS: Final[tuple[str, ...]] = PERSONA_ASSIGNMENTS.parquet_subset
 
 
 def upsert_assignments(conn: sqlite3.Connection, assignments: pl.DataFrame) -> int:

@@ -8,15 +8,9 @@ from datetime import date
 import polars as pl
 
 from spendsense.store.outputs import insert_rows
-from spendsense.store.reads import Recommendation
+from spendsense.store.tables import DECISION_TRACES, ELIGIBILITY_EXCLUSIONS, RECOMMENDATIONS
 
-REC_COLUMNS = tuple(
-    f for f in Recommendation.__dataclass_fields__ if f not in ("version", "updated_at")
-)
-"""The columns a run writes (the stored row less what operator actions maintain)."""
-TRACE_COLUMNS = ("trace_id", "user_id", "window_days", "as_of_date", "item_id", "trace")
 IGNORE = "INSERT OR IGNORE"  # reviewed items and their traces are never overwritten
-EXCLUSION_COLUMNS = ("user_id", "window_days", "as_of_date", "item_id", "reason")
 
 
 def _scope(as_of: date, user_ids: list[str] | None) -> tuple[str, list[tuple[object, ...]]]:
@@ -48,10 +42,16 @@ def store_recommendations(
     conn.executemany(f"DELETE FROM recommendations WHERE {where} AND status = 'proposed'", params)
     conn.executemany(f"DELETE FROM eligibility_exclusions WHERE {where}", params)
     before = conn.total_changes
-    insert_rows(conn, "recommendations", recommendations.select(REC_COLUMNS), verb=IGNORE)
+    recs = recommendations.select(RECOMMENDATIONS.columns)
+    insert_rows(conn, RECOMMENDATIONS.name, recs, verb=IGNORE)
     inserted = conn.total_changes - before
-    insert_rows(conn, "decision_traces", traces.select(TRACE_COLUMNS), verb=IGNORE)
+    insert_rows(conn, DECISION_TRACES.name, traces.select(DECISION_TRACES.columns), verb=IGNORE)
     if exclusions.height:
-        excl = exclusions.with_columns(as_of_date=pl.lit(as_of)).select(EXCLUSION_COLUMNS)
-        insert_rows(conn, "eligibility_exclusions", excl, verb=IGNORE)
+        excl = exclusions.with_columns(as_of_date=pl.lit(as_of))
+        insert_rows(
+            conn,
+            ELIGIBILITY_EXCLUSIONS.name,
+            excl.select(ELIGIBILITY_EXCLUSIONS.columns),
+            verb=IGNORE,
+        )
     return inserted

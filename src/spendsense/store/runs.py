@@ -9,12 +9,7 @@ from pathlib import Path
 
 from spendsense.errors import NotFound
 from spendsense.store.audit import append_audit
-from spendsense.store.consents import DERIVED_TABLES
 from spendsense.store.db import transaction
-
-# Every table a run writes at its as-of date (recommendations and traces apart: delivered
-# items stay, they are the record of what a customer was shown).
-RUN_TABLES = (*DERIVED_TABLES, "persona_assignments", "eligibility_exclusions", "pipeline_runs")
 
 
 @dataclass(frozen=True)
@@ -75,27 +70,19 @@ def delete_run(conn: sqlite3.Connection, features_dir: Path, as_of: date, *, act
     day = as_of.isoformat()
     if not any(r.as_of_date == day for r in list_runs(conn)):
         raise NotFound(f"no run outputs as of {day} (see `spendsense runs list`)", field="as_of")
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    # imported here: the registry reads the stage schemas (Polars); `runs list` must start fast
+    from spendsense.store.tables import OUTPUT_TABLES
+
     removed: dict[str, int] = {}
     with transaction(conn):
-        for table in RUN_TABLES:
-            if table in tables:
-                n = conn.execute(f"DELETE FROM {table} WHERE as_of_date = ?", (day,)).rowcount
-                if n:
-                    removed[table] = n
         kept = conn.execute(
             "SELECT COUNT(*) FROM recommendations WHERE as_of_date = ? AND status = 'delivered'",
             (day,),
         ).fetchone()[0]
-        removed["recommendations"] = conn.execute(
-            "DELETE FROM recommendations WHERE as_of_date = ? AND status != 'delivered'", (day,)
-        ).rowcount
-        removed["decision_traces"] = conn.execute(
-            "DELETE FROM decision_traces WHERE as_of_date = ? AND trace_id NOT IN"
-            " (SELECT trace_id FROM recommendations WHERE as_of_date = ?)",
-            (day, day),
-        ).rowcount
-        removed = {k: v for k, v in removed.items() if v}
+        for table in OUTPUT_TABLES:  # every output, delivered items and their traces kept
+            n = conn.execute(table.removal("as_of_date = :day"), {"day": day}).rowcount
+            if n:
+                removed[table.name] = n
         append_audit(
             conn, actor=actor, action="run.delete", target_type="run", target_id=day,
             after={"removed_rows": removed, "kept_delivered": kept},
@@ -111,11 +98,14 @@ def _purge_parquet(features_dir: Path, as_of: date) -> int:
         return 0
     import polars as pl  # only here: listing runs must not pay for Polars
 
+    from spendsense.store.tables import OUTPUT_TABLES
+
     removed = 0
-    for path in sorted(features_dir.glob("*.parquet")):
-        frame = pl.read_parquet(path)
-        if "as_of_date" not in frame.columns:
+    for table in OUTPUT_TABLES:
+        path = features_dir / table.parquet_file if table.parquet else None
+        if path is None or not path.exists():
             continue
+        frame = pl.read_parquet(path)
         keep = frame.filter(pl.col("as_of_date").cast(pl.String) != as_of.isoformat())
         if keep.height == frame.height:
             continue

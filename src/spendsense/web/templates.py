@@ -18,7 +18,6 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 DISCLOSURE = text.DISCLOSURE
 
 
-
 def money(value: Any) -> str:
     """$1,234.56 (text.money), or an em dash for a missing value on the console."""
     return text.money(value) or "—"
