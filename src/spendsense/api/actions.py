@@ -21,6 +21,7 @@ from spendsense.guardrails.disclosure import DISCLOSURE, offer_disclosure
 from spendsense.recommend.catalog import Catalog, OfferItem
 from spendsense.recommend.fields import build_view
 from spendsense.recommend.rationale import render
+from spendsense.recommend.triggers import threshold_values
 from spendsense.store.audit import append_audit
 from spendsense.store.db import transaction
 from spendsense.store.oversight import ACTIONS, act_on_recommendation, content_of
@@ -41,8 +42,9 @@ def _catalog(settings: Settings) -> Catalog:
     return load_content(settings)
 
 
-def user_view(conn: sqlite3.Connection, rec: Recommendation) -> pl.DataFrame:
-    """The recommendation's user and window as the pipeline saw them: the stored features at its as-of."""
+def user_view(conn: sqlite3.Connection, rec: Recommendation, settings: Settings) -> pl.DataFrame:
+    """The recommendation's user and window as the pipeline saw them: the stored features at its
+    as-of, and the configured levels a rationale may quote."""
     user = get_user(conn, rec.user_id)
     features = user_features(conn, rec.user_id, rec.as_of_date)
     population = pl.DataFrame(
@@ -53,7 +55,13 @@ def user_view(conn: sqlite3.Connection, rec: Recommendation) -> pl.DataFrame:
         {"user_id": [rec.user_id], "age_band": [user.get("age_band")]},
         schema={"user_id": pl.String, "age_band": pl.String},
     )
-    return build_view(features, population, users, as_of=date.fromisoformat(rec.as_of_date))
+    return build_view(
+        features,
+        population,
+        users,
+        as_of=date.fromisoformat(rec.as_of_date),
+        thresholds=threshold_values(settings.personas.thresholds),
+    )
 
 
 def _new_content(
@@ -175,7 +183,7 @@ def act(
         raise UserError("a reason is required to override a recommendation", field="reason")
     rec = get_recommendation(conn, recommendation_id)
     catalog = _catalog(settings)
-    view = user_view(conn, rec)
+    view = user_view(conn, rec, settings)
     content = None
     if action == "override":
         content = _new_content(
