@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from recommend_builders import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 
-from conftest import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 from spendsense.guardrails import check
 from spendsense.recommend import engine
 from spendsense.recommend.catalog import Catalog

@@ -12,14 +12,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from spendsense.config import Settings
-from spendsense.pipeline import FEATURE_PARQUET, run_pipeline, run_pipeline_parquet
+from spendsense.pipeline import run_pipeline, run_pipeline_parquet
 from spendsense.services import ingest_into_store
+from spendsense.store.tables import OUTPUT_TABLES
 from spendsense.synth import generate_population
 
 pytestmark = pytest.mark.spark
 
 COMPUTED_AT = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
-OUTPUTS = (*FEATURE_PARQUET, "persona_assignments", "recommendations")
+OUTPUTS = tuple(t.parquet for t in OUTPUT_TABLES if t.parquet)
 
 
 @pytest.fixture(scope="module")
