@@ -35,9 +35,11 @@ demo: setup  ## generate a population, ingest it, run the pipeline, serve the ap
 	@echo "customer page: http://127.0.0.1:$(PORT)/me?token=$$($(BIN)/spendsense --data-dir $(DATA) customer token u_0000001)"
 	$(BIN)/spendsense --data-dir $(DATA) serve --port $(PORT)
 
-lint:
+lint:  ## ruff, the layer and cycle contracts (import-linter, pyproject), the dead-code check (vulture)
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/lint-imports
+	$(BIN)/python scripts/deadcode.py
 
 typecheck:
 	$(BIN)/mypy src

@@ -62,7 +62,7 @@ def ensure_ledger(n: int, cache: Path, source_users: int, seed: int) -> Path:
 
 
 def ledger_rows(ledger: Path) -> tuple[int, int]:
-    from spendsense.spark.ledger import read_ledger_dir
+    from spendsense.store.ledger_dir import read_ledger_dir
 
     frames = read_ledger_dir(ledger)
     users = frames["users"].select(pl.len()).collect().item()
@@ -129,14 +129,14 @@ def child_naive(ledger: Path, n: int) -> dict[str, object]:
     from naive_signals import run as naive_run
 
     from spendsense.config import Settings
-    from spendsense.pipeline import _slice, compute_stages, default_as_of
+    from spendsense.pipeline import compute_stages, default_as_of, slice_users
     from spendsense.signals import SignalsConfig, compute_features
-    from spendsense.spark.ledger import granted_users, read_ledger_dir
+    from spendsense.store.ledger_dir import granted_users, read_ledger_dir
 
     lazy = read_ledger_dir(ledger)
     as_of: date = default_as_of(lazy)
     ids = granted_users(lazy)[:n]
-    frames = _slice(lazy, ids)
+    frames = slice_users(lazy, ids)
     t0 = time.perf_counter()
     naive_run(frames, as_of)
     naive = time.perf_counter() - t0

@@ -673,12 +673,6 @@ def _parse_date(text: str, option: str) -> date:
         raise UserError(f"{option}: not a date (YYYY-MM-DD): {text!r}") from exc
 
 
-def new_run_id() -> str:
-    import uuid
-
-    return uuid.uuid4().hex[:12]
-
-
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: one line for user errors (with a hint for usage errors), a traceback only with --verbose."""
     STATE.started = time.perf_counter()

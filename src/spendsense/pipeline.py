@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
 
 from spendsense.config import Settings
-from spendsense.errors import UserError
-from spendsense.recommend.catalog import Catalog
+from spendsense.errors import ConsentRequired, UserError
+from spendsense.ledger.schema import TABLES
+from spendsense.personas.assign import assign_personas
+from spendsense.personas.confusion import confusion_matrix, render_confusion
+from spendsense.recommend.catalog import CONTENT_DIR, Catalog, load_catalog
+from spendsense.recommend.engine import recommend
+from spendsense.signals.compute import compute_features
+from spendsense.store.chunked import ChunkedParquetWriter, named_tables
+from spendsense.store.consents import is_consented
 from spendsense.store.db import connect, transaction
-from spendsense.store.ledger import LEDGER_DIR, export_parquet, ledger_version, read_ledger_parquet
-from spendsense.store.outputs import FEATURES_DIR, merge_parquet, replace_rows
+from spendsense.store.ledger import (
+    LEDGER_DIR,
+    export_parquet,
+    ledger_version,
+    read_ledger_parquet,
+    read_table,
+)
+from spendsense.store.ledger_dir import granted_users, read_ledger_dir
+from spendsense.store.outputs import FEATURES_DIR, StageOutputs, merge_parquet, replace_rows
+from spendsense.store.personas import upsert_assignments
+from spendsense.store.recommendations import store_recommendations
 from spendsense.store.tables import FEATURES, PERSONA_ASSIGNMENTS, RECOMMENDATIONS
-
-
-@dataclass
-class StageOutputs:
-    """Everything one chunk of users produces."""
-
-    features: dict[str, pl.DataFrame]
-    assignments: pl.DataFrame
-    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,9 +120,6 @@ def compute_stages(
 
     ``timings``, when given, accumulates seconds per stage (for the benchmarks).
     """
-    from spendsense.personas import assign_personas
-    from spendsense.recommend.engine import recommend
-    from spendsense.signals import compute_features
 
     clock = time.perf_counter()
     signals_cfg = settings.signals.model_copy(update={"windows": settings.windows})
@@ -163,7 +167,6 @@ def load_content(settings: Settings) -> Catalog:
     path recomputes one user per request, and loading plus planning the catalog would
     otherwise cost more than the user's own stages.
     """
-    from spendsense.recommend.catalog import CONTENT_DIR, load_catalog
 
     root = Path(settings.content_dir or CONTENT_DIR).resolve()
     files = sorted(p for p in root.rglob("*") if p.is_file())
@@ -174,11 +177,13 @@ def load_content(settings: Settings) -> Catalog:
     return _CATALOGS[key]
 
 
-def _chunks(user_ids: list[str], size: int) -> list[list[str]]:
+def user_chunks(user_ids: list[str], size: int) -> list[list[str]]:
+    """``user_ids`` cut into runs of at most ``size`` (one empty chunk when there are none)."""
     return [user_ids[i : i + size] for i in range(0, len(user_ids), size)] or [[]]
 
 
-def _slice(ledger: Mapping[str, pl.LazyFrame], user_ids: list[str]) -> dict[str, pl.DataFrame]:
+def slice_users(ledger: Mapping[str, pl.LazyFrame], user_ids: list[str]) -> dict[str, pl.DataFrame]:
+    """The ledger rows of ``user_ids`` (one chunk), collected."""
     keep = pl.LazyFrame({"user_id": user_ids}, schema={"user_id": pl.String})
     # The range filter lets a scan of a user-sorted ledger skip row groups; the semi-join decides.
     span = (
@@ -223,8 +228,8 @@ def run_pipeline(
     parts: list[StageOutputs] = []
     catalog = load_content(settings)
     clock = _tick(timings, "load catalog", clock)
-    for chunk in _chunks(consented, settings.chunk_users):
-        part = _slice(ledger, chunk)
+    for chunk in user_chunks(consented, settings.chunk_users):
+        part = slice_users(ledger, chunk)
         clock = _tick(timings, "read chunk", clock)
         parts.append(compute_stages(part, as_of, settings, computed_at, catalog, timings))
         clock = time.perf_counter()
@@ -272,9 +277,6 @@ def run_pipeline_parquet(
     are appended to DIR/features/<table>.parquet as they are computed, so memory is bounded
     by one chunk (``Settings.chunk_users``). The files are replaced, not merged by as-of date.
     """
-    from spendsense.spark.ledger import granted_users, read_ledger_dir
-    from spendsense.spark.outputs import ChunkedParquetWriter, named_tables
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ledger = read_ledger_dir(ledger_path)
@@ -285,9 +287,9 @@ def run_pipeline_parquet(
     computed_at = computed_at or datetime.now(UTC).replace(microsecond=0)
     counts: list[pl.DataFrame] = []
     with ChunkedParquetWriter(settings.data_dir / FEATURES_DIR) as writer:
-        for chunk in _chunks(consented, settings.chunk_users):
+        for chunk in user_chunks(consented, settings.chunk_users):
             clock = time.perf_counter()
-            part = _slice(ledger, chunk)
+            part = slice_users(ledger, chunk)
             clock = _tick(timings, "read chunk", clock)
             outputs = compute_stages(part, as_of, settings, computed_at, catalog, timings)
             clock = time.perf_counter()
@@ -318,8 +320,6 @@ def store_outputs(
 
     ``consented`` (a full run's population) also drops everyone else's older Parquet rows.
     """
-    from spendsense.store.personas import upsert_assignments
-    from spendsense.store.recommendations import store_recommendations
 
     conn = connect(settings.db_path)
     with transaction(conn):
@@ -366,7 +366,6 @@ def persona_counts(assignments: pl.DataFrame) -> pl.DataFrame:
 
 def _confusion_report(settings: Settings, assignments: pl.DataFrame) -> str | None:
     """Archetype -> primary persona matrix when the generator's ground truth is at hand."""
-    from spendsense.personas import confusion_matrix, render_confusion
 
     truth_path = _ground_truth(settings.data_dir)
     if truth_path is None or assignments.height == 0:
@@ -399,14 +398,9 @@ def latest_as_of(settings: Settings) -> date | None:
 
 def recompute_user(settings: Settings, user_id: str, as_of: date | None = None) -> StageOutputs:
     """Recompute one user on demand (the API path): same stage functions, read straight from SQLite."""
-    from spendsense.ledger.schema import TABLES
-    from spendsense.store.consents import is_consented
-    from spendsense.store.ledger import read_table
 
     conn = connect(settings.db_path)
     if not is_consented(conn, user_id):
-        from spendsense.errors import ConsentRequired
-
         raise ConsentRequired(f"user {user_id!r} has not granted consent: nothing is computed")
     ledger = {t: read_table(conn, t, "WHERE user_id = ?", (user_id,)) for t in TABLES}
     as_of = (

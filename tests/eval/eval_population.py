@@ -40,6 +40,7 @@ OFFERS = (
     + _ITEM.format(id="offer_card", personas="[1]")
     + (
         "    partner: Example Bank\n    category: balance_transfer\n"
+        "    terms:\n      rate: 0% intro APR for 12 months\n      fees: no annual fee\n"
         "    eligibility:\n      min_monthly_income: 5000\n"
     )
 )

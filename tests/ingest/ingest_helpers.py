@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from spendsense.ingest import ingest_chunks
+from spendsense.ledger.batch import LedgerBatch
+
 
 def account(account_id: str = "a1", **over: Any) -> dict[str, Any]:
     rec: dict[str, Any] = {
@@ -52,3 +55,11 @@ def bundle(user_id: str = "u1", consent: str = "granted", **over: Any) -> dict[s
 def write(path: Path, doc: object) -> Path:
     path.write_text(json.dumps(doc))
     return path
+
+
+def ingest_paths(paths: list[Path], **options: Any) -> LedgerBatch:
+    """Every chunk ``ingest_chunks`` yields for ``paths``, joined into one batch (for asserting)."""
+    batch = LedgerBatch()
+    for part in ingest_chunks(paths, **options):
+        batch.extend(part)
+    return batch

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-from ingest_helpers import account, bundle, txn, write
+from ingest_helpers import account, bundle, ingest_paths, txn, write
 
-from spendsense.ingest import ingest_paths
 from spendsense.ingest.bulk import TEXT_HOOKS
 from spendsense.synth import generate_population
 

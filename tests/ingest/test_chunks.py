@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import polars as pl
-from ingest_helpers import account, bundle, txn, write
+from ingest_helpers import account, bundle, ingest_paths, txn, write
 
 from spendsense.config import Settings
-from spendsense.ingest import ingest_chunks, ingest_paths
+from spendsense.ingest import ingest_chunks
 from spendsense.services import ingest_into_store
 from spendsense.store.db import connect
 from spendsense.store.ledger import read_table

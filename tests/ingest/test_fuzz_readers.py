@@ -16,10 +16,9 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import account, txn
+from ingest_helpers import account, ingest_paths, txn
 
 from spendsense.errors import InputUnreadable
-from spendsense.ingest import ingest_paths
 
 REPO = Path(__file__).resolve().parents[2]
 FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))

@@ -9,13 +9,13 @@ from typing import Any
 
 import polars as pl
 import pytest
-from ingest_helpers import account, bundle, txn, write
+from ingest_helpers import account, bundle, ingest_paths, txn, write
 
 import spendsense.ingest.native as N
 import spendsense.ingest.parse as P
-from spendsense.ingest import ingest_paths
 from spendsense.ingest import tables as T
-from spendsense.ingest.staging import Staged, flatten
+from spendsense.ingest.records import flatten
+from spendsense.ingest.staging import Staged
 from spendsense.ledger.batch import LedgerBatch
 from spendsense.synth import generate_population
 

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ingest_helpers import account, bundle, txn
+from ingest_helpers import account, bundle, ingest_paths, txn
 
 from spendsense.errors import InputUnreadable
-from spendsense.ingest import ingest_paths
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
 json_values = st.recursive(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from ingest_helpers import account, bundle, txn, write
+from ingest_helpers import account, bundle, ingest_paths, txn, write
 
 from spendsense.errors import InputUnreadable
-from spendsense.ingest import ingest_paths, write_quarantine
+from spendsense.ingest import write_quarantine
 
 
 def test_bundle_loads_all_tables_and_consent(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from ingest_helpers import ingest_paths
 
-from spendsense.ingest import ingest_paths, write_quarantine
+from spendsense.ingest import write_quarantine
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = {

@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from ingest_helpers import account, bundle, txn, write
-
-from spendsense.ingest import ingest_paths
+from ingest_helpers import account, bundle, ingest_paths, txn, write
 
 PAY = {"primary": "INCOME", "detailed": "INCOME_SALARY"}
 GROCERY = {"primary": "FOOD_AND_DRINK", "detailed": "FOOD_AND_DRINK_GROCERIES"}

@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ingest_helpers import account, bundle, txn, write
-
-from spendsense.ingest import ingest_paths
+from ingest_helpers import account, bundle, ingest_paths, txn, write
 
 
 def _reasons(tmp_path: Path, **over: Any) -> list[tuple[str, str, str]]:

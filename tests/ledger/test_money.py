@@ -2,9 +2,19 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
 import pytest
 
-from spendsense.ledger.money import MoneyError, format_dollars, to_cents
+from spendsense.ingest.parse import money
+from spendsense.ingest.records import text
+
+
+def _cents(value: object) -> tuple[int | None, str | None]:
+    """An amount as a reader stages it (JSON value -> text), through the ingest money parser."""
+    frame = pl.DataFrame({"v": [text(value)]}, schema={"v": pl.String})
+    cents, reason = money(pl.col("v"), "amount")
+    row = frame.select(cents.alias("c"), reason.alias("r")).row(0)
+    return row[0], row[1]
 
 
 @pytest.mark.parametrize(
@@ -21,22 +31,16 @@ from spendsense.ledger.money import MoneyError, format_dollars, to_cents
         (0.015, 2),
     ],
 )
-def test_to_cents_is_exact(value: object, cents: int) -> None:
-    assert to_cents(value) == cents
+def test_amounts_become_exact_cents(value: object, cents: int) -> None:
+    assert _cents(value) == (cents, None)
 
 
 @pytest.mark.parametrize(
-    "value", [math.nan, math.inf, -math.inf, "abc", None, True, "1e400", 1e16, "NaN"]
+    "value", [math.nan, math.inf, -math.inf, "abc", True, "1e400", 1e16, "NaN"]
 )
-def test_to_cents_rejects_non_amounts(value: object) -> None:
-    with pytest.raises(MoneyError):
-        to_cents(value)
-
-
-def test_format_dollars() -> None:
-    assert format_dollars(340000) == "$3,400"
-    assert format_dollars(8712) == "$87.12"
-    assert format_dollars(-5) == "-$0.05"
+def test_non_amounts_are_refused_with_a_reason(value: object) -> None:
+    got, reason = _cents(value)
+    assert got is None and reason
 
 
 def test_cents_to_dollars_is_exact_for_one_row_and_many() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from spendsense.personas import PersonasConfig, assign_personas
-from spendsense.personas.metadata import PRIORITY_RANK, persona_priority
+from spendsense.personas.metadata import PERSONA_METADATA, PRIORITY_RANK
 
 T = PersonasConfig().thresholds
 
@@ -41,7 +41,7 @@ def _reference(f: dict[str, Any], comparison: str) -> tuple[int | None, int | No
 
     def key(m: tuple[int, float, float]) -> tuple[int, float, int]:
         score = m[1] / m[2] if comparison == "threshold_ratio" else m[1]
-        return (PRIORITY_RANK[persona_priority(m[0])], -round(score, 9), m[0])
+        return (PRIORITY_RANK[PERSONA_METADATA[m[0]]["priority"]], -round(score, 9), m[0])
 
     matched.sort(key=key)
     ids = [m[0] for m in matched] + [None, None]

@@ -14,13 +14,14 @@ import pytest
 
 from spendsense.personas import PersonasConfig, assign_personas
 from spendsense.store.db import connect
+from spendsense.store.outputs import merge_parquet
 from spendsense.store.personas import (
     PARQUET_COLUMNS,
     persona_history,
     read_assignments,
     upsert_assignments,
-    write_assignments_parquet,
 )
+from spendsense.store.tables import PERSONA_ASSIGNMENTS
 
 Features = Callable[[list[dict[str, Any]]], dict[str, pl.DataFrame]]
 LATER = date(2025, 12, 4)
@@ -62,7 +63,8 @@ def test_end_to_end_features_to_sqlite_and_parquet(
         out.drop("assignment_trace", "computed_at", "as_of_date")
     )
 
-    path = write_assignments_parquet(out, tmp_path / "features" / "persona_assignments.parquet")
+    as_of = out["as_of_date"][0]
+    path = merge_parquet(tmp_path / "features", PERSONA_ASSIGNMENTS, out, as_of=as_of)
     back = pl.read_parquet(path)
     assert tuple(back.columns) == PARQUET_COLUMNS
     assert "assignment_trace" not in back.columns
@@ -114,7 +116,7 @@ def test_history_shows_transitions_per_window(
         ]
         out = _assign(make_features, rows, datetime(2025, 12, 4, tzinfo=UTC))
         upsert_assignments(conn, out)
-        write_assignments_parquet(out, parquet)
+        merge_parquet(parquet.parent, PERSONA_ASSIGNMENTS, out, as_of=as_of)
     history = persona_history(conn, "u1")
     assert history.height == 4
     w30 = history.filter(pl.col("window_days") == 30)

@@ -8,7 +8,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from spendsense.spark.convert import PLAID_TABLES, convert_synth, fast_part, normalise_part
-from spendsense.spark.ledger import granted_users, read_ledger_dir
+from spendsense.store.ledger_dir import granted_users, read_ledger_dir
 from spendsense.synth import generate_population
 
 

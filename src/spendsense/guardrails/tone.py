@@ -102,11 +102,6 @@ def tone_violations(text: str) -> list[str]:
     return [m.group(0) for m in _COMPILED.finditer(_normalise(text))]
 
 
-def is_acceptable(text: str) -> bool:
-    """True when ``text`` contains no shaming or judgmental wording."""
-    return not tone_violations(text)
-
-
 def tone_violations_expr(column: str) -> pl.Expr:
     """Polars expression: the list of shaming fragments in string ``column`` (empty list when fine)."""
     normalised = pl.col(column)

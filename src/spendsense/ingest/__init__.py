@@ -1,7 +1,7 @@
 """Ingest: read Plaid-style inputs (any format, detected per file), validate, quarantine bad records.
 
-``ingest_paths`` is the one entry point: files or folders in, a validated
-``LedgerBatch`` out. See docs/ingest.md for formats, rules and reject reasons.
+``ingest_chunks`` is the one entry point: files or folders in, validated
+``LedgerBatch`` chunks out. See docs/ingest.md for formats, rules and reject reasons.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from spendsense.ingest.shapes import prepare, read_mapped
 from spendsense.ingest.staging import Staged
 from spendsense.ingest.tabular import read_tabular_parts, utf8_bytes
 from spendsense.ingest.validate import Seen, finish, validate_chunk
-from spendsense.ledger.batch import LedgerBatch, Reject
+from spendsense.ledger.batch import LedgerBatch
 
-__all__ = ["ingest_chunks", "ingest_paths", "write_quarantine"]
+__all__ = ["ingest_chunks", "write_quarantine"]
 
 SUFFIXES = {".json": "json", ".csv": "table", ".parquet": "table", ".pq": "table"}
 SKIP_DIR = "ground_truth"
@@ -74,14 +74,6 @@ def _read_json(path: Path, hooks: dict[str, Any] | None = None) -> object:
             return loads(utf8_bytes(raw), hooks)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputUnreadable(f"{path.name}: not valid JSON ({exc})") from exc
-
-
-def read_file(path: Path, *, user_id: str | None, mapping: Mapping | None) -> Staged:
-    """Stage one file in whatever format it is; InputUnreadable if it cannot be read at all."""
-    staged = Staged()
-    for part in read_parts(path, user_id=user_id, mapping=mapping, rows=None):
-        staged.extend(part)
-    return staged
 
 
 def read_parts(
@@ -131,36 +123,6 @@ def _read_json_file(
     if user is None and isinstance(own, str) and own.strip():
         user = own
     return read_plaid(doc, file, user, stamp_of(path))
-
-
-def ingest_paths(
-    paths: list[Path],
-    *,
-    user_id: str | None = None,
-    mapping: Path | None = None,
-    known_account_ids: set[str] | None = None,
-    known_user_ids: set[str] | None = None,
-    chunk_files: int | None = None,
-    chunk_rows: int | None = None,
-    native: bool = True,
-) -> LedgerBatch:
-    """Read, validate and normalise every file under ``paths`` into one batch (in memory).
-
-    The same as ``ingest_chunks`` (see there for the arguments), its parts joined.
-    """
-    batch = LedgerBatch()
-    for part in ingest_chunks(
-        paths,
-        user_id=user_id,
-        mapping=mapping,
-        known_account_ids=known_account_ids,
-        known_user_ids=known_user_ids,
-        chunk_files=chunk_files,
-        chunk_rows=chunk_rows,
-        native=native,
-    ):
-        batch.extend(part)
-    return batch
 
 
 def ingest_chunks(
@@ -298,11 +260,3 @@ def _read_pending(
             continue
         staged.extend(part, seq=doc.seq)
         counts[0] += 1
-
-
-def reject_counts(rejects: list[Reject]) -> dict[str, int]:
-    """Rejects per table (for summaries)."""
-    counts: dict[str, int] = {}
-    for r in rejects:
-        counts[r.table] = counts.get(r.table, 0) + 1
-    return counts

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from spendsense.ingest.staging import Chunk, flatten, frame_of, text
+from spendsense.ingest.records import Chunk, flatten, frame_of, text
 
 _SCALARS = (pl.String, pl.Boolean, pl.Null)
 _POSITION = re.compile(r"^(?P<where>[A-Za-z_.]+)\[(?P<i>\d+)\]$")

@@ -23,7 +23,7 @@ import yaml
 from spendsense.errors import ConfigError
 from spendsense.ingest import signs
 from spendsense.ingest.conventions import UNITS, Conventions
-from spendsense.ingest.staging import text
+from spendsense.ingest.records import text
 from spendsense.ledger.vocab import ACCOUNT_SUBTYPES, ACCOUNT_TYPES
 
 # Tables a flat ``liabilities`` list is routed to (by the account's type and subtype).

@@ -16,7 +16,7 @@ import polars as pl
 
 MIN_DATE = date(1990, 1, 1)
 MAX_DATE = date(2100, 12, 31)
-MAX_ABS_CENTS = 10**15  # the same bound as ledger.money.to_cents
+MAX_ABS_CENTS = 10**15  # ten trillion dollars: certainly bad input
 _PLAIN = r"^(?P<sign>[+-]?)(?P<int>\d*)(?:\.(?P<frac>\d*))?$"
 _TRUE = ["true", "t", "yes", "y", "1"]
 _FALSE = ["false", "f", "no", "n", "0"]
@@ -49,7 +49,7 @@ def clean(expr: pl.Expr) -> pl.Expr:
 
 
 def money(expr: pl.Expr, label: str) -> tuple[pl.Expr, pl.Expr]:
-    """Text amount -> exact integer cents (ROUND_HALF_EVEN, like ``to_cents``) and a reason.
+    """Text amount -> exact integer cents (ROUND_HALF_EVEN) and a reason.
 
     One self-contained expression pair; for big frames ``with_money`` computes the same
     in stages (the regex runs once per value instead of once per reference).
@@ -309,11 +309,6 @@ def _rate_checks(
         .then(pl.lit(f"{label}: percentage outside 0-100"))
     )
     return pl.when(reason.is_null()).then(value).otherwise(None), reason
-
-
-def currency(iso: pl.Expr, unofficial: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Exactly one of iso/unofficial; ISO is a 3-letter code. Returns (code, reason)."""
-    return _currency_exprs(clean(iso).str.to_uppercase(), clean(unofficial))
 
 
 def _currency_exprs(i: pl.Expr, u: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

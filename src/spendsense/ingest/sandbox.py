@@ -13,7 +13,8 @@ from typing import Any
 import polars as pl
 
 from spendsense.ingest.categorize import business_accounts, categorize
-from spendsense.ingest.staging import Staged, frame_of, text
+from spendsense.ingest.records import frame_of, text
+from spendsense.ingest.staging import Staged
 
 DEFAULT_CURRENCY = "USD"  # Plaid's sandbox default when a config names none
 PAYROLL_REASON = (

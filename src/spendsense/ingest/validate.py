@@ -204,19 +204,6 @@ def _rejects(table: str, bad: pl.DataFrame, staged: Staged) -> list[Reject]:
     ]
 
 
-def validate(
-    staged: Staged,
-    *,
-    known_account_ids: set[str] | None = None,
-    known_user_ids: set[str] | None = None,
-) -> LedgerBatch:
-    """Normalise and check every staged table; good rows -> ledger frames, bad rows -> rejects."""
-    seen = Seen.of(known_account_ids, known_user_ids)
-    batch = validate_chunk(staged, seen)
-    batch.extend(finish(seen))
-    return batch
-
-
 def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> LedgerBatch:
     """Validate one chunk of an ingest, given (and updating) what earlier chunks left in ``seen``.
 

@@ -62,8 +62,3 @@ STABLE_LABEL: Final = "Unassigned/Stable"
 def persona_name(persona_id: int) -> str:
     """The display name of a persona id."""
     return PERSONA_METADATA[persona_id]["name"]
-
-
-def persona_priority(persona_id: int) -> str:
-    """The priority level (CRITICAL, HIGH, MEDIUM, LOW) of a persona id."""
-    return PERSONA_METADATA[persona_id]["priority"]

@@ -32,25 +32,16 @@ import polars as pl
 import pyarrow as pa
 
 from spendsense.config import Settings
+from spendsense.errors import UserError
 from spendsense.ledger.schema import TABLES
-from spendsense.pipeline import _chunks, compute_stages
-from spendsense.spark.outputs import named_tables, sort_output
+from spendsense.pipeline import compute_stages, load_content, resolve_as_of, user_chunks
+from spendsense.store.chunked import named_tables, sort_output
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 TAG = "_table"
 BLOB_SCHEMA = "table string, schema binary, ipc binary"
-
-
-def wide_schema() -> dict[str, pl.DataType]:
-    """The union of every ledger table's columns (one type per name), plus the table tag."""
-    wide: dict[str, pl.DataType] = {TAG: pl.String()}
-    for schema in TABLES.values():
-        for name, dtype in schema.items():
-            if wide.setdefault(name, dtype) != dtype:
-                raise TypeError(f"ledger column {name!r} has two types: {wide[name]} and {dtype}")
-    return wide
 
 
 def split_wide(wide: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -98,7 +89,7 @@ def chunk_function(
         assert isinstance(frame, pl.DataFrame)
         ledger = split_wide(frame)
         users = ledger["users"]["user_id"].sort().to_list()
-        for chunk in _chunks(users, job.settings.chunk_users):
+        for chunk in user_chunks(users, job.settings.chunk_users):
             if not chunk:
                 continue
             keep = pl.DataFrame({"user_id": chunk}, schema={"user_id": pl.String})
@@ -269,9 +260,6 @@ def run_spark(
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
-
-    from spendsense.errors import UserError
-    from spendsense.pipeline import load_content, resolve_as_of
 
     try:
         import pandas  # noqa: F401  (PySpark's Arrow UDFs need it)

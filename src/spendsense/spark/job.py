@@ -27,7 +27,7 @@ from spendsense.pipeline import (
     record_run,
     store_outputs,
 )
-from spendsense.spark.outputs import CONTRACT_TABLES, sort_output
+from spendsense.store.chunked import CONTRACT_TABLES, sort_output
 from spendsense.store.ledger import LEDGER_DIR
 
 SPARK_DIR = "spark"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +13,15 @@ from spendsense.store.ledger import sql_rows
 from spendsense.store.tables import OUTPUT_TABLES, Table
 
 FEATURES_DIR = "features"
+
+
+@dataclass
+class StageOutputs:
+    """Everything one chunk of users produces."""
+
+    features: dict[str, pl.DataFrame]
+    assignments: pl.DataFrame
+    extra: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def replace_rows(

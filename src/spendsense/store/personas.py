@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date
-from pathlib import Path
 from typing import Final
 
 import polars as pl
@@ -123,17 +122,3 @@ def persona_history(conn: sqlite3.Connection, user_id: str) -> pl.DataFrame:
         .alias("transition"),
         "computed_at",
     )
-
-
-def write_assignments_parquet(assignments: pl.DataFrame, path: Path) -> Path:
-    """Merge into the Parquet copy: rows with the same key are replaced, others kept; atomic."""
-    frame = assignments.select(PARQUET_COLUMNS)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        old = pl.read_parquet(path).select(PARQUET_COLUMNS)
-        kept = old.join(frame.select(KEY), on=list(KEY), how="anti")
-        frame = pl.concat([kept, frame], how="vertical_relaxed")
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.sort(["as_of_date", "user_id", "window_days"]).write_parquet(tmp)
-    tmp.replace(path)
-    return path

@@ -9,7 +9,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from spendsense.pipeline import StageOutputs
+from spendsense.store.outputs import StageOutputs
 from spendsense.store.tables import PERSONA_ASSIGNMENTS, RECOMMENDATIONS
 
 # The Parquet contract's tables (DIR/features/<name>.parquet) beside the feature tables.
