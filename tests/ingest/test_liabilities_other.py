@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-from ingest_helpers import account, write
+from ingest_helpers import account, ingest_paths, write
 
-from spendsense.ingest import ingest_paths
 from spendsense.store.db import connect
 from spendsense.store.ledger import apply_batch, export_parquet, read_table
 

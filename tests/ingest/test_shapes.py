@@ -12,8 +12,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from ingest_helpers import ingest_paths
 
-from spendsense.ingest import ingest_paths
 from spendsense.ledger.schema import PRIMARY_KEYS
 
 SHAPES = Path(__file__).resolve().parents[1] / "data" / "shapes"

@@ -17,7 +17,8 @@ import polars as pl
 
 from spendsense.ingest import parse as P
 from spendsense.ingest.mapping import LIABILITY_ROUTES, Fill, Mapping, apply, scoped
-from spendsense.ingest.staging import Staged, text
+from spendsense.ingest.records import text
+from spendsense.ingest.staging import Staged
 
 NEST = "[]."  # path separator: the list on the left holds records with the list on the right
 _INHERIT = ("account_id", "user_id")  # ids a nested record takes from its parent by default
