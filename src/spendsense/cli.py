@@ -86,12 +86,14 @@ operator_app = _typer("Operator accounts for the console and API.")
 audit_app = _typer("The append-only, hash-chained audit log.")
 customer_app = _typer("Customer access to their own insights.")
 runs_app = _typer("Pipeline runs: list them, delete one made by mistake.")
+token_app = _typer("API tokens and personal links: revoke one that leaked.")
 app.add_typer(consent_app, name="consent")
 app.add_typer(personas_app, name="personas")
 app.add_typer(operator_app, name="operator")
 app.add_typer(audit_app, name="audit")
 app.add_typer(customer_app, name="customer")
 app.add_typer(runs_app, name="runs")
+app.add_typer(token_app, name="token")
 
 
 class _Out:
@@ -646,16 +648,99 @@ def audit_verify() -> None:
 
 
 @customer_app.command("token")
-def customer_token(user_id: Annotated[str, typer.Argument(metavar="USER_ID")]) -> None:
-    """Print a token with which USER_ID opens their own page (/me?token=...)."""
-    from spendsense.errors import NotFound
+def customer_token(
+    user_id: Annotated[str, typer.Argument(metavar="USER_ID")],
+    days: Annotated[
+        int, typer.Option(min=1, max=365, metavar="DAYS", help="Days until the link expires.")
+    ] = 30,
+) -> None:
+    """Print a token with which USER_ID opens their own page (/me?token=...); audited."""
+    from datetime import timedelta
+
     from spendsense.store.auth import create_customer_token
     from spendsense.store.db import connect
 
     conn = connect(STATE.settings.db_path)
-    if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
-        raise NotFound(f"unknown user {user_id!r}")
-    console.print(create_customer_token(conn, user_id))
+    console.print(create_customer_token(conn, user_id, actor="cli", ttl=timedelta(days=days)))
+
+
+@customer_app.command("revoke")
+def customer_revoke(user_id: Annotated[str, typer.Argument(metavar="USER_ID")]) -> None:
+    """Revoke every link and session of USER_ID at once (they need a new link); audited."""
+    from spendsense.store.auth import revoke_customer_tokens
+    from spendsense.store.db import connect
+
+    count = revoke_customer_tokens(connect(STATE.settings.db_path), user_id, actor="cli")
+    console.print(f"revoked {count} token(s) of {user_id}; their open sessions ended too")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[
+        str | None,
+        typer.Argument(metavar="TOKEN", help="The token (prompted, hidden, when omitted)."),
+    ] = None,
+) -> None:
+    """Revoke one operator or customer token (and the sessions opened with it); audited."""
+    from spendsense.store.auth import revoke_token
+    from spendsense.store.db import connect
+
+    secret = token or typer.prompt("token", hide_input=True)
+    revoked = revoke_token(connect(STATE.settings.db_path), secret, actor="cli")
+    console.print(f"token {revoked} revoked")
+
+
+@operator_app.command("disable")
+def operator_disable(username: Annotated[str, typer.Argument(metavar="USERNAME")]) -> None:
+    """Disable an operator: their sessions end and their API tokens are revoked; audited."""
+    from spendsense.store.auth import set_operator_disabled
+    from spendsense.store.db import connect
+
+    set_operator_disabled(connect(STATE.settings.db_path), username, True, actor="cli")
+    console.print(f"operator {username!r} disabled; sessions ended and tokens revoked")
+
+
+@operator_app.command("enable")
+def operator_enable(username: Annotated[str, typer.Argument(metavar="USERNAME")]) -> None:
+    """Re-enable a disabled operator (they sign in again; old tokens stay revoked); audited."""
+    from spendsense.store.auth import set_operator_disabled
+    from spendsense.store.db import connect
+
+    set_operator_disabled(connect(STATE.settings.db_path), username, False, actor="cli")
+    console.print(f"operator {username!r} enabled")
+
+
+@operator_app.command("reset-password")
+def operator_reset_password(
+    username: Annotated[str, typer.Argument(metavar="USERNAME")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PASSWORD",
+            help="New password (prompted when omitted; or $SPENDSENSE_OPERATOR_PASSWORD).",
+        ),
+    ] = None,
+    random_password: Annotated[
+        bool,
+        typer.Option("--random-password", help="Generate a strong password and print it once."),
+    ] = False,
+) -> None:
+    """Set a new password for an operator and end their sessions; audited (never the password)."""
+    import os
+    import secrets
+
+    from spendsense.store.auth import reset_password
+    from spendsense.store.db import connect
+
+    secret = password or os.environ.get("SPENDSENSE_OPERATOR_PASSWORD")
+    if random_password:
+        secret = secrets.token_urlsafe(12)
+    if not secret:
+        secret = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    reset_password(connect(STATE.settings.db_path), username, secret, actor="cli")
+    console.print(f"password of {username!r} reset; their sessions ended")
+    if random_password:
+        console.print(f"password (shown once): {secret}", markup=False)
 
 
 def _print_rich(renderable: object) -> None:

@@ -28,6 +28,16 @@ POLICY: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("GET", "/me/signed-out"): (OPEN, {}),
     ("POST", "/users"): (OPERATOR, {"json": {"user_id": "u_new"}}),
     ("POST", "/users/{user_id}/token"): (OPERATOR, {}),
+    ("POST", "/users/{user_id}/token/revoke"): (OPERATOR, {}),
+    ("POST", "/operator/tokens/revoke"): (OPERATOR, {"json": {"token": "not-a-real-token"}}),
+    ("POST", "/operator/operators/{username}/disable"): (
+        OPERATOR,
+        {"path": "/operator/operators/nobody/disable"},
+    ),
+    ("POST", "/operator/operators/{username}/enable"): (
+        OPERATOR,
+        {"path": "/operator/operators/nobody/enable"},
+    ),
     ("POST", "/users/{user_id}/plaid"): (OWNER, {"json": {"accounts": []}}),
     ("POST", "/consent"): (OWNER, {"json": {"user_id": "u1", "action": "grant"}}),
     ("GET", "/profile/{user_id}"): (OWNER, {}),

@@ -63,7 +63,7 @@ def test_no_consent_no_recommendations_or_profile(client: TestClient, seeded: Se
 
 
 def test_revoke_hides_recommendations_at_once(client: TestClient, seeded: Seeded) -> None:
-    r = client.post("/consent", json={"user_id": "u1", "action": "revoke", "source": "app"},
+    r = client.post("/consent", json={"user_id": "u1", "action": "revoke"},
                     headers=seeded.cust("u1"))  # fmt: skip
     assert r.status_code == 200
     assert r.json()["status"] == "revoked"
@@ -73,11 +73,33 @@ def test_revoke_hides_recommendations_at_once(client: TestClient, seeded: Seeded
     assert left[0] == 0
 
 
-def test_consent_grant_with_time_and_operator_audit(client: TestClient, seeded: Seeded) -> None:
-    body = {"user_id": "u3", "action": "grant", "source": "phone", "at": "2025-07-01T10:00:00Z"}
-    r = client.post("/consent", json=body, headers=seeded.op())
+@pytest.mark.parametrize(
+    "extra",
+    [{"at": "2020-01-01T00:00:00Z"}, {"source": "phone"}, {"at": None}, {"changed_at": "2020"}],
+)
+def test_consent_refuses_client_time_and_source(
+    client: TestClient, seeded: Seeded, extra: dict[str, Any]
+) -> None:
+    """The server sets when and the source: a backdated revoke cannot sort before the grant."""
+    body = {"user_id": "u1", "action": "revoke", **extra}
+    r = client.post("/consent", json=body, headers=seeded.cust("u1"))
+    assert r.status_code == 422 and r.json()["error"]["field"] == next(iter(extra))
+    assert (
+        seeded.conn.execute("SELECT consent_status FROM users WHERE user_id = 'u1'").fetchone()[0]
+        == "granted"
+    )
+
+
+def test_consent_grant_with_server_time_and_operator_audit(
+    client: TestClient, seeded: Seeded
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    r = client.post("/consent", json={"user_id": "u3", "action": "grant"}, headers=seeded.op())
     assert r.status_code == 200
-    assert r.json()["changed_at"].startswith("2025-07-01T10:00:00")
+    assert r.json()["source"] == "api"
+    changed = datetime.fromisoformat(r.json()["changed_at"].replace("Z", "+00:00"))
+    assert abs(datetime.now(UTC) - changed) < timedelta(minutes=1)
     audit = client.get("/operator/audit", params={"action": "consent.grant"}, headers=seeded.op())
     entry = audit.json()["items"][0]
     assert entry["actor"] == "alice" and entry["target_id"] == "u3"

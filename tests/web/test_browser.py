@@ -138,3 +138,31 @@ def test_customer_consent_toggle_on_a_phone(server: str, browser: Any, seeded: S
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
     page.screenshot(path=str(SHOTS / "08-me-insights-phone.png"), full_page=True)
+
+
+def test_customer_signs_out_and_the_old_cookie_and_link_are_dead(
+    server: str, browser: Any, seeded: Seeded
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    link = f"{server}/me?token={seeded.tokens['u1']}"
+    page.goto(link)
+    assert page.url == f"{server}/me"
+    old_cookies = context.cookies()
+    assert [c["name"] for c in old_cookies] == ["ss_me"]
+    assert old_cookies[0]["value"] != seeded.tokens["u1"]  # a session id, not the token
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
+    assert page.url == f"{server}/me/signed-out"
+    assert context.cookies() == []
+    page.screenshot(path=str(SHOTS / "09-me-signed-out.png"), full_page=True)
+
+    context.add_cookies(old_cookies)  # someone kept the cookie: replay it
+    replay = page.goto(f"{server}/me")
+    assert replay is not None and replay.status == 401
+    assert "Your insights" not in page.content()
+    context.clear_cookies()
+    again = page.goto(link)  # and the old link
+    assert again is not None and again.status == 401
+    assert "not valid any more" in page.content()
+    context.close()

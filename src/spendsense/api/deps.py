@@ -15,7 +15,7 @@ from spendsense.config import Settings
 from spendsense.errors import Forbidden, Unauthorized
 from spendsense.store.auth import (
     Principal,
-    customer_csrf,
+    principal_from_customer_session,
     principal_from_session,
     principal_from_token,
 )
@@ -92,11 +92,7 @@ def identify(request: Request, conn: sqlite3.Connection) -> Principal | None:
             return found
     cookie = request.cookies.get(CUSTOMER_COOKIE)
     if cookie:
-        found = principal_from_token(conn, cookie)
-        if found is not None and found.kind == "customer":
-            return Principal(
-                "customer", found.subject_id, found.name, "cookie", customer_csrf(cookie)
-            )
+        return principal_from_customer_session(conn, cookie)
     return None
 
 

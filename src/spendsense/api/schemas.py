@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
 
@@ -36,18 +35,45 @@ class UserOut(BaseModel):
 
 
 class TokenOut(BaseModel):
-    """A customer token, shown once: only its sha256 is stored."""
+    """A customer token, shown once: only its sha256 is stored; it expires."""
 
     user_id: str
     token: str
     me_url: str
+    expires_in_days: int
 
 
 class ConsentIn(BaseModel):
+    """Grant or revoke. The server records when (its own clock) and the source ("api"):
+    a client cannot backdate a change or name another source."""
+
+    model_config = ConfigDict(extra="forbid")
     user_id: str = Field(pattern=ID_PATTERN)
     action: Literal["grant", "revoke"]
-    source: str = Field(default="api", min_length=1, max_length=64)
-    at: datetime | None = Field(default=None, description="When consent changed; now if absent.")
+
+
+class RevokedOut(BaseModel):
+    """What a revocation did."""
+
+    user_id: str
+    tokens_revoked: int
+
+
+class TokenRevokeIn(BaseModel):
+    """A token to revoke (operator or customer), sent in the body so it stays out of logs."""
+
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=8, max_length=256)
+
+
+class TokenRevokedOut(BaseModel):
+    token_id: str
+
+
+class OperatorStateOut(BaseModel):
+    username: str
+    operator_id: str
+    disabled: bool
 
 
 class ConsentOut(BaseModel):

@@ -353,7 +353,28 @@ CREATE INDEX idx_liabilities_other_user ON liabilities_other(user_id)
 """
 """Loans beyond credit, mortgage and student (issue 17)."""
 
+CREDENTIALS = """
+ALTER TABLE api_tokens ADD COLUMN expires_at TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT;
+CREATE TABLE customer_sessions (
+    session_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(user_id),
+    token_hash TEXT NOT NULL REFERENCES api_tokens(token_hash),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_customer_sessions_token ON customer_sessions(token_hash);
+ALTER TABLE login_attempts ADD COLUMN client TEXT NOT NULL DEFAULT '';
+CREATE INDEX idx_login_attempts_client ON login_attempts(client, username, at);
+ALTER TABLE sessions ADD COLUMN flash TEXT
+"""
+"""Token expiry and revocation time (tokens from before this migration, with an empty expiry,
+no longer work: issue new ones), customer browser sessions (the cookie holds a session, not
+the token), sign-in attempts per client, and a one-time notice per operator session."""
+
 MIGRATIONS: list[str] = [
     LEDGER, FEATURES, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
-    SAVINGS_INFLOW_SOURCE, LIABILITIES_OTHER,
+    SAVINGS_INFLOW_SOURCE, LIABILITIES_OTHER, CREDENTIALS,
 ]  # fmt: skip

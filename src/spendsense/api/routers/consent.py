@@ -19,9 +19,8 @@ def post_consent(body: ConsentIn, conn: ConnDep, principal: CurrentPrincipal) ->
         conn,
         body.user_id,
         body.action,
-        source=body.source,
+        source="api",
         actor=principal.name if principal.is_operator else f"user:{principal.subject_id}",
         by_operator=principal.is_operator,
-        at=body.at,
     )
     return ConsentOut.model_validate(result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from spendsense.api.actions import act
 from spendsense.api.deps import ConnDep, CurrentOperator, SettingsDep
@@ -12,11 +12,15 @@ from spendsense.api.schemas import (
     ActionIn,
     AuditOut,
     FlagIn,
+    OperatorStateOut,
     OverrideIn,
     RecommendationOut,
     ReviewOut,
+    TokenRevokedOut,
+    TokenRevokeIn,
 )
 from spendsense.api.service import audit_page, recommendation_out, review_item
+from spendsense.store.auth import revoke_token, set_operator_disabled
 from spendsense.store.oversight import review_queue
 
 router = APIRouter(prefix="/operator", tags=["operator"])
@@ -109,6 +113,32 @@ def unflag(
         reason=body.reason,
     )  # fmt: skip
     return recommendation_out(rec, settings.delivery_policy)
+
+
+@router.post("/tokens/revoke", response_model=TokenRevokedOut)
+def revoke_one_token(
+    body: TokenRevokeIn, conn: ConnDep, operator: CurrentOperator
+) -> TokenRevokedOut:
+    """Revoke one operator or customer token (and the sessions opened with it); audited."""
+    return TokenRevokedOut(token_id=revoke_token(conn, body.token, actor=operator.name))
+
+
+@router.post("/operators/{username}/disable", response_model=OperatorStateOut)
+def disable_operator(
+    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64)
+) -> OperatorStateOut:
+    """Disable an operator: sessions end and API tokens are revoked at once; audited."""
+    operator_id = set_operator_disabled(conn, username, True, actor=operator.name)
+    return OperatorStateOut(username=username, operator_id=operator_id, disabled=True)
+
+
+@router.post("/operators/{username}/enable", response_model=OperatorStateOut)
+def enable_operator(
+    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64)
+) -> OperatorStateOut:
+    """Re-enable an operator (they sign in again; revoked tokens stay revoked); audited."""
+    operator_id = set_operator_disabled(conn, username, False, actor=operator.name)
+    return OperatorStateOut(username=username, operator_id=operator_id, disabled=False)
 
 
 @router.get("/audit", response_model=AuditOut)

@@ -13,9 +13,20 @@ from spendsense.api.deps import (
     SettingsDep,
     ensure_access,
 )
-from spendsense.api.schemas import ID_PATTERN, PlaidOut, TokenOut, UserCreate, UserOut
+from spendsense.api.schemas import (
+    ID_PATTERN,
+    PlaidOut,
+    RevokedOut,
+    TokenOut,
+    UserCreate,
+    UserOut,
+)
 from spendsense.api.service import upload_plaid
-from spendsense.store.auth import create_customer_token
+from spendsense.store.auth import (
+    CUSTOMER_TOKEN_TTL,
+    create_customer_token,
+    revoke_customer_tokens,
+)
 from spendsense.store.oversight import create_user
 
 router = APIRouter(tags=["users"])
@@ -32,9 +43,21 @@ def post_user(body: UserCreate, conn: ConnDep, operator: CurrentOperator) -> Use
 
 @router.post("/users/{user_id}/token", response_model=TokenOut, status_code=201)
 def post_token(conn: ConnDep, operator: CurrentOperator, user_id: str = UserId) -> TokenOut:
-    """Issue a customer token for the user's own page (shown once)."""
-    token = create_customer_token(conn, user_id)
-    return TokenOut(user_id=user_id, token=token, me_url=f"/me?token={token}")
+    """Issue a customer token for the user's own page (shown once; expires; audited)."""
+    token = create_customer_token(conn, user_id, actor=operator.name)
+    return TokenOut(
+        user_id=user_id,
+        token=token,
+        me_url=f"/me?token={token}",
+        expires_in_days=CUSTOMER_TOKEN_TTL.days,
+    )
+
+
+@router.post("/users/{user_id}/token/revoke", response_model=RevokedOut)
+def revoke_tokens(conn: ConnDep, operator: CurrentOperator, user_id: str = UserId) -> RevokedOut:
+    """Revoke every token and session of the user: their links stop working at once (audited)."""
+    count = revoke_customer_tokens(conn, user_id, actor=operator.name)
+    return RevokedOut(user_id=user_id, tokens_revoked=count)
 
 
 @router.post("/users/{user_id}/plaid", response_model=PlaidOut)

@@ -141,7 +141,7 @@ def consent(
 @router.post("/users/{user_id}/token", response_class=HTMLResponse, response_model=None)
 def token(request: Request, user_id: str, conn: ConnDep, operator: CurrentOperator) -> Response:
     """Issue a personal link for the user (shown once)."""
-    secret = create_customer_token(conn, user_id)
+    secret = create_customer_token(conn, user_id, actor=operator.name)
     link = str(request.base_url).rstrip("/") + f"/me?token={secret}"
     return render(request, "console/token.html", {"user_id": user_id, "link": link})
 

@@ -16,14 +16,19 @@ from spendsense.api.service import delivered_recommendations, profile_of
 from spendsense.errors import Forbidden, Unauthorized
 from spendsense.recommend.triggers import utilization_guide
 from spendsense.store import reads
-from spendsense.store.auth import Principal, principal_from_token
+from spendsense.store.auth import (
+    CUSTOMER_SESSION_TTL,
+    Principal,
+    create_customer_session,
+    sign_out_customer,
+)
 from spendsense.store.consents import is_consented
 from spendsense.store.oversight import change_consent, record_feedback
 from spendsense.web.plain import plain_signals
 from spendsense.web.templates import render, set_cookie
 
 router = APIRouter(prefix="/me", include_in_schema=False)
-COOKIE_AGE = 30 * 24 * 3600
+COOKIE_AGE = int(CUSTOMER_SESSION_TTL.total_seconds())  # the session ends server-side too
 
 
 def _customer(principal: Principal) -> str:
@@ -45,11 +50,11 @@ def me(
     ``/me?token=...`` (the personal link) trades the token for a cookie and drops it from the URL.
     """
     if token is not None:
-        found = principal_from_token(conn, token)
-        if found is None or found.kind != "customer":
+        session = create_customer_session(conn, token)
+        if session is None:
             raise Unauthorized("this link is not valid any more: ask for a new one")
         response = RedirectResponse("/me", status_code=303)
-        set_cookie(request, response, CUSTOMER_COOKIE, token, max_age=COOKIE_AGE)
+        set_cookie(request, response, CUSTOMER_COOKIE, session[0], max_age=COOKIE_AGE)
         return response
     principal = identify(request, conn)
     if principal is None:
@@ -97,9 +102,12 @@ def feedback(
 
 
 @router.post("/signout", response_class=HTMLResponse, response_model=None)
-def signout(principal: CurrentPrincipal) -> Response:
-    """Forget the cookie on this device."""
+def signout(request: Request, conn: ConnDep, principal: CurrentPrincipal) -> Response:
+    """End the session server-side and revoke the personal link it came from; drop the cookie."""
     _customer(principal)  # like every /me route: customers only
+    secret = request.cookies.get(CUSTOMER_COOKIE)
+    if secret:
+        sign_out_customer(conn, secret)
     response = RedirectResponse("/me/signed-out", status_code=303)
     response.delete_cookie(CUSTOMER_COOKIE, path="/")
     return response

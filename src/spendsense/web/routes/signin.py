@@ -17,6 +17,12 @@ router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "ss_login_csrf"
 
 
+def client_of(request: Request) -> str:
+    """Who is signing in, for throttling: the peer address (behind a proxy, run uvicorn with
+    ``--proxy-headers`` and ``--forwarded-allow-ips`` so this is the real client)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site console paths: never an open redirect."""
     if target and target.startswith("/console") and "//" not in target:
@@ -53,7 +59,7 @@ def login(
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(request, _safe_next(next), "Your sign-in form expired: try again.", 403)
     try:
-        operator_id = authenticate(conn, username, password)
+        operator_id = authenticate(conn, username, password, client=client_of(request))
     except SpendSenseError as exc:
         return _login_page(request, _safe_next(next), exc.message, exc.status)
     secret, _ = create_session(conn, operator_id)
