@@ -17,10 +17,12 @@ from spendsense.store.tables import OUTPUT_TABLES, Table
 BOOKKEEPING = {"recommendations": {"version", "updated_at"}}
 """Columns the store adds beyond what a run writes."""
 # Tables with a user_id that a revocation keeps on purpose: the ledger (the user's own data,
-# removed only by its owner), who they are, their consent history and their own feedback.
+# removed only by its owner), who they are, their consent history and their own feedback, and
+# their sign-in sessions (a revoked user still signs in to grant consent again).
 KEPT_USER_TABLES = {
     "users", "accounts", "transactions", "liabilities_credit", "liabilities_mortgage",
     "liabilities_student", "liabilities_other", "consents", "sync_cursors", "feedback",
+    "customer_sessions",
 }  # fmt: skip
 
 
