@@ -41,7 +41,8 @@ class Settings(Section):
     )
     content_dir: Path | None = Field(
         default=None,
-        description="Catalog folder (education/, offers/); default: the shipped content/.",
+        description="Catalog folder (education/, offers/); default: the catalog shipped in the "
+        "package (spendsense/content).",
     )
     delivery_policy: DeliveryPolicy = Field(
         default=DEFAULT_POLICY,

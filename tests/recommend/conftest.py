@@ -9,5 +9,5 @@ from spendsense.recommend.catalog import Catalog, load_catalog
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
-    """The shipped catalog (content/)."""
+    """The shipped catalog (spendsense/content)."""
     return load_catalog()

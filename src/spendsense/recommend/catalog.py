@@ -1,6 +1,6 @@
 """The content catalog: education items and partner offers as data, validated on load.
 
-Files live in ``content/education/*.yaml`` and ``content/offers/*.yaml``, each a
+Files live in ``spendsense/content/education/*.yaml`` and ``.../offers/*.yaml``, each a
 mapping with an ``items`` list. Structure errors stop the load (``CatalogError``);
 items whose wording fails the tone check, and offers on the harmful list, are
 dropped and recorded in ``Catalog.rejected``. The version is a hash of the files.
@@ -9,6 +9,7 @@ dropped and recorded in ``Catalog.rejected``. The version is a hash of the files
 from __future__ import annotations
 
 import hashlib
+from importlib import resources
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,8 +32,8 @@ from spendsense.recommend.fields import FIELD_TYPES
 from spendsense.recommend.rationale import compiled_templates, parse_template, template_problems
 from spendsense.recommend.triggers import SIGNAL_IDS
 
-CONTENT_DIR = Path(__file__).resolve().parents[3] / "content"
-"""The catalog shipped beside the source tree (``content/`` at the repository root)."""
+CONTENT_DIR = Path(str(resources.files("spendsense").joinpath("content")))
+"""The catalog shipped inside the package (``spendsense/content``, package data in the wheel)."""
 
 
 class CatalogError(ConfigError):
