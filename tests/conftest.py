@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+
+from spendsense.store import auth
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -25,3 +29,14 @@ def shared_data() -> Path:
     if not path.exists():
         pytest.skip("../shared/data is not beside this checkout")
     return path
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with the smallest work factor: hashes stay real argon2 (verified the same way),
+    but seeding an operator per test no longer costs the production work factor each time."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            auth, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
+        yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -39,8 +38,14 @@ def _ingest(doc: Any) -> Any:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 def test_arbitrary_json_never_crashes(doc: Any) -> None:
-    with contextlib.suppress(InputUnreadable):
-        _ingest(doc)
+    """Any JSON is either refused as a whole with a one-line reason, or read with every reject
+    naming its position and reason."""
+    try:
+        batch = _ingest(doc)
+    except InputUnreadable as exc:
+        assert exc.message and "\n" not in exc.message
+        return
+    assert all(r.position and r.reason for r in batch.rejects)
 
 
 @pytest.mark.slow
