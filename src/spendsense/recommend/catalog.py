@@ -9,11 +9,11 @@ dropped and recorded in ``Catalog.rejected``. The version is a hash of the files
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
