@@ -221,9 +221,7 @@ def test_plaid_upload_ingests_then_recomputes(
         return IngestReport(per_table={"transactions": (3, 1)})
 
     monkeypatch.setattr(services, "ingest_into_store", fake_ingest)
-    monkeypatch.setattr(
-        pipeline, "recompute_user", lambda s, u: calls.append(("recompute", u)), raising=False
-    )
+    monkeypatch.setattr(pipeline, "recompute_user", lambda s, u: calls.append(("recompute", u)))
     body = {"user": {"user_id": "u2"}, "accounts": [], "transactions": []}
     r = client.post("/users/u2/plaid", json=body, headers=seeded.cust("u2"))
     assert r.status_code == 200, r.text

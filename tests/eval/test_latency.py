@@ -43,7 +43,7 @@ def test_time_users_uses_a_copy(
         if user_id == "u2":
             raise RuntimeError("boom")
 
-    monkeypatch.setattr("spendsense.pipeline.recompute_user", fake)
+    monkeypatch.setattr(latency, "recompute_user", fake)
     timings = latency.time_users(settings, ["u1", "u2"], None)
     assert seen and all(p != settings.data_dir for p in seen)
     assert timings["error"].to_list() == [None, "RuntimeError: boom"]

@@ -163,15 +163,11 @@ def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any]) -> Plai
         path = Path(tmp) / f"{user_id}.json"
         path.write_text(json.dumps(body))
         report = services.ingest_into_store(settings, [path], user_id=user_id)
-    recompute = getattr(pipeline, "recompute_user", None)
-    recomputed = False
-    if recompute is not None:
-        recompute(settings, user_id)
-        recomputed = True
+    pipeline.recompute_user(settings, user_id)
     return PlaidOut(
         user_id=user_id,
         loaded={t: n for t, (n, _) in report.per_table.items()},
         rejected={t: n for t, (_, n) in report.per_table.items() if n},
         quarantine=str(report.quarantine) if report.quarantine else None,
-        recomputed=recomputed,
+        recomputed=True,
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
-import sqlite3
 import tempfile
 import time
 from datetime import date, datetime
@@ -15,24 +13,11 @@ import polars as pl
 
 from spendsense.config import Settings
 from spendsense.eval.result import Metric, metric
+from spendsense.pipeline import recompute_user
+from spendsense.store.copy import copy_data_dir
 
 P95_TARGET_S: Final = 5.0
 SAMPLE_SEED: Final = 42
-
-
-def copy_data_dir(src: Path, dst: Path) -> Path:
-    """Copy spendsense.db (through SQLite's backup API, so WAL content is included) and ledger/."""
-    dst.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(src / "spendsense.db")
-    target = sqlite3.connect(dst / "spendsense.db")
-    with target:
-        source.backup(target)
-    source.close()
-    target.close()
-    for sub in ("ledger", "features"):
-        if (src / sub).is_dir():
-            shutil.copytree(src / sub, dst / sub, dirs_exist_ok=True)
-    return dst
 
 
 def sample_users(user_ids: list[str], k: int, seed: int = SAMPLE_SEED) -> list[str]:
@@ -43,8 +28,6 @@ def sample_users(user_ids: list[str], k: int, seed: int = SAMPLE_SEED) -> list[s
 
 def time_users(settings: Settings, user_ids: list[str], as_of: date | None) -> pl.DataFrame:
     """Seconds per user for ``pipeline.recompute_user`` on a temporary copy of the data dir."""
-    from spendsense.pipeline import recompute_user
-
     rows: list[tuple[str, float | None, str | None]] = []
     with tempfile.TemporaryDirectory(prefix="spendsense-latency-") as tmp:
         copy = settings.model_copy(update={"data_dir": copy_data_dir(settings.data_dir, Path(tmp))})
