@@ -47,8 +47,8 @@ def test_seed_example_trace(assign_one: Assign) -> None:
         "Severity: 0.68. Priority: CRITICAL."
     )
     assert result["secondary_reasoning"] == (
-        "Matched on 5 recurring merchants (vs 3 threshold), $75 monthly recurring spend "
-        "(vs $50 threshold) and 12% subscription share (vs 10% threshold). "
+        "Matched on 5 recurring merchants (vs 3 threshold), $75.00 monthly recurring spend "
+        "(vs $50.00 threshold) and 12% subscription share (vs 10% threshold). "
         "Severity: 0.12. Priority: MEDIUM."
     )
     assert (result["primary_persona_id"], result["secondary_persona_id"]) == (1, 3)
@@ -74,13 +74,13 @@ def test_reasoning_quotes_numbers_for_each_persona(assign_one: Assign) -> None:
     )
     p4 = assign_one(max_utilization=None, net_inflow_monthly=250.0)["trace"]["result"]
     assert p4["primary_reasoning"] == (
-        "Matched on net savings inflow of $250/month (vs $200 threshold) and no credit cards. "
+        "Matched on net savings inflow of $250.00/month (vs $200.00 threshold) and no credit cards. "
         "Severity: 0. Priority: LOW."
     )
     p5 = assign_one(pct_days_below_100=0.45, balance_std=600.0, avg_daily_balance=-20.5)
     assert p5["trace"]["result"]["primary_reasoning"] == (
         "Matched on 45% of days below $100 (vs 30% threshold) and balance volatility "
-        "(std $600 vs 1 × average -$20.5). Severity: 0.45. Priority: HIGH."
+        "(std $600.00 vs 1 × average -$20.50). Severity: 0.45. Priority: HIGH."
     )
 
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from spendsense.text import FORMATS, money
+
 
 def _strip_zero(text: pl.Expr) -> pl.Expr:
     """'68.0' -> '68'; leaves '68.5' alone."""
@@ -23,9 +25,8 @@ def fmt_pct(value: pl.Expr) -> pl.Expr:
 
 
 def fmt_money(value: pl.Expr) -> pl.Expr:
-    """Dollars for prose: 75.0 -> '$75', -20.5 -> '-$20.5'."""
-    sign = pl.when(value < 0).then(pl.lit("-")).otherwise(pl.lit(""))
-    return sign + pl.lit("$") + fmt_number(value.abs(), 2)
+    """Dollars for prose, as every text shows them (``text.money``): 75.0 -> '$75.00'."""
+    return FORMATS["money"].render_expr(value)
 
 
 def lit_number(value: float, decimals: int = 2) -> str:
@@ -40,8 +41,8 @@ def lit_pct(value: float) -> str:
 
 
 def lit_money(value: float) -> str:
-    """A threshold in dollars: 200.0 -> '$200'."""
-    return "$" + lit_number(value, 2)
+    """A threshold in dollars, as every text shows them (``text.money``): 200.0 -> '$200.00'."""
+    return money(value) or "$0.00"
 
 
 _SEP = "\x1f"  # joins phrases internally; never appears in a phrase
