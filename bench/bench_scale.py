@@ -129,8 +129,8 @@ def child_naive(ledger: Path, n: int) -> dict[str, object]:
     from naive_signals import run as naive_run
 
     from spendsense.config import Settings
-    from spendsense.pipeline import compute_stages, default_as_of, slice_users
     from spendsense.signals import SignalsConfig, compute_features
+    from spendsense.stages import compute_stages, default_as_of, slice_users
     from spendsense.store.ledger_dir import granted_users, read_ledger_dir
 
     lazy = read_ledger_dir(ledger)

@@ -12,7 +12,10 @@ import pytest
 
 from spendsense.cli import main
 from spendsense.config import Settings
-from spendsense.pipeline import compute_stages, consented_users, default_as_of, load_ledger
+from spendsense.stages import compute_stages, default_as_of
+from spendsense.store.consents import consented_user_ids
+from spendsense.store.db import connect
+from spendsense.store.ledger import current_ledger
 
 # The contract's wording (ARCHITECTURE.md), written out: not the constant the code uses.
 GENERATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -145,10 +148,11 @@ def test_a_persona_threshold_in_the_run_configuration_reaches_recommendations(
 ) -> None:
     """The run's stage chain hands the configured persona threshold to the recommend stage."""
     base = Settings(data_dir=pipeline_dir)
-    ledger = load_ledger(base)
+    conn = connect(base.db_path)
+    ledger = current_ledger(conn, base.data_dir)
     as_of = default_as_of(ledger)
     frames = {name: frame.collect() for name, frame in ledger.items()}
-    assert consented_users(base)
+    assert consented_user_ids(conn)
 
     def high_utilization(settings: Settings) -> tuple[int, int]:
         out = compute_stages(frames, as_of, settings, GENERATED_AT)

@@ -586,14 +586,11 @@ def operator_create(
     import os
     import secrets
 
-    from spendsense.store.auth import create_operator, create_operator_token
+    from spendsense.store.auth import create_operator, create_operator_token, operator_exists
     from spendsense.store.db import connect
 
     conn = connect(STATE.settings.db_path)
-    if (
-        conn.execute("SELECT 1 FROM operators WHERE username = ?", (username,)).fetchone()
-        and exist_ok
-    ):
+    if exist_ok and operator_exists(conn, username):
         console.print(_operator_exists(username))
         return
     secret = password or os.environ.get("SPENDSENSE_OPERATOR_PASSWORD")

@@ -37,7 +37,7 @@ class GuardrailRefusal(UserError):
 
 
 def _catalog(settings: Settings) -> Catalog:
-    from spendsense.pipeline import load_content
+    from spendsense.stages import load_content
 
     return load_content(settings)
 

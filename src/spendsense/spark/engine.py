@@ -7,7 +7,7 @@ Design (see docs/performance.md):
    columns share one type across tables, so the union stays narrow: ~50 columns).
 2. ``repartition(n, user_id)`` puts all rows of a user in one partition, and
    ``mapInArrow`` hands each partition to :func:`chunk_function`, which splits the
-   wide rows back into canonical tables and calls ``pipeline.compute_stages`` (the
+   wide rows back into canonical tables and calls ``stages.compute_stages`` (the
    embedded engine's chunk function) on slices of ``chunk_users`` users.
 3. One pass emits every output table as a *tagged union*: a row per (table, chunk)
    holding the table name, its Arrow schema and the rows as an Arrow IPC stream. The
@@ -34,7 +34,7 @@ import pyarrow as pa
 from spendsense.config import Settings
 from spendsense.errors import UserError
 from spendsense.ledger.schema import TABLES
-from spendsense.pipeline import compute_stages, load_content, resolve_as_of, user_chunks
+from spendsense.stages import compute_stages, load_content, resolve_as_of, user_chunks
 from spendsense.store.chunked import named_tables, sort_output
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def run_spark(
 ) -> SparkRun:
     """Compute every stage on Spark and write ``out_path/<table>.parquet`` folders.
 
-    ``force`` allows an ``as_of`` after the newest ledger date (``pipeline.resolve_as_of``).
+    ``force`` allows an ``as_of`` after the newest ledger date (``stages.resolve_as_of``).
     """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F

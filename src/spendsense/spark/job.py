@@ -18,17 +18,13 @@ from pathlib import Path
 import polars as pl
 
 from spendsense.config import Settings, load_settings
-from spendsense.pipeline import (
-    FEATURES_DIR,
-    RunSummary,
-    StageOutputs,
-    load_ledger,
-    persona_counts,
-    record_run,
-    store_outputs,
-)
+from spendsense.pipeline import RunSummary, persona_counts
 from spendsense.store.chunked import CONTRACT_TABLES, sort_output
-from spendsense.store.ledger import LEDGER_DIR
+from spendsense.store.db import connect
+from spendsense.store.ledger import LEDGER_DIR, current_ledger
+from spendsense.store.outputs import FEATURES_DIR, StageOutputs
+from spendsense.store.runs import record_run
+from spendsense.store.writer import write_outputs
 
 SPARK_DIR = "spark"
 
@@ -52,7 +48,7 @@ def run_with_spark(
     """``spendsense run --engine spark``: Spark computes, outputs land where the embedded run puts them.
 
     Without ``ledger_path`` the ledger is DIR/ledger (re-exported from SQLite when stale).
-    With SQLite the whole frames come back and go through ``store_outputs`` (SQLite and
+    With SQLite the whole frames come back and go through ``store.writer.write_outputs`` (SQLite and
     Parquet, as the embedded engine stores them); without, the contract's Parquet files
     are written from Spark's folders.
     """
@@ -61,7 +57,7 @@ def run_with_spark(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if ledger_path is None:
-        load_ledger(settings)
+        current_ledger(connect(settings.db_path), settings.data_dir)
         ledger_path = settings.data_dir / LEDGER_DIR
     computed_at = computed_at or datetime.now(UTC).replace(microsecond=0)
     out = settings.data_dir / SPARK_DIR / computed_at.strftime("%Y%m%dT%H%M%S")
@@ -92,8 +88,16 @@ def run_with_spark(
                 "exclusions": tables["exclusions"],
             },
         )
-        store_outputs(settings, outputs, result.as_of)
-        record_run(settings, result.as_of, computed_at, result.users)
+        conn = connect(settings.db_path)
+        write_outputs(conn, settings.data_dir / FEATURES_DIR, outputs, result.as_of)
+        record_run(
+            conn,
+            as_of=result.as_of,
+            windows=settings.windows,
+            config_version=settings.version,
+            computed_at=computed_at,
+            users=result.users,
+        )
     else:
         target = settings.data_dir / FEATURES_DIR
         target.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,14 @@ def _dummy_hash() -> str:
     return _hasher().hash(secrets.token_urlsafe(16))
 
 
+def operator_exists(conn: sqlite3.Connection, username: str) -> bool:
+    """Whether an operator account has this username."""
+    return (
+        conn.execute("SELECT 1 FROM operators WHERE username = ?", (username,)).fetchone()
+        is not None
+    )
+
+
 def create_operator(
     conn: sqlite3.Connection, username: str, password: str, *, actor: str = "cli"
 ) -> str:
@@ -92,7 +100,7 @@ def create_operator(
     operator_id = "op_" + uuid.uuid4().hex[:12]
     digest = _hasher().hash(password)
     with transaction(conn):
-        if conn.execute("SELECT 1 FROM operators WHERE username = ?", (username,)).fetchone():
+        if operator_exists(conn, username):
             raise Conflict(f"operator {username!r} already exists", field="username")
         conn.execute(
             "INSERT INTO operators (operator_id, username, password_hash, created_at) VALUES (?,?,?,?)",

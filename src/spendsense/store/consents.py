@@ -92,3 +92,11 @@ def consent_history(conn: sqlite3.Connection, user_id: str) -> list[dict[str, ob
 def is_consented(conn: sqlite3.Connection, user_id: str) -> bool:
     row = conn.execute("SELECT consent_status FROM users WHERE user_id = ?", (user_id,)).fetchone()
     return bool(row and row[0] == "granted")
+
+
+def consented_user_ids(conn: sqlite3.Connection) -> list[str]:
+    """Users with granted consent, sorted (SQLite is authoritative: consent changes outside ingest)."""
+    rows = conn.execute(
+        "SELECT user_id FROM users WHERE consent_status = 'granted' ORDER BY user_id"
+    )
+    return [r[0] for r in rows]

@@ -347,3 +347,12 @@ def read_ledger_parquet(data_dir: Path) -> dict[str, pl.LazyFrame]:
         path = out / f"{table}.parquet"
         frames[table] = pl.scan_parquet(path) if path.exists() else pl.LazyFrame(schema=schema)
     return frames
+
+
+def current_ledger(conn: sqlite3.Connection, data_dir: Path) -> dict[str, pl.LazyFrame]:
+    """The ledger's Parquet copies, re-exported first if SQLite moved on since the last export."""
+    version_file = data_dir / LEDGER_DIR / "VERSION"
+    current = ledger_version(conn)
+    if not version_file.exists() or version_file.read_text().strip() != str(current):
+        export_parquet(conn, data_dir)
+    return read_ledger_parquet(data_dir)

@@ -4,12 +4,44 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from spendsense.errors import NotFound
 from spendsense.store.audit import append_audit
 from spendsense.store.db import transaction
+
+
+def record_run(
+    conn: sqlite3.Connection,
+    *,
+    as_of: date,
+    windows: list[int],
+    config_version: str,
+    computed_at: datetime,
+    users: int,
+) -> None:
+    """A pipeline_runs row (what ``newest_run_as_of`` reads)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO pipeline_runs VALUES (?,?,?,?,?,?,?)",
+        (
+            computed_at.strftime("%Y%m%dT%H%M%S") + f"-{as_of.isoformat()}",
+            as_of.isoformat(),
+            ",".join(map(str, windows)),
+            config_version,
+            computed_at.isoformat(),
+            datetime.now(UTC).isoformat(),
+            users,
+        ),
+    )
+
+
+def newest_run_as_of(conn: sqlite3.Connection) -> date | None:
+    """The as-of date of the newest pipeline run, if any."""
+    row = conn.execute(
+        "SELECT as_of_date FROM pipeline_runs ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()
+    return date.fromisoformat(row[0]) if row else None
 
 
 @dataclass(frozen=True)
