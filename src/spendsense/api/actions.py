@@ -22,6 +22,7 @@ from spendsense.recommend.catalog import Catalog, OfferItem
 from spendsense.recommend.fields import build_view
 from spendsense.recommend.rationale import render
 from spendsense.recommend.triggers import threshold_values
+from spendsense.stages import load_content
 from spendsense.store.audit import append_audit
 from spendsense.store.db import transaction
 from spendsense.store.oversight import ACTIONS, act_on_recommendation, content_of
@@ -37,7 +38,6 @@ class GuardrailRefusal(UserError):
 
 
 def _catalog(settings: Settings) -> Catalog:
-    from spendsense.stages import load_content
 
     return load_content(settings)
 

@@ -13,7 +13,9 @@ from spendsense.api.deps import ConnectionPool
 from spendsense.api.errors import ErrorOut, install_error_handlers
 from spendsense.api.routers import consent, insights, operator, users
 from spendsense.api.schemas import HealthOut
-from spendsense.config import Settings
+from spendsense.config import Settings, load_settings
+from spendsense.web import templates as web_templates
+from spendsense.web.routes import console, me, signin
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -66,8 +68,6 @@ def create_app(
             localhost); by default it follows the request scheme (Secure under https).
         pool_size: SQLite connections shared by the request threads.
     """
-    from spendsense.web import templates as web_templates
-    from spendsense.web.routes import console, me, signin
 
     app = FastAPI(
         title="SpendSense",
@@ -104,8 +104,6 @@ def app_from_env() -> FastAPI:
     Reads ``SPENDSENSE_DATA_DIR``; ``SPENDSENSE_COOKIE_SECURE=0`` allows plain http on localhost.
     """
     import os
-
-    from spendsense.config import load_settings
 
     flag = os.environ.get("SPENDSENSE_COOKIE_SECURE")
     return create_app(load_settings(), cookie_secure=None if flag is None else flag == "1")

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from spendsense import pipeline, services
 from spendsense.api.schemas import (
     AuditEntryOut,
     AuditOut,
@@ -149,7 +150,6 @@ def audit_page(
 
 def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any]) -> PlaidOut:
     """Write the JSON to a temp file, ingest it for the user, then recompute that user at once."""
-    from spendsense import pipeline, services
 
     if not body:
         raise UserError("the body must be a user bundle or a raw Plaid response", field="body")

@@ -8,6 +8,7 @@ from typing import Final
 import polars as pl
 
 from spendsense.eval.result import Metric, metric
+from spendsense.personas.metadata import persona_name
 
 ATTRIBUTES: Final = ("age_band", "gender", "income_tier", "region")
 FOUR_FIFTHS: Final = 0.8
@@ -72,7 +73,6 @@ def outcomes(
 
 def outcome_names(outcome: pl.Expr) -> pl.Expr:
     """Plain names for the outcome columns: "Subscription-Heavy", not "persona_3"."""
-    from spendsense.personas.metadata import persona_name
 
     names = {"offer": "offered a partner offer", "assigned": "any persona assigned"}
     names |= {f"persona_{pid}": persona_name(pid) for pid in PERSONA_DRIVER}

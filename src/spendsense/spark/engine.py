@@ -33,7 +33,7 @@ import pyarrow as pa
 
 from spendsense.config import Settings
 from spendsense.errors import UserError
-from spendsense.ledger.schema import TABLES
+from spendsense.ledger.schema import PRIMARY_KEYS, TABLES
 from spendsense.stages import compute_stages, load_content, resolve_as_of, user_chunks
 from spendsense.store.chunked import named_tables, sort_output
 
@@ -46,7 +46,6 @@ BLOB_SCHEMA = "table string, schema binary, ipc binary"
 
 def split_wide(wide: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Wide tagged rows -> one canonical frame per ledger table (sorted like the SQLite copies)."""
-    from spendsense.ledger.schema import PRIMARY_KEYS
 
     return {
         table: wide.filter(pl.col(TAG) == table)

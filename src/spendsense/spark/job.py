@@ -19,6 +19,7 @@ import polars as pl
 
 from spendsense.config import Settings, load_settings
 from spendsense.pipeline import RunSummary, persona_counts
+from spendsense.spark.engine import run_spark, spark_session
 from spendsense.store.chunked import CONTRACT_TABLES, sort_output
 from spendsense.store.db import connect
 from spendsense.store.ledger import LEDGER_DIR, current_ledger
@@ -52,8 +53,6 @@ def run_with_spark(
     Parquet, as the embedded engine stores them); without, the contract's Parquet files
     are written from Spark's folders.
     """
-    from spendsense.spark.engine import run_spark, spark_session
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if ledger_path is None:
@@ -117,8 +116,6 @@ _FULL = ("assignments_full", "recommendations_full", "traces", "exclusions")
 
 def main(argv: list[str] | None = None) -> int:
     """Run every stage on Spark over a canonical Parquet ledger and write Parquet outputs."""
-    from spendsense.spark.engine import run_spark, spark_session
-
     parser = argparse.ArgumentParser(prog="spendsense.spark.job", description=main.__doc__)
     parser.add_argument("--ledger", required=True, help="Folder of <table>.parquet or <table>/")
     parser.add_argument("--out", required=True, help="Output folder (<table>.parquet folders)")
