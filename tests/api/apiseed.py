@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,8 +127,30 @@ def _rec(
     )  # fmt: skip
 
 
+_TEMPLATE: list[Seeded] = []
+
+
 def seed(data_dir: Path) -> Seeded:
-    """Three users: u1 (consented, full data, hostile names), u2 (consented), u3 (no consent)."""
+    """Three users: u1 (consented, full data, hostile names), u2 (consented), u3 (no consent).
+
+    Built once per test process, then copied into ``data_dir`` for each test (SQLite's backup
+    API): every test still gets its own database, without re-seeding rows and hashing.
+    """
+    if not _TEMPLATE:
+        _TEMPLATE.append(_build(Path(tempfile.mkdtemp(prefix="spendsense-apiseed-")) / "data"))
+    template = _TEMPLATE[0]
+    settings = Settings(data_dir=data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    target = sqlite3.connect(settings.db_path)
+    template.conn.backup(target)
+    target.close()
+    return Seeded(
+        settings, connect(settings.db_path), template.operator_token, dict(template.tokens)
+    )
+
+
+def _build(data_dir: Path) -> Seeded:
+    """The seeded database itself (see ``seed``)."""
     settings = Settings(data_dir=data_dir)
     conn = connect(settings.db_path)
     conn.executemany(
