@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from spendsense.guardrails.disclosure import DISCLOSURE, offer_disclosure_expr
-from spendsense.guardrails.eligibility import CHECK_FIELDS, eligibility_checks
+from spendsense.guardrails.eligibility import CHECK_FIELDS, REQUIREMENT_COLUMNS, eligibility_checks
 from spendsense.guardrails.tone import tone_violations_expr
 
 CHECKS = ("catalog", "tone", "eligibility", "disclosure")
@@ -21,11 +21,7 @@ CHECKS = ("catalog", "tone", "eligibility", "disclosure")
 KEYS = ["user_id", "window_days"]
 REC_FIELDS = ("item_id", "kind", "title", "rationale", "disclosure", "offer_disclosure", "partner")
 """What the check reads from each recommendation (besides user_id and window_days)."""
-ITEM_FIELDS = (
-    "item_id", "kind", "partner", "elig_min_monthly_income", "elig_max_utilization",
-    "elig_no_overdue", "elig_exclude_savings_account", "elig_exclude_credit_card",
-    "elig_min_age", "item_harmful",
-)  # fmt: skip
+ITEM_FIELDS = ("item_id", "kind", "partner", *REQUIREMENT_COLUMNS)
 """What it reads from the catalog frame (``Catalog.frame``)."""
 RESULT_COLUMNS = (
     *(f"{c}_ok" for c in CHECKS),
