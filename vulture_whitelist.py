@@ -30,7 +30,3 @@ text.sentence_problems_expr
 from spendsense.store import ledger
 
 ledger.apply_batch  # the one-batch form of the ledger write path; the lead's store rework decides its fate
-from spendsense.synth import variants
-
-variants.mapping_text  # issue 17's export variants, landed ahead of their caller
-variants.apply_variants

@@ -231,12 +231,26 @@ def generate(
         str | None,
         typer.Option("--as-of", metavar="YYYY-MM-DD", help="Last day of history."),
     ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant",
+            metavar="NAME",
+            help="Reshape as an outside export (repeatable): reverse-sign, cents, "
+            "savings-without-history, flat-categories, no-merchant-name.",
+        ),
+    ] = None,
 ) -> None:
     """Generate a synthetic Plaid-shaped population with ground truth."""
     from spendsense.synth import DEFAULT_AS_OF, generate_population
+    from spendsense.synth.variants import check
 
     if fmt not in ("plaid-json", "parquet"):
         raise UserError(f"--format must be plaid-json or parquet, not {fmt!r}")
+    try:
+        variants = check(v.strip() for item in variant or [] for v in item.split(","))
+    except ValueError as exc:
+        raise UserError(f"--variant: {exc}") from exc
     target = out or STATE.settings.data_dir / "raw"
     with _progress() as progress:
         task = progress.add_task("generating users", total=users)
@@ -247,10 +261,13 @@ def generate(
             fmt=fmt,
             as_of=_parse_date(as_of, "--as-of") if as_of else DEFAULT_AS_OF,
             progress=lambda n: progress.update(task, advance=n),
+            variants=variants,
         )
     console.print(
         f"generated {result.users} users, {result.accounts} accounts, {result.transactions} transactions in {target}"
     )
+    if result.mapping_path is not None:
+        console.print(f"load it with: spendsense ingest --mapping {result.mapping_path} {target}")
 
 
 @app.command()

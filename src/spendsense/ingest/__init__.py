@@ -113,7 +113,7 @@ def _read_json_file(
     if shape == "sandbox":
         return read_sandbox(_read_json(path), file, user_id or path.stem)  # type: ignore[arg-type]
     if mapping is not None and mapping.lists and isinstance(doc, dict):
-        return read_mapped(_read_json(path), file, user_id, mapping)  # type: ignore[arg-type]
+        return read_mapped(_read_json(path), file, user_id, mapping, stamp_of(path))  # type: ignore[arg-type]
     if shape is None:
         staged = Staged()
         staged.file_rejects.append((file, "file", "unknown", UNKNOWN_JSON, None))

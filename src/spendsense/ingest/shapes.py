@@ -64,14 +64,22 @@ def records_at(
             yield f"{head}[{i}].{where}", records, fields
 
 
-def read_mapped(doc: dict[str, Any], file: str, user: str | None, mapping: Mapping) -> Staged:
-    """Stage a foreign JSON document by its mapping; a flat ``liabilities`` list is routed by account."""
+def read_mapped(
+    doc: dict[str, Any], file: str, user: str | None, mapping: Mapping, stamp: str | None = None
+) -> Staged:
+    """Stage a foreign JSON document by its mapping; a flat ``liabilities`` list is routed by account.
+
+    ``stamp``: when a user record's consent counts as recorded if it does not say (the
+    file's modification time, as for bundles).
+    """
     staged = Staged()
     found = walk(doc, mapping.user_key)
     if isinstance(found, (str, int)) and not isinstance(found, bool) and str(found).strip():
         user = user or str(found)
     for table, path in mapping.lists.items():
         for where, records, extra in records_at(doc, path, mapping.inherit.get(table)):
+            if table == "users" and stamp is not None:
+                extra = {"consent_changed_at": stamp, **extra}
             staged.add_records(table, records, file=file, where=where, user=user, extra=extra)
     for table in list(staged.frames):
         staged.frames[table] = [

@@ -16,6 +16,7 @@ from spendsense.synth.output import (
     write_bundles,
 )
 from spendsense.synth.plaid import plaid_tables, truth_tables
+from spendsense.synth.variants import MAPPING_FILE, apply_variants, check, mapping_text
 
 DEFAULT_AS_OF = date(2026, 10, 31)
 FORMATS = ("plaid-json", "parquet")
@@ -33,6 +34,7 @@ class GenerateResult:
     fmt: str = "plaid-json"
     data_paths: list[Path] = field(default_factory=list)
     truth_paths: list[Path] = field(default_factory=list)
+    mapping_path: Path | None = None  # with variants: the mapping that loads them
 
 
 def generate_population(
@@ -42,13 +44,17 @@ def generate_population(
     fmt: str = "plaid-json",
     as_of: date = DEFAULT_AS_OF,
     progress: Callable[[int], None] | None = None,
+    variants: tuple[str, ...] = (),
 ) -> GenerateResult:
     """Write ``n_users`` synthetic users with ground truth under ``out``.
 
     Users are generated in blocks of 1,000 (each seeded by ``(seed, block)``), so the
     same seed gives the same users in either format and memory stays bounded.
-    ``progress`` is called with the number of users done after each block.
+    ``progress`` is called with the number of users done after each block. ``variants``
+    reshape the data as outside exports do (``synth.variants``; the truth is unchanged) and
+    ``out/mapping.yaml`` is written to load them back.
     """
+    chosen = check(variants)
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if n_users < 1:
@@ -63,7 +69,7 @@ def generate_population(
         first = block * SHARD_SIZE
         n = min(SHARD_SIZE, n_users - first)
         generated = generate_block(seed, block, first, n, as_of)
-        tables = plaid_tables(generated, as_of)
+        tables = apply_variants(plaid_tables(generated, as_of), chosen)
         truth.write(truth_tables(generated, as_of))
         result.users += tables["users"].height
         result.accounts += tables["accounts"].height
@@ -79,4 +85,7 @@ def generate_population(
         if progress is not None:
             progress(first + n)
     result.truth_paths = truth.close()
+    if chosen:  # the mapping that loads these variants back, beside the data
+        result.mapping_path = out / MAPPING_FILE
+        result.mapping_path.write_text(mapping_text(chosen, bundles=fmt == "plaid-json"))
     return result

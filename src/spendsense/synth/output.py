@@ -41,9 +41,11 @@ def bundles(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         primary="personal_finance_category_primary",
         version="personal_finance_category_version",
     )
-    tx_fields = {
+    tx_fields = {  # a flat-categories variant has no PFC columns to nest
         **_cols(tx.select(pl.exclude("^personal_finance_category_.*$"))),
-        "personal_finance_category": pfc,
+        **(
+            {"personal_finance_category": pfc} if "personal_finance_category_detailed" in tx else {}
+        ),
     }
     cr = tables["liabilities_credit"]
     aprs = pl.concat_list(

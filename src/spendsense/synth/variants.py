@@ -30,6 +30,7 @@ VARIANTS: tuple[str, ...] = (
     "no-merchant-name",
 )
 PFC = "personal_finance_category"
+MAPPING_FILE = "mapping.yaml"  # written beside generated variants: ``ingest --mapping`` it
 # Mapping lines that load a variant back, for the JSON bundles (lists: the bundle's shape).
 MAPPINGS: dict[str, str] = {
     "reverse-sign": "sign: inflow_positive",
