@@ -100,22 +100,31 @@ def test_subscription_features(lb: LedgerBuilder) -> None:
     assert r["subscription_share"] == pytest.approx(65.0 / 140.0)
 
 
-def test_utilities_and_rent_are_not_subscriptions(lb: LedgerBuilder) -> None:
+@pytest.mark.parametrize(
+    "detailed",
+    [
+        "RENT_AND_UTILITIES_GAS_AND_ELECTRICITY",
+        "RENT_AND_UTILITIES_TELEPHONE",
+        "RENT_AND_UTILITIES_INTERNET_AND_CABLE",
+        "RENT_AND_UTILITIES_WATER",
+        "RENT_AND_UTILITIES_OTHER_UTILITIES",
+        "RENT_AND_UTILITIES_RENT",
+    ],
+)
+def test_utilities_are_bills_not_subscriptions(lb: LedgerBuilder, detailed: str) -> None:
+    """Every utility, phone and internet included, is a recurring bill; a streaming service counts."""
     lb.series(
-        [2, 32, 62],
-        9000,
-        merchant="PG&E",
-        primary="RENT_AND_UTILITIES",
-        detailed="RENT_AND_UTILITIES_GAS_AND_ELECTRICITY",
+        [2, 32, 62], 9000, merchant="Utility Co", primary="RENT_AND_UTILITIES", detailed=detailed
     )
-    lb.series(
-        [3, 33, 63],
-        6000,
-        merchant="Verizon",
-        primary="RENT_AND_UTILITIES",
-        detailed="RENT_AND_UTILITIES_TELEPHONE",
-    )
-    assert row(features(lb), "subscriptions")["recurring_merchant_count"] == 1
+    lb.series([3, 33, 63], 1549, merchant="Netflix")
+    out = features(lb)
+    streams = out["recurring_streams"].filter(pl.col("window_days") == 30)
+    assert set(streams["merchant_name"]) == {"Utility Co", "Netflix"}
+    assert dict(zip(streams["merchant_name"], streams["is_subscription"], strict=True)) == {
+        "Utility Co": False,
+        "Netflix": True,
+    }
+    assert row(out, "subscriptions")["recurring_merchant_count"] == 1
 
 
 def test_window_effects_cancelled_subscription(lb: LedgerBuilder) -> None:

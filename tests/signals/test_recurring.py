@@ -23,8 +23,10 @@ def every(gap: int, n: int, start: int = 2) -> list[int]:
     ("gap", "expected"),
     [
         (4, None),
-        (5, "WEEKLY"),
-        (10, "WEEKLY"),
+        (5, None),
+        (6, "WEEKLY"),
+        (8, "WEEKLY"),
+        (9, None),
         (11, None),
         (12, "BIWEEKLY"),
         (17, "BIWEEKLY"),
@@ -98,6 +100,30 @@ def test_one_missed_payment_tolerated_two_not(lb: LedgerBuilder) -> None:
     assert streams(two).height == 0
 
 
+def test_fuel_visits_are_not_a_stream_with_a_missed_charge_and_a_price_step(
+    lb: LedgerBuilder,
+) -> None:
+    """Three fill-ups (gaps 29 and 17 days, $33.41, $36.64, $40.34) are chance, not biweekly."""
+    lb.series(
+        [4, 21, 50],
+        [4034, 3664, 3341],
+        merchant="Chevron",
+        primary="TRANSPORTATION",
+        detailed="TRANSPORTATION_GAS",
+    )
+    assert streams(lb).height == 0
+
+
+@pytest.mark.parametrize(("n", "found"), [(4, False), (5, True)])
+def test_missed_charge_and_price_step_together_need_five_charges(
+    lb: LedgerBuilder, n: int, found: bool
+) -> None:
+    days = [2, 32, 92, 122, 152][:n]  # the 62-day gap is a missed month
+    lb.series(days, [2000, 2000, 1500, 1500, 1500][:n])  # and a price rise
+    out = streams(lb)
+    assert out["frequency"].to_list() == (["MONTHLY"] if found else [])
+
+
 def test_missed_payment_with_three_charges(lb: LedgerBuilder) -> None:
     lb.series([2, 32, 92], 1500)
     assert streams(lb)["frequency"].to_list() == ["MONTHLY"]
@@ -110,6 +136,27 @@ def test_weekend_shift_jitter(lb: LedgerBuilder) -> None:
 
 def test_irregular_gaps_not_a_stream(lb: LedgerBuilder) -> None:
     lb.series([2, 9, 40, 44, 100], 1500)
+    assert streams(lb).height == 0
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        [58, 8, 2],  # gaps 50, 6: the story's mean gap (28) reads "monthly"
+        [62, 32, 28, 2],  # gaps 30, 4, 26: mean 20
+        [40, 33, 30, 23, 2],  # gaps 7, 3, 7, 21: mean 9.5 reads "weekly"
+        [70, 40, 36, 2],  # gaps 30, 4, 34: mean 22.7; two of three gaps monthly
+    ],
+)
+def test_chance_repeat_visits_are_not_streams(lb: LedgerBuilder, days: list[int]) -> None:
+    """Same store, same basket, irregular visits: every gap must fit the cadence, not the mean."""
+    lb.series(
+        days,
+        6240,
+        merchant="Safeway",
+        primary="FOOD_AND_DRINK",
+        detailed="FOOD_AND_DRINK_GROCERIES",
+    )
     assert streams(lb).height == 0
 
 

@@ -7,7 +7,7 @@ from pydantic import Field
 from spendsense.config_section import Section
 
 DEFAULT_CADENCE_BANDS: dict[str, tuple[int, int]] = {
-    "WEEKLY": (5, 10),
+    "WEEKLY": (6, 8),
     "BIWEEKLY": (12, 17),
     "MONTHLY": (26, 35),
     "QUARTERLY": (85, 100),
@@ -46,6 +46,12 @@ class SignalsConfig(Section):
     max_missed_payments: int = Field(
         default=1,
         description="Gaps of about twice the cadence (one missed charge) tolerated per stream.",
+    )
+    both_tolerances_min_charges: int = Field(
+        default=5,
+        description="Charges a stream needs to use both a missed charge and a price step; "
+        "with fewer, three fuel or grocery visits at gaps of 29 and 17 days would read as "
+        "a biweekly stream with a missed charge and a price change.",
     )
     semi_monthly_day_spread: int = Field(
         default=4,

@@ -46,7 +46,11 @@ MONTHLY_FACTOR: dict[str, float] = {
     "QUARTERLY": 1 / 3,
     "ANNUALLY": 1 / 12,
 }
+# Recurring streams that are bills, not subscriptions: rent and every utility (gas and
+# electricity, water, sewage, phone, internet and cable, other), loans, transfers, income,
+# fees, insurance and taxes (docs/decisions.md, "Utilities are bills").
 NOT_SUBSCRIPTION_PREFIXES: tuple[str, ...] = (
+    "RENT_AND_UTILITIES_",
     "LOAN_PAYMENTS_",
     "TRANSFER_IN_",
     "TRANSFER_OUT_",
@@ -54,11 +58,6 @@ NOT_SUBSCRIPTION_PREFIXES: tuple[str, ...] = (
     "BANK_FEES_",
 )
 NOT_SUBSCRIPTION_DETAILED: tuple[str, ...] = (
-    "RENT_AND_UTILITIES_RENT",
-    "RENT_AND_UTILITIES_GAS_AND_ELECTRICITY",
-    "RENT_AND_UTILITIES_WATER",
-    "RENT_AND_UTILITIES_SEWAGE_AND_WASTE_MANAGEMENT",
-    "RENT_AND_UTILITIES_OTHER_UTILITIES",
     "GENERAL_SERVICES_INSURANCE",
     "GOVERNMENT_AND_NON_PROFIT_TAX_PAYMENT",
 )
@@ -246,10 +245,14 @@ def streams_from_charges(
         .group_by("sid")
         .agg(med=amount.median())
     )
+    # A missed charge and a price step each spend evidence: a short stream may use one.
+    both = (pl.col("n_missed") > 0) & (
+        pl.col("transaction_count") < config.both_tolerances_min_charges
+    )
     per_stream = (
         per_stream.join(medians, on="sid", how="left")
         .with_columns(steady_all=pl.col("narrow") | steady(pl.col("med")).fill_null(False))
-        .filter(pl.col("steady_all") | (pl.col("n_jumps") == 1))
+        .filter(pl.col("steady_all") | ((pl.col("n_jumps") == 1) & ~both))
         .collect()
         .lazy()
     )

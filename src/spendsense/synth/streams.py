@@ -106,9 +106,7 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
     )
     parts.append(f.with_columns(amount_cents=pl.Series(rng.integers(15, 46, stu.height) * 1000)))
     # utilities and insurance
-    parts.append(
-        _spec(rng, users, cat.PHONE, rng.integers(0, 2, n), chk, "MONTHLY", is_subscription=True)
-    )
+    parts.append(_spec(rng, users, cat.PHONE, rng.integers(0, 2, n), chk, "MONTHLY"))
     parts.append(
         _spec(
             rng,
@@ -137,7 +135,7 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
     parts.append(
         _spec(rng, car, (cat.INSURANCE,), np.zeros(car.height, dtype=np.int64), chk, "MONTHLY")
     )
-    # subscriptions: heavy users take 4-8 services (+ internet); others at most one more (phone is one)
+    # subscriptions: heavy users take 5-9 services; others at most one (phone and internet are bills)
     u = rng.random(n)
     sh = users["sh"].to_numpy()
     internet = users.filter(pl.Series(sh | (u < 0.55)))
@@ -149,14 +147,18 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
             rng.integers(0, 2, internet.height),
             chk,
             "MONTHLY",
-            is_subscription=True,
         )
     )
-    k = np.where(sh, rng.integers(4, 9, n), (u >= 0.55) & (u < 0.8))
+    k = np.where(sh, rng.integers(5, 10, n), (u >= 0.55) & (u < 0.8))
     rows, picked = _choose_distinct(rng, n, len(cat.SUBSCRIPTIONS), k)
     subs = users[rows]
     on_card = pl.Series((rng.random(rows.size) < 0.5) & (subs["n_cards"].to_numpy() > 0))
     sub_account = pl.when(on_card).then(acct("cc1")).otherwise(chk)
+    # Phone and internet are bills, not subscriptions (docs/decisions.md): a heavy user's own
+    # services carry the persona. At their top price, any 5 cost over $50 a month, and billed
+    # on days 4-25 every one is charged inside a 30-day window ending on a month's last day.
+    heavy = pl.Series(subs["sh"].to_numpy())
+    top = pl.Series(np.array([max(it[4]) for it in cat.SUBSCRIPTIONS])[picked])
     parts.append(
         _spec(
             rng,
@@ -168,6 +170,9 @@ def build_specs(rng: np.random.Generator, users: pl.DataFrame) -> pl.DataFrame:
             is_subscription=True,
             jitter=2,
             kind="sub",
+        ).with_columns(
+            amount_cents=pl.when(heavy).then(top).otherwise("amount_cents"),
+            dom=pl.when(heavy).then(4 + (pl.col("dom") - 1) % 22).otherwise("dom"),
         )
     )
     prime = users.filter(pl.Series(sh & (rng.random(n) < 0.3)))
