@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -95,6 +96,35 @@ def test_andychuong_with_mapping(shared_data: Path) -> None:
     assert set(t["payment_channel"]) <= {"online", "in store", "other"}
     assert "OTHER_OTHER" not in set(t["pfc_detailed"])
     assert set(b.frames["accounts"]["holder_category"]) == {"personal"}
+
+
+def test_andychuong_users_have_income_and_the_saver_saves(shared_data: Path) -> None:
+    """Signed by category, every user has pay; the savings builder's transfers are seen."""
+    from datetime import date
+
+    from spendsense.personas import PersonasConfig, assign_personas
+    from spendsense.signals import SignalsConfig, compute_features
+
+    b = ingest_paths(
+        [shared_data / "foreign" / "andychuong"], mapping=REPO / "mappings" / "andychuong.yaml"
+    )
+    frames = dict(b.frames)
+    frames["users"] = frames["users"].with_columns(consent_status=pl.lit("granted"))
+    features = compute_features(frames, date(2025, 11, 5), SignalsConfig())
+    income = features["income"].filter(pl.col("window_days") == 180)
+    assert income.height == 5 and (income["avg_monthly_income"] > 2000).all()
+    saver = features["savings"].filter(
+        (pl.col("window_days") == 180) & pl.col("user_id").str.starts_with("4444")
+    )
+    assert saver["savings_inflow_source"].to_list() == ["checking_transfers"]
+    assert saver["growth_rate"][0] > 0.02
+    personas = assign_personas(features, PersonasConfig(), datetime.now(UTC))
+    saver_persona = personas.filter(
+        (pl.col("window_days") == 180) & pl.col("user_id").str.starts_with("4444")
+    )
+    assert "Savings Builder" in saver_persona.select(
+        "primary_persona_name", "secondary_persona_name"
+    ).row(0)
 
 
 def test_sainathyai_with_mapping(shared_data: Path) -> None:
