@@ -29,7 +29,7 @@ def test_console_pages_render_and_escape(console: TestClient, path: str) -> None
 def test_user_page_content(console: TestClient) -> None:
     html = console.get("/console/users/u1").text
     assert "&lt;script&gt;" in html  # names are shown, escaped
-    for text in ("30 days", "180 days", "High Utilization", "max utilization", "not met",
+    for text in ("30 days", "180 days", "High Utilization", "Highest card utilization", "not met",
                  "Matched on card utilization", "<polyline", "Netflix", "Approve", "Override", "Flag"):  # fmt: skip
         assert text in html, text
 

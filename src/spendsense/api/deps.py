@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator, Field
 
 from spendsense.config import Settings
 from spendsense.errors import Forbidden, Unauthorized
@@ -70,6 +72,28 @@ async def get_conn(request: Request) -> AsyncIterator[sqlite3.Connection]:
         pool.release(conn)
 
 
+def blank_is_none(value: object) -> object:
+    """An empty query parameter (``?window=``, as a form's "any" sends it) means "not given"."""
+    return None if value == "" else value
+
+
+Blank = BeforeValidator(blank_is_none)
+"""Annotate optional query parameters with it: ``Annotated[Days | None, Blank, Query(...)]``
+(constraints go on the inner type: on the union they would be applied to None too)."""
+Days = Annotated[int, Field(ge=1, le=3650)]
+IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+Text64 = Annotated[str, Field(max_length=64)]
+Text100 = Annotated[str, Field(max_length=100)]
+Text128 = Annotated[str, Field(max_length=128)]
+
+# Documents the bearer scheme in OpenAPI (identify() reads the header itself).
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An operator token (`spendsense operator create NAME --token`) or a customer"
+    " token (`spendsense customer token USER_ID`, `POST /users/{user_id}/token`).",
+)
+
 ConnDep = Annotated[sqlite3.Connection, Depends(get_conn)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -110,7 +134,11 @@ async def check_csrf(request: Request, expected: str | None) -> None:
         )
 
 
-async def get_principal(request: Request, conn: ConnDep) -> Principal:
+async def get_principal(
+    request: Request,
+    conn: ConnDep,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+) -> Principal:
     """The authenticated caller (401 otherwise); browser state changes must pass CSRF."""
     principal = identify(request, conn)
     if principal is None:

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spendsense.errors import SpendSenseError
@@ -22,19 +22,47 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 
 class ErrorDetail(BaseModel):
     """What went wrong, for people and programs."""
 
-    code: str
-    message: str
-    field: str | None = None
+    code: str = Field(description="Stable machine-readable code, e.g. not_found, consent_required.")
+    message: str = Field(description="One sentence for a person: what is wrong, what to do.")
+    field: str | None = Field(default=None, description="The input field at fault, if one is.")
 
 
 class ErrorOut(BaseModel):
     """The one error shape."""
 
-    error: ErrorDetail
+    error: ErrorDetail = Field(description="The error.")
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return ErrorOut(error=ErrorDetail(code=code, message=message, field=field)).model_dump()
+
+
+# What each error status means here, with a realistic body, for the OpenAPI document.
+ERROR_DOCS: dict[int, tuple[str, tuple[str, str, str | None]]] = {
+    401: ("No credential, or an unknown or revoked token.",
+          ("unauthorized", "sign in first: send 'Authorization: Bearer <token>' or sign in at /login", None)),
+    403: ("Not allowed: an operator route called by a customer, another user's data, a missing "
+          "CSRF token, or a user who has not granted consent (code consent_required).",
+          ("forbidden", "this needs an operator credential", None)),
+    404: ("The user, recommendation or trace does not exist.",
+          ("not_found", "unknown user 'u_0009999'", "user_id")),
+    409: ("The item changed since it was loaded (another operator acted first), or the user exists.",
+          ("conflict", "the recommendation changed since you loaded it (version 2 now): reload it", "version")),
+    422: ("Invalid input; `field` names the first bad field.",
+          ("invalid_input", "window: Input should be greater than or equal to 1", "window")),
+}  # fmt: skip
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route can give, each described with an example body."""
+    return {
+        code: {
+            "model": ErrorOut,
+            "description": ERROR_DOCS[code][0],
+            "content": {"application/json": {"example": error_body(*ERROR_DOCS[code][1])}},
+        }
+        for code in codes
+    }
 
 
 def _wants_html(request: Request) -> bool:
@@ -46,13 +74,33 @@ def _respond(request: Request, status: int, code: str, message: str, field: str 
         if status == 401 and request.url.path.startswith("/console"):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         templates = request.app.state.templates
-        return templates.TemplateResponse(
-            request,
-            "error.html",
-            {"status": status, "code": code, "message": message, "field": field},
-            status_code=status,
-        )
+        principal = _page_principal(request)
+        context = {
+            "status": status, "code": code, "message": message, "field": field,
+            "principal": principal, "csrf": getattr(principal, "csrf", None),
+        }  # fmt: skip
+        return templates.TemplateResponse(request, "error.html", context, status_code=status)
     return JSONResponse(error_body(code, message, field), status_code=status)
+
+
+def _page_principal(request: Request) -> Any:
+    """Who is looking at an error page (so it keeps its navigation), even when the error came
+    before the route's own sign-in check (a bad query parameter)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return principal
+    from spendsense.api.deps import identify
+
+    pool = getattr(request.app.state, "pool", None)
+    if pool is None:
+        return None
+    conn = pool.acquire()
+    try:
+        return identify(request, conn)
+    except SpendSenseError:
+        return None
+    finally:
+        pool.release(conn)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,4 +1,9 @@
-"""Pydantic models at the HTTP edge: what the API accepts and returns, nothing more."""
+"""Pydantic models at the HTTP edge: what the API accepts and returns, nothing more.
+
+Every field carries a description, closed vocabularies are enums, and the main models carry
+an example: the OpenAPI document is meant to be enough to generate a client
+(``tests/api/test_openapi.py`` checks it).
+"""
 
 from __future__ import annotations
 
@@ -6,127 +11,243 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from spendsense.guardrails.delivery import DeliveryPolicy, DeliveryState
+
 ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+
+Kind = Literal["education", "offer"]
+ReviewStatus = Literal["proposed", "approved", "overridden", "flagged", "delivered"]
+ConsentStatus = Literal["granted", "revoked", "none"]
+PersonaStatus = Literal["ASSIGNED", "STABLE"]
+Priority = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+AgeBand = Literal["18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+Gender = Literal["female", "male", "nonbinary"]
+IncomeTier = Literal["low", "lower_middle", "middle", "upper_middle", "high"]
+Region = Literal["northeast", "midwest", "south", "west"]
+
+
+def _user_id() -> Any:
+    return Field(pattern=ID_PATTERN, description="Letters, digits, _ . - (1-64).")
+
+
+REC_EXAMPLE = {
+    "recommendation_id": "rec:u_0000001:30:20261031:edu_automate_savings",
+    "user_id": "u_0000001",
+    "window_days": 30,
+    "as_of_date": "2026-10-31",
+    "kind": "education",
+    "item_id": "edu_automate_savings",
+    "title": "Automating your savings",
+    "rationale": "Your savings balance is $0 while your usual monthly expenses are $2,008, "
+    "because a small automatic transfer builds a cushion.",
+    "disclosure": "This is educational content, not financial advice. Consult a licensed "
+    "advisor for personalized guidance.",
+    "rank": 1,
+    "status": "proposed",
+    "trace_id": "trace:u_0000001:30:20261031:edu_automate_savings",
+    "version": 1,
+    "updated_at": None,
+    "delivery": "delivered",
+}
+
+
+def _example(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [example]})
 
 
 class HealthOut(BaseModel):
-    status: str
+    """The service is up."""
+
+    status: Literal["ok"] = Field(description="Always 'ok' when the service answers.")
 
 
 class UserCreate(BaseModel):
-    """A new user; consent starts as 'none'."""
+    """A new user; consent starts as 'none'. Demographics are optional, from fixed bands."""
 
-    user_id: str = Field(pattern=ID_PATTERN, description="Letters, digits, _ . - (1-64).")
-    name: str | None = Field(default=None, max_length=200)
-    age_band: str | None = Field(default=None, max_length=32)
-    gender: str | None = Field(default=None, max_length=32)
-    income_tier: str | None = Field(default=None, max_length=32)
-    region: str | None = Field(default=None, max_length=64)
+    model_config = _example(
+        {"user_id": "u_0000101", "name": "Avery Quinn", "age_band": "25-34",
+         "gender": "female", "income_tier": "middle", "region": "south"}
+    )  # fmt: skip
+    user_id: str = _user_id()
+    name: str | None = Field(default=None, max_length=200, description="Display name.")
+    age_band: AgeBand | None = Field(default=None, description="Age band (for fairness checks).")
+    gender: Gender | None = Field(default=None, description="Gender (for fairness checks).")
+    income_tier: IncomeTier | None = Field(default=None, description="Income tier.")
+    region: Region | None = Field(default=None, description="US census region.")
 
 
 class UserOut(BaseModel):
-    user_id: str
-    name: str | None = None
-    consent_status: str
-    age_band: str | None = None
-    gender: str | None = None
-    income_tier: str | None = None
-    region: str | None = None
+    """A user as stored."""
+
+    model_config = _example(
+        {"user_id": "u_0000101", "name": "Avery Quinn", "consent_status": "none",
+         "age_band": "25-34", "gender": "female", "income_tier": "middle", "region": "south"}
+    )  # fmt: skip
+    user_id: str = Field(description="The user's id.")
+    name: str | None = Field(default=None, description="Display name.")
+    consent_status: ConsentStatus = Field(description="Current consent: nothing is computed "
+                                          "or shown unless 'granted'.")  # fmt: skip
+    age_band: str | None = Field(default=None, description="Age band.")
+    gender: str | None = Field(default=None, description="Gender.")
+    income_tier: str | None = Field(default=None, description="Income tier.")
+    region: str | None = Field(default=None, description="Region.")
+
+
+class UserRow(BaseModel):
+    """A user in the operators' list, with their newest personas and items to review."""
+
+    model_config = _example(
+        {"user_id": "u_0000001", "name": "Avery Quinn", "consent_status": "granted",
+         "as_of_date": "2026-10-31", "persona_30": "Variable Income Budgeter",
+         "persona_180": "Subscription-Heavy", "proposed": 4, "flagged": 0}
+    )  # fmt: skip
+    user_id: str = Field(description="The user's id.")
+    name: str | None = Field(default=None, description="Display name.")
+    consent_status: ConsentStatus = Field(description="Current consent.")
+    as_of_date: str | None = Field(
+        default=None, description="The as-of date the personas are from (YYYY-MM-DD)."
+    )
+    persona_30: str | None = Field(
+        default=None, description="Primary persona (or STABLE), 30 days."
+    )
+    persona_180: str | None = Field(
+        default=None, description="Primary persona (or STABLE), 180 days."
+    )
+    proposed: int = Field(description="Recommendations waiting for review (proposed).")
+    flagged: int = Field(description="Recommendations flagged by an operator.")
+
+
+class UsersOut(BaseModel):
+    """A page of users."""
+
+    total: int = Field(description="Users matching the filters (all pages).")
+    items: list[UserRow] = Field(description="This page, by user id.")
 
 
 class TokenOut(BaseModel):
-    """A customer token, shown once: only its sha256 is stored; it expires."""
+    """A customer token, shown once: only its sha256 is stored."""
 
-    user_id: str
-    token: str
-    me_url: str
-    expires_in_days: int
+    user_id: str = Field(description="Whose token it is.")
+    token: str = Field(description="Send as 'Authorization: Bearer <token>' (shown once).")
+    me_url: str = Field(description="The user's own page, signed in by this token.")
+    expires_in_days: int = Field(description="Days until the token stops working.")
 
 
 class ConsentIn(BaseModel):
     """Grant or revoke. The server records when (its own clock) and the source ("api"):
     a client cannot backdate a change or name another source."""
 
-    model_config = ConfigDict(extra="forbid")
-    user_id: str = Field(pattern=ID_PATTERN)
-    action: Literal["grant", "revoke"]
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"user_id": "u_0000001", "action": "grant"}]}
+    )
+    user_id: str = _user_id()
+    action: Literal["grant", "revoke"] = Field(description="Revoking removes derived data at once.")
 
 
 class RevokedOut(BaseModel):
     """What a revocation did."""
 
-    user_id: str
-    tokens_revoked: int
+    user_id: str = Field(description="The user whose tokens were revoked.")
+    tokens_revoked: int = Field(description="How many tokens stopped working.")
 
 
 class TokenRevokeIn(BaseModel):
     """A token to revoke (operator or customer), sent in the body so it stays out of logs."""
 
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=8, max_length=256)
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"token": "tok_example_0123456789"}]}
+    )
+    token: str = Field(min_length=8, max_length=256, description="The token to revoke.")
 
 
 class TokenRevokedOut(BaseModel):
-    token_id: str
+    """The revoked token."""
+
+    token_id: str = Field(description="The revoked token's id (never the token itself).")
 
 
 class OperatorStateOut(BaseModel):
-    username: str
-    operator_id: str
-    disabled: bool
+    """An operator account's state."""
+
+    username: str = Field(description="The operator's user name.")
+    operator_id: str = Field(description="The operator's id.")
+    disabled: bool = Field(description="A disabled operator cannot sign in or use tokens.")
 
 
 class ConsentOut(BaseModel):
-    user_id: str
-    status: str
-    changed_at: str
-    source: str
-    removed_rows: int
+    """The recorded change."""
+
+    model_config = _example(
+        {"user_id": "u_0000001", "status": "granted", "changed_at": "2026-12-03T14:02:11.000000Z",
+         "source": "api", "removed_rows": 0}
+    )  # fmt: skip
+    user_id: str = Field(description="The user.")
+    status: ConsentStatus = Field(description="Consent now.")
+    changed_at: str = Field(description="When it changed (UTC, ISO 8601).")
+    source: str = Field(description="Where it was changed.")
+    removed_rows: int = Field(description="Derived rows removed (a revocation).")
 
 
 class PersonaOut(BaseModel):
-    window_days: int
-    status: str
-    primary_persona_id: int | None = None
-    primary_persona_name: str | None = None
-    primary_priority: str | None = None
-    primary_severity: float | None = None
-    secondary_persona_id: int | None = None
-    secondary_persona_name: str | None = None
-    secondary_priority: str | None = None
-    secondary_severity: float | None = None
-    assignment_trace: Any = None
+    """The persona assignment of one window."""
+
+    window_days: int = Field(description="Window length in days (30 or 180 by default).")
+    status: PersonaStatus = Field(description="ASSIGNED, or STABLE when no persona matches.")
+    primary_persona_id: int | None = Field(default=None, description="1-5; none when STABLE.")
+    primary_persona_name: str | None = Field(default=None, description="e.g. 'High Utilization'.")
+    primary_priority: Priority | None = Field(default=None, description="The persona's priority.")
+    primary_severity: float | None = Field(default=None, description="How strongly it matched.")
+    secondary_persona_id: int | None = Field(default=None, description="Runner-up persona id.")
+    secondary_persona_name: str | None = Field(default=None, description="Runner-up persona.")
+    secondary_priority: Priority | None = Field(default=None, description="Its priority.")
+    secondary_severity: float | None = Field(default=None, description="Its severity.")
+    assignment_trace: Any = Field(
+        default=None,
+        description="Every persona's criteria with value, threshold and result, and the reasoning.",
+    )
 
 
 class WindowProfile(BaseModel):
-    window_days: int
-    signals: dict[str, dict[str, Any]]
-    persona: PersonaOut | None = None
+    """Signals and persona of one window."""
+
+    window_days: int = Field(description="Window length in days.")
+    signals: dict[str, dict[str, Any]] = Field(
+        description="Signal families (subscriptions, savings, credit, income, cash_flow), each "
+        "column to value; money in dollars, shares 0-1 (see docs/signal-definitions.md)."
+    )
+    persona: PersonaOut | None = Field(default=None, description="The window's persona, if any.")
 
 
 class ProfileOut(BaseModel):
-    user_id: str
-    name: str | None
-    consent_status: str
-    as_of_date: str | None
-    windows: list[WindowProfile]
+    """A user's signals and personas at the newest as-of date."""
+
+    user_id: str = Field(description="The user.")
+    name: str | None = Field(description="Display name.")
+    consent_status: ConsentStatus = Field(description="Current consent.")
+    as_of_date: str | None = Field(
+        description="The as-of date shown (YYYY-MM-DD); none if not run."
+    )
+    windows: list[WindowProfile] = Field(description="One entry per window.")
 
 
 class RecommendationOut(BaseModel):
-    recommendation_id: str
-    user_id: str
-    window_days: int
-    as_of_date: str
-    kind: str
-    item_id: str
-    title: str
-    rationale: str
-    disclosure: str
-    rank: int
-    status: str
-    trace_id: str
-    version: int
-    updated_at: str | None = None
+    """One recommendation with its rationale, disclosure and review state."""
+
+    model_config = _example(REC_EXAMPLE)
+    recommendation_id: str = Field(description="Stable id.")
+    user_id: str = Field(description="Whose it is.")
+    window_days: int = Field(description="The window it was made for.")
+    as_of_date: str = Field(description="The run's as-of date (YYYY-MM-DD).")
+    kind: Kind = Field(description="Education content or a partner offer.")
+    item_id: str = Field(description="The catalog item.")
+    title: str = Field(description="Title shown to the user.")
+    rationale: str = Field(description="The 'because', citing the user's own numbers.")
+    disclosure: str = Field(description="The required educational-content disclosure.")
+    rank: int = Field(description="Order within its window and kind (1 first).")
+    status: ReviewStatus = Field(description="Operator review state.")
+    trace_id: str = Field(description="Id of its decision trace (GET /traces/{trace_id}).")
+    version: int = Field(description="Send it back with an operator action (stale: 409).")
+    updated_at: str | None = Field(default=None, description="Last operator change (UTC).")
     partner: str | None = Field(
         default=None, description="A partner offer's partner (offers only)."
     )
@@ -136,94 +257,176 @@ class RecommendationOut(BaseModel):
     offer_disclosure: str | None = Field(
         default=None, description="The partner offer disclosure, shown beside `disclosure`."
     )
-    delivery: Literal["delivered", "awaiting_review", "withheld"] = Field(
+    delivery: DeliveryState = Field(
         description="Under the server's delivery policy: shown to the customer, held until an"
         " operator approves it, or withheld (flagged).",
     )
 
 
 class RecommendationsOut(BaseModel):
-    user_id: str
-    as_of_date: str | None
-    delivery_policy: str = Field(description="The policy that decides what the customer sees.")
-    items: list[RecommendationOut]
+    """A user's recommendations at the newest as-of date."""
+
+    user_id: str = Field(description="The user.")
+    as_of_date: str | None = Field(description="The as-of date (YYYY-MM-DD); none if not run.")
+    delivery_policy: DeliveryPolicy = Field(
+        description="The policy that decides what the customer sees."
+    )
+    items: list[RecommendationOut] = Field(description="Customers get only delivered items.")
 
 
 class FeedbackIn(BaseModel):
-    recommendation_id: str = Field(min_length=1, max_length=128)
-    helpful: bool
-    text: str | None = Field(default=None, max_length=2000)
+    """Was a recommendation helpful?"""
+
+    model_config = _example({"recommendation_id": REC_EXAMPLE["recommendation_id"],
+                             "helpful": True, "text": "Clear and useful."})  # fmt: skip
+    recommendation_id: str = Field(min_length=1, max_length=128, description="The item rated.")
+    helpful: bool = Field(description="Helpful (true) or not (false).")
+    text: str | None = Field(default=None, max_length=2000, description="Optional comment.")
 
 
 class FeedbackOut(BaseModel):
-    feedback_id: str
-    recommendation_id: str
-    helpful: bool
-    created_at: str
+    """The stored feedback."""
+
+    feedback_id: str = Field(description="Id of the feedback.")
+    recommendation_id: str = Field(description="The item rated.")
+    helpful: bool = Field(description="The rating.")
+    created_at: str = Field(description="When (UTC).")
 
 
 class ReviewItem(RecommendationOut):
-    user_name: str | None = None
-    persona: str | None = None
+    """A recommendation in the review queue."""
+
+    user_name: str | None = Field(default=None, description="The user's display name.")
+    persona: str | None = Field(default=None, description="The user's primary persona (or STABLE).")
 
 
 class ReviewOut(BaseModel):
-    total: int
-    items: list[ReviewItem]
+    """A page of the review queue."""
+
+    total: int = Field(description="Items matching the filters (all pages).")
+    items: list[ReviewItem] = Field(description="This page.")
 
 
 class ActionIn(BaseModel):
     """Send the version you saw: a stale version gets 409."""
 
-    version: int = Field(ge=1)
-    reason: str | None = Field(default=None, max_length=1000)
+    model_config = _example({"version": 1, "reason": "numbers checked"})
+    version: int = Field(ge=1, description="The item's version as you loaded it.")
+    reason: str | None = Field(default=None, max_length=1000, description="Why (audited).")
 
 
 class OverrideIn(ActionIn):
     """Replace the item (item_id) or edit its text; a reason is required."""
 
-    reason: str = Field(min_length=1, max_length=1000)
-    item_id: str | None = Field(default=None, max_length=128)
-    title: str | None = Field(default=None, max_length=300)
-    rationale: str | None = Field(default=None, max_length=4000)
+    model_config = _example({"version": 1, "reason": "plainer wording",
+                             "title": "A clearer title"})  # fmt: skip
+    reason: str = Field(min_length=1, max_length=1000, description="Why (required, audited).")
+    item_id: str | None = Field(
+        default=None, max_length=128, description="Replacement catalog item."
+    )
+    title: str | None = Field(default=None, max_length=300, description="New title.")
+    rationale: str | None = Field(default=None, max_length=4000, description="New rationale.")
 
 
 class FlagIn(ActionIn):
-    reason: str = Field(min_length=1, max_length=1000)
+    """Flag an item: customers stop seeing it at once."""
+
+    model_config = _example({"version": 1, "reason": "numbers look off"})
+    reason: str = Field(min_length=1, max_length=1000, description="Why (required, audited).")
 
 
 class TraceOut(BaseModel):
-    trace_id: str
-    user_id: str
-    window_days: int
-    as_of_date: str
-    item_id: str
-    trace: Any
+    """Why an item was (or was not) recommended."""
+
+    trace_id: str = Field(description="The trace id.")
+    user_id: str = Field(description="The user.")
+    window_days: int = Field(description="The window.")
+    as_of_date: str = Field(description="The run's as-of date.")
+    item_id: str = Field(description="The catalog item.")
+    trace: Any = Field(
+        description="Item, rule, personas, matched signals and their values, eligibility, tone,"
+        " rank score, catalog and config versions, time."
+    )
 
 
 class AuditEntryOut(BaseModel):
-    seq: int
-    at: str
-    actor: str
-    action: str
-    target_type: str
-    target_id: str
-    before: Any = None
-    after: Any = None
-    reason: str | None = None
-    hash: str
+    """One entry of the append-only, hash-chained audit log."""
+
+    seq: int = Field(description="Position in the log.")
+    at: str = Field(description="When (UTC, ISO 8601).")
+    actor: str = Field(description="Who (operator name, 'cli', or user:<id>).")
+    action: str = Field(description="e.g. recommendation.flag, consent.revoke, run.delete.")
+    target_type: str = Field(description="user, recommendation, run, operator ...")
+    target_id: str = Field(description="The target's id.")
+    before: Any = Field(default=None, description="The target before (changed fields).")
+    after: Any = Field(default=None, description="The target after.")
+    reason: str | None = Field(default=None, description="The reason given.")
+    hash: str = Field(description="sha256 over this entry and the previous hash.")
 
 
 class AuditOut(BaseModel):
-    total: int
-    chain_ok: bool
-    problems: list[str]
-    items: list[AuditEntryOut]
+    """A page of the audit log with the chain's verification."""
+
+    total: int = Field(description="Entries matching the filters.")
+    chain_ok: bool = Field(description="True when no entry was edited or removed.")
+    problems: list[str] = Field(description="What fails verification, if anything.")
+    items: list[AuditEntryOut] = Field(description="This page, newest first.")
+
+
+class PlaidIn(BaseModel):
+    """A user bundle or a raw Plaid response; unknown fields are kept and passed to ingest."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "user": {"user_id": "u_0000001", "name": "Avery Quinn", "consent": "granted"},
+                    "accounts": [{"account_id": "acc_1", "type": "depository",
+                                  "subtype": "checking",
+                                  "balances": {"current": 1250.5, "iso_currency_code": "USD"}}],
+                    "transactions": [{"transaction_id": "tx_1", "account_id": "acc_1",
+                                      "amount": 12.99, "date": "2026-10-01",
+                                      "iso_currency_code": "USD", "name": "Netflix",
+                                      "pending": False, "payment_channel": "online"}],
+                }
+            ]
+        },
+    )  # fmt: skip
+    user: dict[str, Any] | None = Field(
+        default=None,
+        description="A bundle's user (user_id must be the path's user): name, consent, age_band,"
+        " gender, income_tier, region.",
+    )
+    accounts: list[dict[str, Any]] | None = Field(
+        default=None, description="Plaid Account objects (/accounts/get)."
+    )
+    transactions: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Plaid Transaction objects (/transactions/get); amount positive = money out.",
+    )
+    liabilities: dict[str, Any] | None = Field(
+        default=None, description="Plaid /liabilities/get: credit, mortgage, student."
+    )
+    added: list[dict[str, Any]] | None = Field(default=None, description="/transactions/sync: new.")
+    modified: list[dict[str, Any]] | None = Field(
+        default=None, description="/transactions/sync: changed."
+    )
+    removed: list[dict[str, Any]] | None = Field(
+        default=None, description="/transactions/sync: removed ids."
+    )
+    next_cursor: str | None = Field(default=None, description="/transactions/sync cursor.")
 
 
 class PlaidOut(BaseModel):
-    user_id: str
-    loaded: dict[str, int]
-    rejected: dict[str, int]
-    quarantine: str | None
-    recomputed: bool
+    """What the upload loaded and whether the user was recomputed."""
+
+    model_config = _example(
+        {"user_id": "u_0000001", "loaded": {"accounts": 1, "transactions": 1},
+         "rejected": {}, "quarantine": None, "recomputed": True}
+    )  # fmt: skip
+    user_id: str = Field(description="The user.")
+    loaded: dict[str, int] = Field(description="Rows loaded per ledger table.")
+    rejected: dict[str, int] = Field(description="Records rejected per table (see quarantine).")
+    quarantine: str | None = Field(description="Server-side file listing each reject and why.")
+    recomputed: bool = Field(description="The user's signals and recommendations were rebuilt.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sqlite3
 import tempfile
@@ -18,6 +19,8 @@ from spendsense.api.schemas import (
     RecommendationOut,
     RecommendationsOut,
     ReviewItem,
+    UserRow,
+    UsersOut,
     WindowProfile,
 )
 from spendsense.config import Settings
@@ -45,10 +48,13 @@ def build_profile(conn: sqlite3.Connection, user_id: str) -> ProfileOut:
     return profile_of(conn, user)
 
 
-def profile_of(conn: sqlite3.Connection, user: dict[str, Any]) -> ProfileOut:
-    """The profile of a user row, without the consent check (the console shows it with a notice)."""
+def profile_of(
+    conn: sqlite3.Connection, user: dict[str, Any], as_of: str | None = None
+) -> ProfileOut:
+    """The profile of a user row at ``as_of`` (default the newest), without the consent check
+    (the console shows it with a notice)."""
     user_id = user["user_id"]
-    as_of = reads.latest_as_of(conn, user_id)
+    as_of = as_of or reads.latest_as_of(conn, user_id)
     windows: list[WindowProfile] = []
     if as_of:
         sig = reads.signals(conn, user_id, as_of)
@@ -65,6 +71,47 @@ def profile_of(conn: sqlite3.Connection, user: dict[str, Any]) -> ProfileOut:
         as_of_date=as_of,
         windows=windows,
     )
+
+
+def persona_names() -> list[str]:
+    """What a persona filter accepts: every persona's name, and STABLE."""
+    from spendsense.personas.metadata import PERSONA_METADATA
+
+    return [str(m["name"]) for m in PERSONA_METADATA.values()] + ["STABLE"]
+
+
+def persona_filter(name: str | None) -> str | None:
+    """A persona filter as given (None for any); 422 naming the valid values when unknown."""
+    if not name:
+        return None
+    valid = persona_names()
+    if name in valid:
+        return name
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise UserError(
+        f"unknown persona {name!r}: use one of {', '.join(valid)}.{hint}", field="persona"
+    )
+
+
+def list_users_page(
+    conn: sqlite3.Connection,
+    *,
+    q: str | None,
+    persona: str | None,
+    window: int | None,
+    consent: str | None,
+    review_status: str | None,
+    as_of: str | None,
+    limit: int,
+    offset: int,
+) -> UsersOut:
+    """A page of users for operators (the console's users list and ``GET /users``)."""
+    rows, total = reads.list_users(
+        conn, q=q, persona=persona_filter(persona), window=window, consent=consent,
+        review_status=review_status, as_of=as_of, limit=limit, offset=offset,
+    )  # fmt: skip
+    return UsersOut(total=total, items=[UserRow.model_validate(r) for r in rows])
 
 
 def delivered_recommendations(
@@ -108,11 +155,13 @@ def user_recommendations(
         items = reads.recommendations(conn, user_id, as_of=as_of)
     else:
         items = delivered_recommendations(conn, user_id, policy, as_of=as_of)
-    return RecommendationsOut(
-        user_id=user_id,
-        as_of_date=as_of,
-        delivery_policy=policy,
-        items=[recommendation_out(r, policy) for r in items],
+    return RecommendationsOut.model_validate(
+        {
+            "user_id": user_id,
+            "as_of_date": as_of,
+            "delivery_policy": policy,
+            "items": [recommendation_out(r, policy) for r in items],
+        }
     )
 
 

@@ -109,6 +109,11 @@ HOLDER_CATEGORIES: frozenset[str] = frozenset({"personal", "business", "unrecogn
 PAYMENT_CHANNELS: frozenset[str] = frozenset({"online", "in store", "other"})
 CONFIDENCE_LEVELS: frozenset[str] = frozenset({"VERY_HIGH", "HIGH", "MEDIUM", "LOW", "UNKNOWN"})
 CONSENT_STATES: frozenset[str] = frozenset({"granted", "revoked", "none"})
+# Demographic bands of a user (the generator draws from them; the API accepts only these).
+AGE_BANDS: tuple[str, ...] = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
+GENDERS: tuple[str, ...] = ("female", "male", "nonbinary")
+INCOME_TIERS: tuple[str, ...] = ("low", "lower_middle", "middle", "upper_middle", "high")
+REGIONS: tuple[str, ...] = ("northeast", "midwest", "south", "west")
 
 
 NEAR_SUFFIX = 3  # characters a category code may differ by at its end (see Taxonomy.near)

@@ -140,6 +140,16 @@ def list_audit(
 
 
 def _filters(**values: str | None) -> tuple[str, tuple[str, ...]]:
-    clauses = [f"{name} = ?" for name, v in values.items() if v]
-    args = tuple(v for v in values.values() if v)
-    return ((" WHERE " + " AND ".join(clauses)) if clauses else ""), args
+    """Exact matches, except ``action``: any part of it ("flag" finds flag and unflag)."""
+    clauses, args = [], []
+    for name, value in values.items():
+        if not value:
+            continue
+        if name == "action":
+            escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("action LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
+        else:
+            clauses.append(f"{name} = ?")
+            args.append(value)
+    return ((" WHERE " + " AND ".join(clauses)) if clauses else ""), tuple(args)

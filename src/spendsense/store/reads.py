@@ -200,12 +200,24 @@ def list_users(
     window: int | None = None,
     consent: str | None = None,
     review_status: str | None = None,
+    as_of: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Users with their newest primary personas (30d/180d) and counts of recommendations by status."""
+    """Users with their primary personas (30d/180d) and counts of recommendations by status.
+
+    Personas are those of ``as_of`` (a run date), else of each user's newest as-of; every row
+    says which (``as_of_date``).
+    """
     clauses: list[str] = []
     args: list[object] = []
+    # the as-of shown per user: the chosen one, else the user's newest
+    day = (
+        "?"
+        if as_of
+        else "(SELECT MAX(p2.as_of_date) FROM persona_assignments p2 WHERE p2.user_id = u.user_id)"
+    )
+    day_args: list[object] = [as_of] if as_of else []
     if q:
         clauses.append("(u.user_id LIKE ? OR u.name LIKE ?)")
         args += [f"%{q}%", f"%{q}%"]
@@ -216,34 +228,57 @@ def list_users(
         win = " AND pa.window_days = ?" if window else ""
         clauses.append(
             "EXISTS (SELECT 1 FROM persona_assignments pa WHERE pa.user_id = u.user_id"
-            " AND pa.as_of_date = (SELECT MAX(as_of_date) FROM persona_assignments p2"
-            " WHERE p2.user_id = u.user_id)"
+            f" AND pa.as_of_date = {day}"
             f" AND (pa.primary_persona_name = ? OR pa.status = ?){win})"
         )
-        args += [persona, persona, *([window] if window else [])]
+        args += [*day_args, persona, persona, *([window] if window else [])]
     if review_status:
         clauses.append(
-            "EXISTS (SELECT 1 FROM recommendations r WHERE r.user_id = u.user_id AND r.status = ?)"
+            "EXISTS (SELECT 1 FROM recommendations r WHERE r.user_id = u.user_id AND r.status = ?"
+            + (" AND r.as_of_date = ?" if as_of else "")
+            + ")"
         )
-        args.append(review_status)
+        args += [review_status, *day_args]
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     total = conn.execute(f"SELECT COUNT(*) FROM users u{where}", args).fetchone()[0]
+
+    def persona_at(window_days: int) -> str:
+        return (
+            "(SELECT COALESCE(primary_persona_name, status) FROM persona_assignments pa"
+            f" WHERE pa.user_id = u.user_id AND pa.window_days = {window_days}"
+            f" AND pa.as_of_date = {day})"
+        )
+
+    counts = " AND r.as_of_date = ?" if as_of else ""
     rows = conn.execute(
-        "SELECT u.user_id, u.name, u.consent_status,"
-        " (SELECT COALESCE(primary_persona_name, status) FROM persona_assignments pa"
-        "  WHERE pa.user_id = u.user_id AND pa.window_days = 30"
-        "  ORDER BY as_of_date DESC LIMIT 1) AS persona_30,"
-        " (SELECT COALESCE(primary_persona_name, status) FROM persona_assignments pa"
-        "  WHERE pa.user_id = u.user_id AND pa.window_days = 180"
-        "  ORDER BY as_of_date DESC LIMIT 1) AS persona_180,"
+        f"SELECT u.user_id, u.name, u.consent_status, {day} AS as_of_date,"
+        f" {persona_at(30)} AS persona_30, {persona_at(180)} AS persona_180,"
         " (SELECT COUNT(*) FROM recommendations r WHERE r.user_id = u.user_id"
-        "  AND r.status = 'proposed') AS proposed,"
+        f"  AND r.status = 'proposed'{counts}) AS proposed,"
         " (SELECT COUNT(*) FROM recommendations r WHERE r.user_id = u.user_id"
-        "  AND r.status = 'flagged') AS flagged"
+        f"  AND r.status = 'flagged'{counts}) AS flagged"
         f" FROM users u{where} ORDER BY u.user_id LIMIT ? OFFSET ?",
-        (*args, limit, offset),
+        (*day_args, *day_args, *day_args, *day_args, *day_args, *args, limit, offset),
     ).fetchall()
     return [dict(r) for r in rows], int(total)
+
+
+def as_of_dates_of(conn: sqlite3.Connection, user_id: str) -> list[str]:
+    """The run dates with outputs for one user, newest first."""
+    rows = conn.execute(
+        "SELECT as_of_date FROM persona_assignments WHERE user_id = ?"
+        " UNION SELECT as_of_date FROM recommendations WHERE user_id = ? ORDER BY 1 DESC",
+        (user_id, user_id),
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def as_of_dates(conn: sqlite3.Connection) -> list[str]:
+    """Every run date with persona assignments, newest first (for the as-of menus)."""
+    rows = conn.execute(
+        "SELECT DISTINCT as_of_date FROM persona_assignments ORDER BY as_of_date DESC"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
 
 
 def persona_names(conn: sqlite3.Connection) -> list[str]:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# the demographic bands live with the ledger's vocabularies (the API validates against them)
+from spendsense.ledger.vocab import AGE_BANDS as AGE_BANDS
+from spendsense.ledger.vocab import GENDERS as GENDERS
+from spendsense.ledger.vocab import INCOME_TIERS as INCOME_TIERS
+from spendsense.ledger.vocab import REGIONS as REGIONS
+
 # Fake people: common given names and surnames combined at random; no real person is described.
 FIRST_NAMES: tuple[str, ...] = (
     "Avery", "Jordan", "Morgan", "Riley", "Casey", "Quinn", "Harper", "Rowan", "Emery", "Skyler",
@@ -180,10 +186,6 @@ MIXES: tuple[tuple[str, str], ...] = (
     ("variable_income", "savings_builder"),
     ("subscription_heavy", "savings_builder"),
 )
-AGE_BANDS: tuple[str, ...] = ("18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-GENDERS: tuple[str, ...] = ("female", "male", "nonbinary")
-INCOME_TIERS: tuple[str, ...] = ("low", "lower_middle", "middle", "upper_middle", "high")
-REGIONS: tuple[str, ...] = ("northeast", "midwest", "south", "west")
 # Monthly take-home pay range per income tier, cents.
 TIER_INCOME: tuple[tuple[int, int], ...] = (
     (180000, 260000),

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from spendsense import text
 from spendsense.guardrails.delivery import STATE_LABELS, delivery_state
+from spendsense.web import display
 from spendsense.web.charts import bar_chart, line_chart
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
@@ -60,7 +61,10 @@ def build() -> Jinja2Templates:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     templates = Jinja2Templates(env=env)
-    env.filters.update(money=money, pct=pct, show=show, label=label, terms=terms)
+    env.filters.update(
+        money=money, pct=pct, show=show, label=label, terms=terms, when=display.when,
+        signal=display.fmt_signal, signal_label=display.label_of,
+    )  # fmt: skip
     env.globals.update(
         bar_chart=bar_chart,
         line_chart=line_chart,

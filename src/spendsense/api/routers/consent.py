@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from spendsense.api.deps import ConnDep, CurrentPrincipal, ensure_access
+from spendsense.api.errors import error_responses
 from spendsense.api.schemas import ConsentIn, ConsentOut
 from spendsense.store.oversight import change_consent
 
-router = APIRouter(tags=["consent"])
+router = APIRouter(tags=["consent"], responses=error_responses(401, 403, 404, 422))
 
 
 @router.post("/consent", response_model=ConsentOut)

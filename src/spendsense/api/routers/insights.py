@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from spendsense.api.deps import ConnDep, CurrentPrincipal, SettingsDep, ensure_access
+from spendsense.api.errors import error_responses
 from spendsense.api.schemas import (
     ID_PATTERN,
     FeedbackIn,
@@ -17,18 +18,19 @@ from spendsense.api.service import build_profile, require_consent, user_recommen
 from spendsense.store.oversight import record_feedback
 from spendsense.store.reads import get_trace
 
-router = APIRouter(tags=["insights"])
-UserId = Path(pattern=ID_PATTERN)
+router = APIRouter(tags=["insights"], responses=error_responses(401, 403, 404))
+UserId = Path(pattern=ID_PATTERN, description="The user's id.")
+INVALID = error_responses(422)
 
 
-@router.get("/profile/{user_id}", response_model=ProfileOut)
+@router.get("/profile/{user_id}", response_model=ProfileOut, responses=INVALID)
 def get_profile(conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserId) -> ProfileOut:
     """Signals from the feature tables and personas for every window at the latest as-of."""
     ensure_access(principal, user_id)
     return build_profile(conn, user_id)
 
 
-@router.get("/recommendations/{user_id}", response_model=RecommendationsOut)
+@router.get("/recommendations/{user_id}", response_model=RecommendationsOut, responses=INVALID)
 async def get_recommendations(
     conn: ConnDep, principal: CurrentPrincipal, settings: SettingsDep, user_id: str = UserId
 ) -> RecommendationsOut:
@@ -44,7 +46,7 @@ async def get_recommendations(
     return user_recommendations(conn, principal, user_id, settings.delivery_policy)
 
 
-@router.get("/traces/{trace_id}", response_model=TraceOut)
+@router.get("/traces/{trace_id}", response_model=TraceOut, responses=INVALID)
 def get_decision_trace(trace_id: str, conn: ConnDep, principal: CurrentPrincipal) -> TraceOut:
     """One decision trace: why an item was (or was not) recommended."""
     trace = get_trace(conn, trace_id)
@@ -53,7 +55,7 @@ def get_decision_trace(trace_id: str, conn: ConnDep, principal: CurrentPrincipal
     return TraceOut.model_validate(trace)
 
 
-@router.post("/feedback", response_model=FeedbackOut, status_code=201)
+@router.post("/feedback", response_model=FeedbackOut, status_code=201, responses=INVALID)
 def post_feedback(body: FeedbackIn, conn: ConnDep, principal: CurrentPrincipal) -> FeedbackOut:
     """Helpful or not, with optional text; a customer rates only their own items."""
     row = record_feedback(

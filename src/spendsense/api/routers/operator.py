@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from spendsense.api.actions import act
-from spendsense.api.deps import ConnDep, CurrentOperator, SettingsDep
+from spendsense.api.deps import (
+    Blank,
+    ConnDep,
+    CurrentOperator,
+    Days,
+    SettingsDep,
+    Text64,
+    Text100,
+    Text128,
+)
+from spendsense.api.errors import error_responses
 from spendsense.api.schemas import (
     ActionIn,
     AuditOut,
@@ -16,15 +26,17 @@ from spendsense.api.schemas import (
     OverrideIn,
     RecommendationOut,
     ReviewOut,
+    ReviewStatus,
     TokenRevokedOut,
     TokenRevokeIn,
 )
-from spendsense.api.service import audit_page, recommendation_out, review_item
+from spendsense.api.service import audit_page, persona_filter, recommendation_out, review_item
 from spendsense.store.auth import revoke_token, set_operator_disabled
 from spendsense.store.oversight import review_queue
 
-router = APIRouter(prefix="/operator", tags=["operator"])
-Status = Literal["proposed", "approved", "overridden", "flagged", "delivered"]
+router = APIRouter(prefix="/operator", tags=["operator"], responses=error_responses(401, 403, 422))
+ACTION_ERRORS = error_responses(404, 409)
+PERSONA_HELP = "Primary persona name (e.g. 'High Utilization') or STABLE; empty means any."
 
 
 @router.get("/review", response_model=ReviewOut)
@@ -32,20 +44,27 @@ def get_review(
     conn: ConnDep,
     operator: CurrentOperator,
     settings: SettingsDep,
-    status: Status | None = None,
-    persona: str | None = Query(default=None, max_length=100),
-    window: int | None = Query(default=None, ge=1, le=3650),
-    limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    status: Annotated[
+        ReviewStatus | None, Blank, Query(description="Review status; default proposed + flagged.")
+    ] = None,
+    persona: Annotated[Text100 | None, Blank, Query(description=PERSONA_HELP)] = None,
+    window: Annotated[
+        Days | None, Blank, Query(description="Window in days; empty means any.")
+    ] = None,
+    limit: int = Query(default=100, ge=1, le=1000, description="Page size."),
+    offset: int = Query(default=0, ge=0, description="Items to skip."),
 ) -> ReviewOut:
     """The approval queue (proposed and flagged by default), filterable by status, persona, window."""
     rows, total = review_queue(
-        conn, status=status, persona=persona, window=window, limit=limit, offset=offset
-    )
+        conn, status=status, persona=persona_filter(persona), window=window, limit=limit,
+        offset=offset,
+    )  # fmt: skip
     return ReviewOut(total=total, items=[review_item(r, settings.delivery_policy) for r in rows])
 
 
-@router.post("/recommendations/{recommendation_id}/approve", response_model=RecommendationOut)
+@router.post(
+    "/recommendations/{recommendation_id}/approve", response_model=RecommendationOut, responses=ACTION_ERRORS
+)
 def approve(
     recommendation_id: str,
     body: ActionIn,
@@ -61,7 +80,9 @@ def approve(
     return recommendation_out(rec, settings.delivery_policy)
 
 
-@router.post("/recommendations/{recommendation_id}/override", response_model=RecommendationOut)
+@router.post(
+    "/recommendations/{recommendation_id}/override", response_model=RecommendationOut, responses=ACTION_ERRORS
+)
 def override(
     recommendation_id: str,
     body: OverrideIn,
@@ -83,7 +104,9 @@ def override(
     return recommendation_out(rec, settings.delivery_policy)
 
 
-@router.post("/recommendations/{recommendation_id}/flag", response_model=RecommendationOut)
+@router.post(
+    "/recommendations/{recommendation_id}/flag", response_model=RecommendationOut, responses=ACTION_ERRORS
+)
 def flag(
     recommendation_id: str,
     body: FlagIn,
@@ -99,7 +122,9 @@ def flag(
     return recommendation_out(rec, settings.delivery_policy)
 
 
-@router.post("/recommendations/{recommendation_id}/unflag", response_model=RecommendationOut)
+@router.post(
+    "/recommendations/{recommendation_id}/unflag", response_model=RecommendationOut, responses=ACTION_ERRORS
+)
 def unflag(
     recommendation_id: str,
     body: ActionIn,
@@ -115,7 +140,7 @@ def unflag(
     return recommendation_out(rec, settings.delivery_policy)
 
 
-@router.post("/tokens/revoke", response_model=TokenRevokedOut)
+@router.post("/tokens/revoke", response_model=TokenRevokedOut, responses=error_responses(404))
 def revoke_one_token(
     body: TokenRevokeIn, conn: ConnDep, operator: CurrentOperator
 ) -> TokenRevokedOut:
@@ -123,18 +148,24 @@ def revoke_one_token(
     return TokenRevokedOut(token_id=revoke_token(conn, body.token, actor=operator.name))
 
 
-@router.post("/operators/{username}/disable", response_model=OperatorStateOut)
+@router.post(
+    "/operators/{username}/disable", response_model=OperatorStateOut,
+    responses=error_responses(404),
+)  # fmt: skip
 def disable_operator(
-    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64)
+    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64, description="The operator's user name.")
 ) -> OperatorStateOut:
     """Disable an operator: sessions end and API tokens are revoked at once; audited."""
     operator_id = set_operator_disabled(conn, username, True, actor=operator.name)
     return OperatorStateOut(username=username, operator_id=operator_id, disabled=True)
 
 
-@router.post("/operators/{username}/enable", response_model=OperatorStateOut)
+@router.post(
+    "/operators/{username}/enable", response_model=OperatorStateOut,
+    responses=error_responses(404),
+)  # fmt: skip
 def enable_operator(
-    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64)
+    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64, description="The operator's user name.")
 ) -> OperatorStateOut:
     """Re-enable an operator (they sign in again; revoked tokens stay revoked); audited."""
     operator_id = set_operator_disabled(conn, username, False, actor=operator.name)
@@ -145,11 +176,15 @@ def enable_operator(
 def get_audit(
     conn: ConnDep,
     operator: CurrentOperator,
-    action: str | None = Query(default=None, max_length=64),
-    actor: str | None = Query(default=None, max_length=64),
-    target_id: str | None = Query(default=None, max_length=128),
-    limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    action: Annotated[
+        Text64 | None,
+        Blank,
+        Query(description="Part of the action, e.g. 'flag' or 'consent.'."),
+    ] = None,
+    actor: Annotated[Text64 | None, Blank, Query(description="Who acted.")] = None,
+    target_id: Annotated[Text128 | None, Blank, Query(description="The target's id.")] = None,
+    limit: int = Query(default=100, ge=1, le=1000, description="Page size."),
+    offset: int = Query(default=0, ge=0, description="Entries to skip."),
 ) -> AuditOut:
     """Audit-log entries, newest first, with the hash chain's verification result."""
     return audit_page(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from spendsense.api import actions
-from spendsense.api.deps import ConnDep, CurrentOperator, SettingsDep
-from spendsense.api.service import audit_page, profile_of
+from spendsense.api.deps import Blank, ConnDep, CurrentOperator, Days, IsoDate, SettingsDep
+from spendsense.api.schemas import AuditOut
+from spendsense.api.service import audit_page, list_users_page, persona_filter, profile_of
 from spendsense.errors import SpendSenseError
 from spendsense.store import reads
 from spendsense.store.auth import create_customer_token
@@ -20,18 +22,29 @@ from spendsense.store.oversight import (
     review_queue,
 )
 from spendsense.web.charts import bar_chart, line_chart
+from spendsense.web.display import (
+    comparison_note,
+    missing_data,
+    signal_groups,
+    streams_by_window,
+)
 from spendsense.web.templates import render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 PAGE = 50
+# An empty filter (the menus' "any") means "not given", here as in the REST API.
+Window = Annotated[Days | None, Blank, Query()]
+AsOf = Annotated[IsoDate | None, Blank, Query()]
 
 
 def _back(target: str, message: str, kind: str = "ok") -> RedirectResponse:
     """Redirect to a console page with a one-line notice (rendered escaped)."""
+    target, _, anchor = target.partition("#")  # back to the item acted on, not the page top
     if not target.startswith("/console") or "//" in target:
-        target = "/console/users"
+        target, anchor = "/console/users", ""
     sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}{kind}={quote(message)}", status_code=303)
+    fragment = f"#{quote(anchor, safe=':._-')}" if anchor else ""  # ids carry colons
+    return RedirectResponse(f"{target}{sep}{kind}={quote(message)}{fragment}", status_code=303)
 
 
 def _pager_query(**filters: object) -> str:
@@ -51,47 +64,58 @@ def users_page(
     request: Request,
     conn: ConnDep,
     operator: CurrentOperator,
+    window: Window = None,
+    as_of: AsOf = None,
     q: str = Query(default="", max_length=100),
     persona: str = Query(default="", max_length=100),
-    window: int | None = Query(default=None, ge=1, le=3650),
     consent: str = Query(default="", pattern="^(|granted|revoked|none)$"),
     status: str = Query(default="", max_length=20),
     page: int = Query(default=1, ge=1),
 ) -> Response:
-    """Search and filter users by persona, window, consent and review status."""
-    rows, total = reads.list_users(
+    """Search and filter users by persona, window, consent, review status and as-of date."""
+    found = list_users_page(
         conn, q=q or None, persona=persona or None, window=window, consent=consent or None,
-        review_status=status or None, limit=PAGE, offset=(page - 1) * PAGE,
+        review_status=status or None, as_of=as_of, limit=PAGE, offset=(page - 1) * PAGE,
     )  # fmt: skip
     filters = {
         "q": q, "persona": persona, "window": window, "consent": consent, "status": status,
+        "as_of": as_of or "",
     }  # fmt: skip
     context = {
-        "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE)),
-        "filters": filters, "personas": reads.persona_names(conn), "statuses": REVIEW_STATUSES,
-        "pager_query": _pager_query(**filters),
+        "rows": found.items, "total": found.total, "page": page,
+        "pages": max(1, -(-found.total // PAGE)), "filters": filters,
+        "personas": reads.persona_names(conn), "statuses": REVIEW_STATUSES,
+        "as_of_dates": reads.as_of_dates(conn), "pager_query": _pager_query(**filters),
     }  # fmt: skip
     return render(request, "console/users.html", context)
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse, response_model=None)
-def user_page(request: Request, user_id: str, conn: ConnDep, operator: CurrentOperator) -> Response:
+def user_page(
+    request: Request, user_id: str, conn: ConnDep, operator: CurrentOperator, as_of: AsOf = None
+) -> Response:
     """Signals side by side, personas with readable traces, streams, balance chart, recommendations."""
     user = reads.get_user(conn, user_id)
-    profile = profile_of(conn, user)
+    profile = profile_of(conn, user, as_of)
     as_of = profile.as_of_date
     recs = reads.recommendations(conn, user_id, as_of=as_of)
+    here = f"/console/users/{user_id}" + (
+        f"?as_of={as_of}" if as_of and as_of != reads.latest_as_of(conn, user_id) else ""
+    )
     context = {
         "user": user,
         "profile": profile,
-        "families": reads.FEATURE_FAMILIES,
-        "streams": reads.recurring_streams(conn, user_id, as_of) if as_of else [],
+        "signal_groups": signal_groups(profile.windows),
+        "missing": {w.window_days: missing_data(w.persona.assignment_trace if w.persona else None) for w in profile.windows},
+        "comparison_note": comparison_note,
+        "stream_windows": streams_by_window(reads.recurring_streams(conn, user_id, as_of) if as_of else []),
         "balance": line_chart(reads.balance_series(conn, user_id, as_of)),
         "recs": recs,
         "traces": reads.traces_for(conn, [r.trace_id for r in recs]),
         "consents": consent_history(conn, user_id),
-        "here": f"/console/users/{user_id}",
-    }
+        "as_of_dates": reads.as_of_dates_of(conn, user_id),
+        "here": here,
+    }  # fmt: skip
     return render(request, "console/user.html", context)
 
 
@@ -151,14 +175,14 @@ def review_page(
     request: Request,
     conn: ConnDep,
     operator: CurrentOperator,
+    window: Window = None,
     status: str = Query(default="", max_length=20),
     persona: str = Query(default="", max_length=100),
-    window: int | None = Query(default=None, ge=1, le=3650),
     page: int = Query(default=1, ge=1),
 ) -> Response:
     """The approval queue with inline actions."""
     rows, total = review_queue(
-        conn, status=status or None, persona=persona or None, window=window,
+        conn, status=status or None, persona=persona_filter(persona), window=window,
         limit=PAGE, offset=(page - 1) * PAGE,
     )  # fmt: skip
     context = {
@@ -211,6 +235,41 @@ def audit_log_page(
     )  # fmt: skip
     context = {
         "log": log, "action": action, "page": page, "pages": max(1, -(-log.total // PAGE)),
-        "pager_query": _pager_query(action=action),
+        "pager_query": _pager_query(action=action), "links": _audit_links(conn, log),
+        "changes": {e.seq: _changes(e.before, e.after) for e in log.items},
     }  # fmt: skip
     return render(request, "console/audit.html", context)
+
+
+def _audit_links(conn: Any, log: AuditOut) -> dict[int, str]:
+    """A console link per entry's target: the user's page, or the item on its user's page."""
+    rec_ids = [e.target_id for e in log.items if e.target_type == "recommendation"]
+    owners: dict[str, str] = {}
+    if rec_ids:
+        marks = ",".join("?" * len(rec_ids))
+        rows = conn.execute(
+            "SELECT recommendation_id, user_id FROM recommendations"
+            f" WHERE recommendation_id IN ({marks})",
+            rec_ids,
+        ).fetchall()
+        owners = {r[0]: r[1] for r in rows}
+    links: dict[int, str] = {}
+    for e in log.items:
+        if e.target_type == "user":
+            links[e.seq] = f"/console/users/{quote(e.target_id)}"
+        elif e.target_type == "recommendation" and e.target_id in owners:
+            links[e.seq] = f"/console/users/{quote(owners[e.target_id])}#rec-{e.target_id}"
+        elif e.target_type == "run":
+            links[e.seq] = f"/console/users?as_of={quote(e.target_id)}"
+    return links
+
+
+def _changes(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
+    """Field by field, what an entry changed: (field, before, after), unchanged fields left out."""
+    old = before if isinstance(before, dict) else ({} if before is None else {"value": before})
+    new = after if isinstance(after, dict) else ({} if after is None else {"value": after})
+    return [
+        (key, old.get(key), new.get(key))
+        for key in [*old, *(k for k in new if k not in old)]
+        if old.get(key) != new.get(key)
+    ]
