@@ -628,23 +628,25 @@ def operator_create(
 def _operator_exists(username: str) -> str:
     """What to tell an operator whose account is already there (``make demo`` run again)."""
     data = STATE.settings.data_dir
-    reset = _command_named("operator", "reset-password")
+    reset = _password_command()
     how = (
-        f"spendsense --data-dir {data} operator reset-password {username}"
+        f"spendsense --data-dir {data} operator {reset} {username}"
         if reset
         else f"spendsense --data-dir {data} operator create OTHER_NAME --random-password"
+        " (a second operator)"
     )
     return (
-        f"operator {username!r} already exists; its password was printed when it was created."
-        f" Lost it? {how}" + ("" if reset else " (a new operator)")
+        f"operator {username!r} already exists: its password was printed once, when it was"
+        f" created. Lost it? {how}; or start the demo afresh: rm -rf {data} && make demo"
     )
 
 
-def _command_named(group: str, name: str) -> bool:
-    """Whether ``spendsense GROUP NAME`` exists (commands other sessions add are found too)."""
+def _password_command() -> str | None:
+    """The ``operator`` command that sets a new password, if there is one (by its name)."""
     command = typer.main.get_command(app)
-    sub = getattr(command, "commands", {}).get(group)
-    return name in getattr(sub, "commands", {})
+    group = getattr(command, "commands", {}).get("operator")
+    names = sorted(getattr(group, "commands", {}))
+    return next((n for n in names if "password" in n or "reset" in n), None)
 
 
 @audit_app.command("verify")

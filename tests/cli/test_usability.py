@@ -258,3 +258,18 @@ def test_run_timings_add_up_to_the_wall_time(tmp_path: Path) -> None:
     assert abs(sum(steps.values()) - total) < 0.02 * len(steps)
     # the process's own wall time, less what the OS spends starting and ending it
     assert total == pytest.approx(wall, rel=0.2, abs=0.5), (total, wall, steps)
+
+
+def test_operator_create_again_says_how_to_get_in(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["operator", "create", "admin", "--random-password", "--exist-ok"]
+    main(argv)
+    first = capsys.readouterr().out
+    assert "password (shown once):" in first
+    main(argv)  # `make demo` a second time
+    again = capsys.readouterr().out
+    assert "already exists" in again and "Lost it?" in again
+    assert f"spendsense --data-dir {data_dir} operator" in again
+    assert f"rm -rf {data_dir} && make demo" in again
+    assert "password (shown once)" not in again
