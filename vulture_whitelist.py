@@ -13,11 +13,13 @@ from spendsense.recommend.verify import verify_rationales
 from spendsense.spark.convert import convert_synth
 from spendsense import text
 from spendsense.recommend import rationale
+from spendsense.web import display
 
 app.healthz  # a FastAPI route
 app.app_from_env  # uvicorn --factory entry point (docs/api.md)
 PlainCommand.collect_usage_pieces  # click calls these when it renders --help
 PlainCommand.format_options
+display.SignalRow.meets  # console/user.html calls it per window
 reference_markdown  # scripts/config_reference.py writes docs/configuration.md with it
 verify_rationales  # the independent rationale check bench/bench_recommend.py runs
 convert_synth  # bench/bench_scale.py and the Spark tests build their ledgers with it

@@ -138,7 +138,8 @@ class ConsentIn(BaseModel):
     a client cannot backdate a change or name another source."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"user_id": "u_0000001", "action": "grant"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "u_0000001", "action": "grant"}]},
     )
     user_id: str = _user_id()
     action: Literal["grant", "revoke"] = Field(description="Revoking removes derived data at once.")

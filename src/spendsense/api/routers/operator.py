@@ -63,7 +63,9 @@ def get_review(
 
 
 @router.post(
-    "/recommendations/{recommendation_id}/approve", response_model=RecommendationOut, responses=ACTION_ERRORS
+    "/recommendations/{recommendation_id}/approve",
+    response_model=RecommendationOut,
+    responses=ACTION_ERRORS,
 )
 def approve(
     recommendation_id: str,
@@ -81,7 +83,9 @@ def approve(
 
 
 @router.post(
-    "/recommendations/{recommendation_id}/override", response_model=RecommendationOut, responses=ACTION_ERRORS
+    "/recommendations/{recommendation_id}/override",
+    response_model=RecommendationOut,
+    responses=ACTION_ERRORS,
 )
 def override(
     recommendation_id: str,
@@ -105,7 +109,9 @@ def override(
 
 
 @router.post(
-    "/recommendations/{recommendation_id}/flag", response_model=RecommendationOut, responses=ACTION_ERRORS
+    "/recommendations/{recommendation_id}/flag",
+    response_model=RecommendationOut,
+    responses=ACTION_ERRORS,
 )
 def flag(
     recommendation_id: str,
@@ -123,7 +129,9 @@ def flag(
 
 
 @router.post(
-    "/recommendations/{recommendation_id}/unflag", response_model=RecommendationOut, responses=ACTION_ERRORS
+    "/recommendations/{recommendation_id}/unflag",
+    response_model=RecommendationOut,
+    responses=ACTION_ERRORS,
 )
 def unflag(
     recommendation_id: str,
@@ -153,7 +161,9 @@ def revoke_one_token(
     responses=error_responses(404),
 )  # fmt: skip
 def disable_operator(
-    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64, description="The operator's user name.")
+    conn: ConnDep,
+    operator: CurrentOperator,
+    username: str = Path(max_length=64, description="The operator's user name."),
 ) -> OperatorStateOut:
     """Disable an operator: sessions end and API tokens are revoked at once; audited."""
     operator_id = set_operator_disabled(conn, username, True, actor=operator.name)
@@ -165,7 +175,9 @@ def disable_operator(
     responses=error_responses(404),
 )  # fmt: skip
 def enable_operator(
-    conn: ConnDep, operator: CurrentOperator, username: str = Path(max_length=64, description="The operator's user name.")
+    conn: ConnDep,
+    operator: CurrentOperator,
+    username: str = Path(max_length=64, description="The operator's user name."),
 ) -> OperatorStateOut:
     """Re-enable an operator (they sign in again; revoked tokens stay revoked); audited."""
     operator_id = set_operator_disabled(conn, username, False, actor=operator.name)

@@ -82,7 +82,6 @@ def get_users(
     )  # fmt: skip
 
 
-
 @router.post("/users", response_model=UserOut, status_code=201, responses=error_responses(409))
 def post_user(body: UserCreate, conn: ConnDep, operator: CurrentOperator) -> UserOut:
     """Create a user (operators only); consent starts as 'none'."""
