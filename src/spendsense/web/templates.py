@@ -66,6 +66,7 @@ def build() -> Jinja2Templates:
         signal=display.fmt_signal, signal_label=display.label_of,
     )  # fmt: skip
     env.globals.update(
+        comparison_note=display.comparison_note,
         bar_chart=bar_chart,
         line_chart=line_chart,
         DISCLOSURE=DISCLOSURE,

@@ -23,7 +23,6 @@ from spendsense.store.oversight import (
 )
 from spendsense.web.charts import bar_chart, line_chart
 from spendsense.web.display import (
-    comparison_note,
     missing_data,
     signal_groups,
     streams_by_window,
@@ -107,7 +106,6 @@ def user_page(
         "profile": profile,
         "signal_groups": signal_groups(profile.windows),
         "missing": {w.window_days: missing_data(w.persona.assignment_trace if w.persona else None) for w in profile.windows},
-        "comparison_note": comparison_note,
         "stream_windows": streams_by_window(reads.recurring_streams(conn, user_id, as_of) if as_of else []),
         "balance": line_chart(reads.balance_series(conn, user_id, as_of)),
         "recs": recs,
