@@ -161,3 +161,19 @@ def test_lists_show_the_as_of_and_the_operator_chooses_it(
     assert f'<strong id="as-of">{OLDER}</strong>' in page
     assert f'<strong id="as-of">{AS_OF}</strong>' in _page(console, "/console/users/u1")
     assert f"as of {AS_OF}" in _page(console, "/console/review")
+
+
+def test_an_overridden_item_still_renders_readably(console: TestClient) -> None:
+    """An override writes its own trace (guardrail checks, booleans): the page still reads."""
+    csrf = csrf_of(console.get("/console/users/u1").text)
+    form = {"csrf_token": csrf, "version": "1", "reason": "plainer", "title": "A clearer title",
+            "next": "/console/users/u1"}  # fmt: skip
+    assert "overridden" in console.post("/console/recommendations/r1/override", data=form).text
+    html = _page(console, "/console/users/u1")
+    card = html[html.index('id="rec-r1"') :]
+    card = card[: card.index("</article>")]
+    i = card.find("{&#34;")
+    assert i < 0, card[max(0, i - 300) : i + 200]
+    m = LONG_FLOAT.search(card)
+    assert m is None, card[max(0, m.start() - 300) : m.end() + 50]
+    assert "A clearer title" in card
