@@ -50,6 +50,11 @@ class Settings(Section):
         + "; ".join(f"{name}: {text}" for name, text in DESCRIPTIONS.items())
         + ". Env: SPENDSENSE_DELIVERY_POLICY.",
     )
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest HTTP request body the app accepts (413 beyond it).",
+    )
     chunk_users: int = Field(
         default=25_000,
         ge=1,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from spendsense.api.deps import ConnectionPool
 from spendsense.api.errors import install_error_handlers
+from spendsense.api.hardening import Hardening, RedactSecrets
 from spendsense.api.routers import consent, insights, operator, users
 from spendsense.api.schemas import HealthOut
 from spendsense.config import Settings, load_settings
@@ -58,25 +58,6 @@ DOCS_PAGE = """<!doctype html>
 """
 
 health = APIRouter(tags=["health"])
-SECRET_QUERY = re.compile(r"((?:^|[?&])(?:token|password|csrf_token)=)[^&\s]*", re.IGNORECASE)
-
-
-class RedactSecrets(logging.Filter):
-    """Blanks ``token=`` (the customer link), ``password=`` and ``csrf_token=`` in access logs.
-
-    uvicorn's access log writes the full path with its query string, so ``/me?token=...``
-    would otherwise put a customer's credential in every log file.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                SECRET_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        if isinstance(record.msg, str):
-            record.msg = SECRET_QUERY.sub(r"\1[redacted]", record.msg)
-        return True
 
 
 def install_log_redaction() -> None:
@@ -118,6 +99,7 @@ def create_app(
     app.state.pool = ConnectionPool(settings.db_path, size=pool_size)
     app.state.templates = web_templates.build()
     install_error_handlers(app)
+    app.add_middleware(Hardening, max_body=settings.max_body_bytes)
     install_log_redaction()
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount("/docs/assets", StaticFiles(directory=_docs_assets()), name="docs-assets")

@@ -20,6 +20,7 @@ from spendsense.store.auth import (
     principal_from_customer_session,
     principal_from_session,
     principal_from_token,
+    take_notice,
 )
 from spendsense.store.db import connect
 
@@ -28,6 +29,9 @@ CUSTOMER_COOKIE = "ss_me"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+MAX_OFFSET = 1_000_000_000
+"""Largest ``offset`` (and, by pages, ``page``) a list accepts; beyond it is a 422, not a crash."""
+MAX_PAGE = 10_000_000
 
 
 class ConnectionPool:
@@ -148,6 +152,8 @@ async def get_principal(
     if principal.via != "token" and request.method not in SAFE_METHODS:
         await check_csrf(request, principal.csrf)
     request.state.principal = principal
+    if principal.notice and request.method == "GET":  # shown on the next page, once
+        request.state.notice = take_notice(conn, request.cookies.get(SESSION_COOKIE, ""))
     return principal
 
 

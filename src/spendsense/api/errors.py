@@ -16,7 +16,10 @@ from spendsense.errors import SpendSenseError
 log = logging.getLogger(__name__)
 HTML_PREFIXES = ("/console", "/me", "/login", "/logout")
 LOCATION_PARTS = ("body", "query", "path", "header", "cookie")
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+HTTP_CODES = {
+    404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden",
+    413: "payload_too_large",
+}  # fmt: skip
 
 
 class ErrorDetail(BaseModel):
@@ -130,6 +133,11 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         return _respond(request, exc.status_code, code, message, None)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # a number too large for SQLite's 64-bit integers, from any input the bounds missed
+        return _respond(request, 422, "invalid_input", "a number in the request is too large", None)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from spendsense.guardrails.delivery import DeliveryPolicy, DeliveryState
 
 ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+MAX_VERSION = 2**31 - 1
+"""Largest recommendation version a request may name (SQLite integers are 64-bit)."""
 
 Kind = Literal["education", "offer"]
 ReviewStatus = Literal["proposed", "approved", "overridden", "flagged", "delivered"]
@@ -312,7 +314,7 @@ class ActionIn(BaseModel):
     """Send the version you saw: a stale version gets 409."""
 
     model_config = _example({"version": 1, "reason": "numbers checked"})
-    version: int = Field(ge=1, description="The item's version as you loaded it.")
+    version: int = Field(ge=1, le=MAX_VERSION, description="The item's version as you loaded it.")
     reason: str | None = Field(default=None, max_length=1000, description="Why (audited).")
 
 
@@ -429,5 +431,7 @@ class PlaidOut(BaseModel):
     user_id: str = Field(description="The user.")
     loaded: dict[str, int] = Field(description="Rows loaded per ledger table.")
     rejected: dict[str, int] = Field(description="Records rejected per table (see quarantine).")
-    quarantine: str | None = Field(description="Server-side file listing each reject and why.")
+    quarantine: str | None = Field(
+        description="The file listing each reject and why, relative to the data folder."
+    )
     recomputed: bool = Field(description="The user's signals and recommendations were rebuilt.")

@@ -197,6 +197,16 @@ def audit_page(
     return AuditOut(total=total, chain_ok=ok, problems=problems, items=items)
 
 
+def _relative(path: Path | None, root: Path) -> str | None:
+    """A path as the client may see it: relative to the data folder, never the server's layout."""
+    if path is None:
+        return None
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
 def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any]) -> PlaidOut:
     """Write the JSON to a temp file, ingest it for the user, then recompute that user at once."""
 
@@ -217,6 +227,6 @@ def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any]) -> Plai
         user_id=user_id,
         loaded={t: n for t, (n, _) in report.per_table.items()},
         rejected={t: n for t, (_, n) in report.per_table.items() if n},
-        quarantine=str(report.quarantine) if report.quarantine else None,
+        quarantine=_relative(report.quarantine, settings.data_dir),
         recomputed=True,
     )

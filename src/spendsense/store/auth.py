@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import secrets
 import sqlite3
 import uuid
@@ -51,6 +52,7 @@ class Principal:
     name: str  # operator username or user_id
     via: str  # token | session | cookie
     csrf: str | None = None  # expected CSRF token for browser sessions
+    notice: str | None = None  # a one-time console notice (JSON) waiting in the session
 
     @property
     def is_operator(self) -> bool:
@@ -476,14 +478,38 @@ def create_session(conn: sqlite3.Connection, operator_id: str) -> tuple[str, str
 def principal_from_session(conn: sqlite3.Connection, secret: str) -> Principal | None:
     """The operator behind a session cookie, or None when unknown, expired or disabled."""
     row = conn.execute(
-        "SELECT s.operator_id, s.csrf_token, o.username FROM sessions s"
+        "SELECT s.operator_id, s.csrf_token, s.flash, o.username FROM sessions s"
         " JOIN operators o ON o.operator_id = s.operator_id"
         " WHERE s.session_hash = ? AND s.expires_at > ? AND o.disabled = 0",
         (sha256_hex(secret), _iso(_now())),
     ).fetchone()
     if row is None:
         return None
-    return Principal("operator", row["operator_id"], row["username"], "session", row["csrf_token"])
+    return Principal(
+        "operator", row["operator_id"], row["username"], "session", row["csrf_token"], row["flash"]
+    )
+
+
+def set_notice(conn: sqlite3.Connection, secret: str, kind: str, text: str) -> None:
+    """Keep a one-time notice for the next console page of this session (never in the URL)."""
+    conn.execute(
+        "UPDATE sessions SET flash = ? WHERE session_hash = ?",
+        (json.dumps({"kind": kind, "text": text}), sha256_hex(secret)),
+    )
+
+
+def take_notice(conn: sqlite3.Connection, secret: str) -> dict[str, str] | None:
+    """The waiting notice, removed as it is read (shown once)."""
+    digest = sha256_hex(secret)
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT flash FROM sessions WHERE session_hash = ?", (digest,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return None
+        conn.execute("UPDATE sessions SET flash = NULL WHERE session_hash = ?", (digest,))
+    value = json.loads(row[0])
+    return value if isinstance(value, dict) else None
 
 
 def end_session(conn: sqlite3.Connection, secret: str) -> None:

@@ -86,6 +86,7 @@ def render(
         "principal": principal,
         "csrf": getattr(principal, "csrf", None),
         "delivery_policy": request.app.state.settings.delivery_policy,
+        "notice": getattr(request.state, "notice", None),
     }
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

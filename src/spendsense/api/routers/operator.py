@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from spendsense.api.actions import act
 from spendsense.api.deps import (
+    MAX_OFFSET,
     Blank,
     ConnDep,
     CurrentOperator,
@@ -52,7 +53,7 @@ def get_review(
         Days | None, Blank, Query(description="Window in days; empty means any.")
     ] = None,
     limit: int = Query(default=100, ge=1, le=1000, description="Page size."),
-    offset: int = Query(default=0, ge=0, description="Items to skip."),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET, description="Items to skip."),
 ) -> ReviewOut:
     """The approval queue (proposed and flagged by default), filterable by status, persona, window."""
     rows, total = review_queue(
@@ -196,7 +197,7 @@ def get_audit(
     actor: Annotated[Text64 | None, Blank, Query(description="Who acted.")] = None,
     target_id: Annotated[Text128 | None, Blank, Query(description="The target's id.")] = None,
     limit: int = Query(default=100, ge=1, le=1000, description="Page size."),
-    offset: int = Query(default=0, ge=0, description="Entries to skip."),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET, description="Entries to skip."),
 ) -> AuditOut:
     """Audit-log entries, newest first, with the hash chain's verification result."""
     return audit_page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -9,12 +10,21 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from spendsense.api import actions
-from spendsense.api.deps import Blank, ConnDep, CurrentOperator, Days, IsoDate, SettingsDep
-from spendsense.api.schemas import AuditOut
+from spendsense.api.deps import (
+    MAX_PAGE,
+    SESSION_COOKIE,
+    Blank,
+    ConnDep,
+    CurrentOperator,
+    Days,
+    IsoDate,
+    SettingsDep,
+)
+from spendsense.api.schemas import MAX_VERSION, AuditOut
 from spendsense.api.service import audit_page, list_users_page, persona_filter, profile_of
 from spendsense.errors import SpendSenseError
 from spendsense.store import reads
-from spendsense.store.auth import create_customer_token
+from spendsense.store.auth import create_customer_token, set_notice
 from spendsense.store.consents import consent_history
 from spendsense.store.oversight import (
     REVIEW_STATUSES,
@@ -36,14 +46,21 @@ Window = Annotated[Days | None, Blank, Query()]
 AsOf = Annotated[IsoDate | None, Blank, Query()]
 
 
-def _back(target: str, message: str, kind: str = "ok") -> RedirectResponse:
-    """Redirect to a console page with a one-line notice (rendered escaped)."""
+def _back(
+    request: Request, conn: sqlite3.Connection, target: str, message: str, kind: str = "ok"
+) -> RedirectResponse:
+    """Redirect to a console page (at the item acted on); the notice waits in the session.
+
+    Never in the URL: a link cannot make the console show its text as an official alert.
+    """
     target, _, anchor = target.partition("#")  # back to the item acted on, not the page top
     if not target.startswith("/console") or "//" in target:
         target, anchor = "/console/users", ""
-    sep = "&" if "?" in target else "?"
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        set_notice(conn, secret, kind, message)
     fragment = f"#{quote(anchor, safe=':._-')}" if anchor else ""  # ids carry colons
-    return RedirectResponse(f"{target}{sep}{kind}={quote(message)}{fragment}", status_code=303)
+    return RedirectResponse(f"{target}{fragment}", status_code=303)
 
 
 def _pager_query(**filters: object) -> str:
@@ -69,7 +86,7 @@ def users_page(
     persona: str = Query(default="", max_length=100),
     consent: str = Query(default="", pattern="^(|granted|revoked|none)$"),
     status: str = Query(default="", max_length=20),
-    page: int = Query(default=1, ge=1),
+    page: int = Query(default=1, ge=1, le=MAX_PAGE),
 ) -> Response:
     """Search and filter users by persona, window, consent, review status and as-of date."""
     found = list_users_page(
@@ -123,12 +140,13 @@ def user_page(
     response_model=None,
 )
 def act(
+    request: Request,
     recommendation_id: str,
     action: str,
     conn: ConnDep,
     operator: CurrentOperator,
     settings: SettingsDep,
-    version: int = Form(ge=1),
+    version: int = Form(ge=1, le=MAX_VERSION),
     reason: str = Form(default="", max_length=1000),
     title: str = Form(default="", max_length=300),
     rationale: str = Form(default="", max_length=4000),
@@ -142,12 +160,13 @@ def act(
             reason=reason, title=title, rationale=rationale, item_id=item_id,
         )  # fmt: skip
     except SpendSenseError as exc:
-        return _back(next, exc.message, "error")
-    return _back(next, f"{rec.title}: {rec.status} (version {rec.version})")
+        return _back(request, conn, next, exc.message, "error")
+    return _back(request, conn, next, f"{rec.title}: {rec.status} (version {rec.version})")
 
 
 @router.post("/users/{user_id}/consent", response_class=HTMLResponse, response_model=None)
 def consent(
+    request: Request,
     user_id: str,
     conn: ConnDep,
     operator: CurrentOperator,
@@ -157,7 +176,7 @@ def consent(
     result = change_consent(
         conn, user_id, action, source="console", actor=operator.name, by_operator=True
     )
-    return _back(f"/console/users/{user_id}", f"consent {result['status']}")
+    return _back(request, conn, f"/console/users/{user_id}", f"consent {result['status']}")
 
 
 @router.post("/users/{user_id}/token", response_class=HTMLResponse, response_model=None)
@@ -176,7 +195,7 @@ def review_page(
     window: Window = None,
     status: str = Query(default="", max_length=20),
     persona: str = Query(default="", max_length=100),
-    page: int = Query(default=1, ge=1),
+    page: int = Query(default=1, ge=1, le=MAX_PAGE),
 ) -> Response:
     """The approval queue with inline actions."""
     rows, total = review_queue(
@@ -224,7 +243,7 @@ def audit_log_page(
     conn: ConnDep,
     operator: CurrentOperator,
     action: str = Query(default="", max_length=64),
-    page: int = Query(default=1, ge=1),
+    page: int = Query(default=1, ge=1, le=MAX_PAGE),
 ) -> Response:
     """The audit log, newest first, with the chain's verification result."""
     log = audit_page(
