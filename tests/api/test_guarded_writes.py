@@ -101,7 +101,11 @@ def test_override_to_an_eligible_offer_brings_partner_terms_and_disclosure(
     assert "Harbor Federal Credit Union" in body["offer_disclosure"]
     assert body["disclosure"].startswith("This is educational content")
     trace = _trace(seeded, "r1")
-    assert trace["eligibility"]["passed"] is True and trace["item"]["kind"] == "offer"
+    assert (
+        trace["eligibility"]["failed"] == []
+        and "min_monthly_income" in trace["eligibility"]["passed"]
+    )
+    assert trace["item"]["kind"] == "offer"
     assert trace["rationale_by"] == "operator"
 
 
@@ -187,3 +191,23 @@ def test_offers_carry_partner_terms_and_their_disclosure_in_api_and_console(
     assert "This is a partner offer from Meridian Card Co." in card
     review = client.get("/console/review?status=flagged").text
     assert "Partner offer from Meridian Card Co." in review.split('id="rec-r2"')[1]
+
+
+def test_console_trace_shows_the_review_history_readably(
+    client: TestClient, seeded: Seeded
+) -> None:
+    r = _act(client, seeded, "r1", "override", version=1, item_id="edu_hysa_basics", reason="fit")
+    assert r.status_code == 200
+    login = {
+        "username": "alice",
+        "password": PASSWORD,
+        "csrf_token": csrf_of(client.get("/login").text),
+    }
+    client.post("/login", data=login)
+    page = client.get("/console/users/u1").text
+    card = page.split('id="rec-r1"')[1].split("</article>")[0]
+    trace = card.split('class="decision-trace"')[1]
+    assert "override by alice" in trace and "edu_utilization_explainer → edu_hysa_basics" in trace
+    assert "Guardrails" in trace and "catalog, tone, eligibility, disclosure" in trace
+    review = trace.split("<dt>Review</dt>")[1].split("</dd>")[0]
+    assert "{" not in review and "before" not in review  # read as sentences, not JSON

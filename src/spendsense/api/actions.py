@@ -18,6 +18,7 @@ from spendsense.config import Settings
 from spendsense.errors import UserError
 from spendsense.guardrails.check import CHECKS, checks_summary, guardrail_check
 from spendsense.guardrails.disclosure import DISCLOSURE, offer_disclosure
+from spendsense.guardrails.eligibility import eligibility_checks
 from spendsense.recommend.catalog import Catalog, OfferItem
 from spendsense.recommend.fields import build_view
 from spendsense.recommend.rationale import render
@@ -29,6 +30,7 @@ from spendsense.store.oversight import ACTIONS, act_on_recommendation, content_o
 from spendsense.store.reads import Recommendation, get_recommendation, get_user, user_features
 
 GUARDED_ACTIONS = ("approve", "override")
+ELIGIBILITY_IDS = [name for name, _, _ in eligibility_checks()]
 
 
 class GuardrailRefusal(UserError):
@@ -150,8 +152,11 @@ def _trace_update(
             "category": category,
         },
         "tone": {"passed": checks["tone"], "violations": checks["tone_violations"]},
+        # the pipeline's shape: the check ids that passed and failed (none for education)
         "eligibility": {
-            "passed": content["kind"] != "offer" or checks["eligibility"],
+            "passed": [c for c in ELIGIBILITY_IDS if c not in checks["eligibility_failed"]]
+            if content["kind"] == "offer"
+            else [],
             "failed": checks["eligibility_failed"],
         },
         "guardrails": {"checks": list(CHECKS), "passed": checks["passed"]},
