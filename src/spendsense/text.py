@@ -46,6 +46,7 @@ NOUNS: Final[dict[str, str]] = {
     "payment": "payments",
     "deposit": "deposits",
     "merchant": "merchants",
+    "minute": "minutes",
 }
 """Nouns a count can carry (``count_card``: 1 card, 2 cards); underscores print as spaces."""
 
@@ -379,7 +380,7 @@ def shown_matches(token: pl.Expr, value: pl.Expr, fmt: str) -> pl.Expr:
 
 # --- the sentence contract ----------------------------------------------------------------
 
-_UNITS = r"(?:recurring |active |credit )?(?:subscription|card|month|day|charge|merchant|payment|account|deposit|week|year)"
+_UNITS = r"(?:recurring |active |credit )?(?:subscription|card|month|day|charge|merchant|payment|account|deposit|week|year|minute)"
 _NOT_NUM = r"(?:^|[^0-9.,$-])"
 
 

@@ -82,6 +82,7 @@ POLICY: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
     ("POST", "/me/consent"): (CUSTOMER, {"data": {"action": "grant"}}),
     ("POST", "/me/feedback"): (OWN_CARD, {"data": {"recommendation_id": "r1", "helpful": "yes"}}),
     ("POST", "/me/signout"): (CUSTOMER, {}),
+    ("GET", "/me/calculate/{recommendation_id}"): (OWN_CARD, {}),
 }
 PARAMS = {
     "{user_id}": "u1",

@@ -83,17 +83,24 @@ def test_me_flow_consent_insights_feedback_optout(client: TestClient, seeded: Se
 def test_me_insights_show_cards_with_disclosure(client: TestClient, seeded: Seeded) -> None:
     client.get(f"/me?token={seeded.tokens['u1']}")
     html = client.get("/me").text
-    assert DISCLOSURE in html and "Because" in html
+    assert html.count(DISCLOSURE) == 1  # once for the page, not once per card
     assert "Title r1" in html and "Title r3" in html and "Title r2" not in html  # r2 is flagged
     assert EVIL not in html and "&lt;script&gt;" in html
-    assert "biweekly" not in html and "every two weeks" in html
+    assert "biweekly" not in html and "Your pay arrives every two weeks, about $4,200.00" in html
+    assert html.count("Your pay arrives") == 1  # insights once, not once per window
     csrf = csrf_of(html)
     r = client.post(
         "/me/feedback", data={"csrf_token": csrf, "recommendation_id": "r1", "helpful": "no"}
     )
-    assert "Thanks for your feedback" in r.text
+    assert "you said this was not helpful" in r.text
     assert seeded.conn.execute("SELECT helpful FROM feedback").fetchone()[0] == 0
     r = client.post("/me/consent", data={"csrf_token": csrf, "action": "revoke"})
+    assert "Stop your insights?" in r.text  # a confirmation first: nothing removed yet
+    assert (
+        seeded.conn.execute("SELECT consent_status FROM users WHERE user_id='u1'").fetchone()[0]
+        == "granted"
+    )
+    r = client.post("/me/consent", data={"csrf_token": csrf, "action": "revoke", "confirm": "yes"})
     assert "Yes, show me my insights" in r.text and "Title r1" not in r.text
 
 

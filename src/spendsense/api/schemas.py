@@ -266,6 +266,66 @@ class RecommendationOut(BaseModel):
     )
 
 
+class CalculatorFieldOut(BaseModel):
+    name: str = Field(description="Query parameter name for GET /me/calculate/{recommendation_id}.")
+    label: str
+    value: float = Field(description="Prefilled from the customer's numbers (the card's period).")
+    unit: Literal["$", "%", "months"]
+    hint: str | None = None
+
+
+class CalculatorOut(BaseModel):
+    kind: Literal["card_payoff", "emergency_fund", "savings_rate"]
+    title: str
+    fields: list[CalculatorFieldOut]
+    result: list[str] = Field(description="The result for the prefilled values, in sentences.")
+
+
+class CardOut(BaseModel):
+    """One idea on the customer's page: catalog content, why it was chosen, its period."""
+
+    recommendation_id: str
+    item_id: str
+    kind: Literal["education", "offer"]
+    title: str
+    summary: str
+    body: str
+    format: str = Field(description="article, checklist, calculator, template, guide or offer.")
+    format_label: str = Field(description='For example "A checklist, about 3 minutes to read."')
+    reading_time_minutes: int
+    why: str = Field(description="The rationale: why it was chosen, citing the customer's numbers.")
+    window_days: int = Field(description="The period its numbers come from.")
+    period_label: str | None = Field(
+        description='"Based on your last 30 days." when the page mixes periods, else null '
+        "(the page's period_note says it once)."
+    )
+    partner: str | None = Field(description="Partner offers: who offers it.")
+    terms: dict[str, str] | None = Field(description="Partner offers: key terms (rate, fees).")
+    offer_disclosure: str | None = Field(description="Partner offers: the offer disclosure.")
+    calculator: CalculatorOut | None = Field(description="For format calculator: a working one.")
+    feedback: bool | None = Field(description="The customer's current vote (true = helpful).")
+    status: str
+    trace_id: str
+
+
+class InsightGroupOut(BaseModel):
+    window_days: int
+    period: str = Field(description='"Based on your last 180 days."')
+    sentences: list[str]
+
+
+class PageOut(BaseModel):
+    """What the customer's page (/me) shows, so an integrator can build the same page."""
+
+    cards: list[CardOut] = Field(
+        description="One merged, ranked list across windows (education, then offers); each item"
+        " once, every number from one period."
+    )
+    insights: list[InsightGroupOut] = Field(description="Insights once, grouped by period.")
+    period_note: str | None = Field(description="The one period of every card, when they share it.")
+    disclosure: str
+
+
 class RecommendationsOut(BaseModel):
     """A user's recommendations at the newest as-of date."""
 
@@ -275,6 +335,7 @@ class RecommendationsOut(BaseModel):
         description="The policy that decides what the customer sees."
     )
     items: list[RecommendationOut] = Field(description="Customers get only delivered items.")
+    page: PageOut = Field(description="The customer's page: what the delivery policy delivers.")
 
 
 class FeedbackIn(BaseModel):

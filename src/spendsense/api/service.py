@@ -6,13 +6,16 @@ import difflib
 import json
 import sqlite3
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from spendsense import pipeline, services
+from spendsense.api.customer import customer_page
 from spendsense.api.schemas import (
     AuditEntryOut,
     AuditOut,
+    PageOut,
     PersonaOut,
     PlaidOut,
     ProfileOut,
@@ -146,21 +149,23 @@ def review_item(row: dict[str, Any], policy: str) -> ReviewItem:
 
 
 def user_recommendations(
-    conn: sqlite3.Connection, principal: Principal, user_id: str, policy: str
+    conn: sqlite3.Connection, settings: Settings, principal: Principal, user_id: str, policy: str
 ) -> RecommendationsOut:
     """Consented users only; a customer gets what the delivery policy delivers, an operator all."""
     require_consent(conn, user_id)
     as_of = reads.latest_as_of(conn, user_id)
-    if principal.is_operator:
-        items = reads.recommendations(conn, user_id, as_of=as_of)
-    else:
-        items = delivered_recommendations(conn, user_id, policy, as_of=as_of)
+    delivered = delivered_recommendations(conn, user_id, policy, as_of=as_of)
+    items = (
+        reads.recommendations(conn, user_id, as_of=as_of) if principal.is_operator else delivered
+    )
+    page = customer_page(conn, settings, user_id, delivered, as_of)
     return RecommendationsOut.model_validate(
         {
             "user_id": user_id,
             "as_of_date": as_of,
             "delivery_policy": policy,
             "items": [recommendation_out(r, policy) for r in items],
+            "page": asdict(page),
         }
     )
 

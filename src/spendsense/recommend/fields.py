@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 import polars as pl
 
@@ -140,3 +141,88 @@ def build_view(
         .unique("user_id", keep="first", maintain_order=True)
     )
     return view.join(ages, on="user_id", how="left").collect()
+
+
+def _python_type(dtype: pl.DataType) -> type | None:
+    if dtype == pl.Boolean():
+        return bool
+    if dtype.is_integer():
+        return int
+    return float if dtype.is_float() else None
+
+
+_PY_TYPES = {
+    table: {c: _python_type(t) for c, t in schema.items()}
+    for table, schema in FEATURE_TABLES.items()
+}
+"""Per feature table and column, the Python type a stored value is read as (SQLite keeps
+booleans as 0/1)."""
+
+
+def _coerce(value: Any, kind: type | None) -> Any:
+    return value if value is None or kind is None else kind(value)
+
+
+def _card_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """:func:`top_card`'s order: utilization high first, then balance high first, then mask."""
+    balance, mask = row.get("balance"), row.get("mask")
+    return (-row["utilization"], balance is None, -(balance or 0.0), mask is None, mask or "")
+
+
+def _stream_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """:func:`top_stream`'s order: monthly amount high first, then merchant name (nulls first)."""
+    name = row.get("merchant_name")
+    return (-row["monthly_amount"], name is not None, name or "")
+
+
+def _active_stream(row: Mapping[str, Any]) -> bool:
+    status = row.get("status")
+    return (
+        bool(row.get("is_subscription"))
+        and row.get("direction") == "outflow"
+        and status is not None
+        and status != "TOMBSTONED"
+        and row.get("monthly_amount") is not None
+    )
+
+
+def view_rows(tables: Mapping[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+    """:func:`build_view` for one user's stored feature rows (one as-of), in plain Python.
+
+    The customer's page needs one user's values per request, where building frames costs
+    more than the page itself; a test holds this equal to :func:`build_view`.
+    ``tables`` maps a feature table name to its rows (dicts with the table's columns).
+    Returns {window_days: {field: value}} for every window any table has.
+    """
+    windows = sorted({int(r["window_days"]) for rows in tables.values() for r in rows})
+    out: dict[int, dict[str, Any]] = {
+        w: {f: None for f in FIELD_TYPES} | {"window.days": w} for w in windows
+    }
+    for table in _ROW_TABLES:
+        seen: set[int] = set()
+        for row in tables.get(table, []):
+            window = int(row["window_days"])
+            if window in seen:
+                continue  # build_view keeps the first row per (user, window)
+            seen.add(window)
+            for col, kind in _PY_TYPES[table].items():
+                if col not in KEY:
+                    out[window][f"{table}.{col}"] = _coerce(row.get(col), kind)
+    picks = (
+        (
+            "card",
+            "credit_cards",
+            _CARD_FIELDS,
+            lambda r: r.get("utilization") is not None,
+            _card_key,
+        ),
+        ("stream", "recurring_streams", _STREAM_FIELDS, _active_stream, _stream_key),
+    )
+    for prefix, table, columns, keep, key in picks:
+        for window in windows:
+            rows = [r for r in tables.get(table, []) if int(r["window_days"]) == window and keep(r)]
+            if rows:
+                best = min(rows, key=key)
+                for col in columns:
+                    out[window][f"{prefix}.{col}"] = _coerce(best.get(col), _PY_TYPES[table][col])
+    return out

@@ -44,15 +44,18 @@ def parse_template(template: str) -> tuple[list[str], list[Placeholder]]:
     return literals, holders
 
 
-def template_problems(template: str, known_fields: set[str], *, because: bool = True) -> list[str]:
-    """What is wrong with a template: unknown fields or formats, stray braces, no numbers cited
-    (and, for a rationale, no "because")."""
+def template_problems(
+    template: str, known_fields: set[str], *, because: bool = True, needs_number: bool = True
+) -> list[str]:
+    """What is wrong with a template: unknown fields or formats, stray braces, and (for a
+    rationale) no number cited or no "because"."""
     literals, holders = parse_template(template)
     problems = [f"unknown field '{h.field}'" for h in holders if h.field not in known_fields]
     problems += [f"unknown format '{h.fmt}' for {h.field}" for h in holders if h.fmt not in FORMATS]
     if any("{" in lit or "}" in lit for lit in literals):
         problems.append("unbalanced or malformed placeholder braces")
-    if not any(h.fmt in FORMATS and FORMATS[h.fmt].scale is not None for h in holders):
+    numeric = any(h.fmt in FORMATS and FORMATS[h.fmt].scale is not None for h in holders)
+    if needs_number and not numeric:
         problems.append("cites no number from the user's data")
     if because and "because" not in template.lower():
         problems.append("does not say 'because'")

@@ -206,7 +206,12 @@ def record_feedback(
     text: str | None,
     user_id: str | None,
 ) -> dict[str, Any]:
-    """Store a helpful / not helpful vote; ``user_id`` (a customer) must own the recommendation."""
+    """Store a helpful / not helpful vote; ``user_id`` (a customer) must own the recommendation.
+
+    One vote per person and recommendation: a new vote replaces the earlier one (in one
+    write transaction, so two taps at once still leave one row); a vote without text keeps
+    the comment given before.
+    """
     rec = get_recommendation(conn, recommendation_id)
     if user_id is not None and rec.user_id != user_id:
         raise Forbidden("you can only give feedback on your own recommendations")
@@ -218,11 +223,24 @@ def record_feedback(
         "text": (text or "").strip() or None,
         "created_at": now_iso(),
     }
-    conn.execute(
-        "INSERT INTO feedback (feedback_id, user_id, recommendation_id, helpful, text, created_at)"
-        " VALUES (:feedback_id, :user_id, :recommendation_id, :helpful, :text, :created_at)",
-        row,
-    )
+    with transaction(conn):
+        earlier = conn.execute(
+            "SELECT text FROM feedback WHERE user_id = ? AND recommendation_id = ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            (rec.user_id, recommendation_id),
+        ).fetchone()
+        if row["text"] is None and earlier is not None:
+            row["text"] = earlier["text"]
+        conn.execute(
+            "DELETE FROM feedback WHERE user_id = ? AND recommendation_id = ?",
+            (rec.user_id, recommendation_id),
+        )
+        conn.execute(
+            "INSERT INTO feedback (feedback_id, user_id, recommendation_id, helpful, text,"
+            " created_at) VALUES (:feedback_id, :user_id, :recommendation_id, :helpful, :text,"
+            " :created_at)",
+            row,
+        )
     return row
 
 

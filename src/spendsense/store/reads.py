@@ -118,6 +118,28 @@ def signals(conn: sqlite3.Connection, user_id: str, as_of: str) -> dict[int, dic
     return out
 
 
+def feature_rows(
+    conn: sqlite3.Connection, user_id: str, as_of: str, tables: tuple[str, ...]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every row of each ``feature_<table>`` for one user at one as-of (the customer's page)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table in tables:
+        rows = conn.execute(
+            f"SELECT * FROM feature_{table} WHERE user_id = ? AND as_of_date = ?", (user_id, as_of)
+        ).fetchall()
+        out[table] = [dict(r) for r in rows]
+    return out
+
+
+def feedback_votes(conn: sqlite3.Connection, user_id: str) -> dict[str, bool]:
+    """The customer's current vote per recommendation id (helpful or not)."""
+    rows = conn.execute(
+        "SELECT recommendation_id, helpful FROM feedback WHERE user_id = ? ORDER BY created_at",
+        (user_id,),
+    ).fetchall()
+    return {r["recommendation_id"]: bool(r["helpful"]) for r in rows}
+
+
 def personas(conn: sqlite3.Connection, user_id: str, as_of: str) -> list[dict[str, Any]]:
     """Persona assignments per window at one as-of, the trace decoded."""
     rows = conn.execute(

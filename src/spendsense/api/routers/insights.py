@@ -34,7 +34,8 @@ def get_profile(conn: ConnDep, principal: CurrentPrincipal, user_id: str = UserI
 async def get_recommendations(
     conn: ConnDep, principal: CurrentPrincipal, settings: SettingsDep, user_id: str = UserId
 ) -> RecommendationsOut:
-    """Items with rationale, disclosure, trace id and delivery state.
+    """Items with rationale, disclosure, trace id and delivery state, and ``page``: the one
+    merged list with content, insights and votes that the customer's page shows.
 
     A customer gets only what the delivery policy delivers (see docs/api.md); an operator
     gets every item with its ``delivery`` state.
@@ -43,7 +44,7 @@ async def get_recommendations(
     the hop to a worker thread, and this is the hottest route.
     """
     ensure_access(principal, user_id)
-    return user_recommendations(conn, principal, user_id, settings.delivery_policy)
+    return user_recommendations(conn, settings, principal, user_id, settings.delivery_policy)
 
 
 @router.get("/traces/{trace_id}", response_model=TraceOut, responses=INVALID)

@@ -1,20 +1,21 @@
-"""The end user's own page: consent first, then insights in plain language, with feedback."""
+"""The end user's own page: consent first, then one merged list of ideas with their content.
+
+Progressive enhancement: every form works without JavaScript (a vote or a calculation
+posts and comes back to the card); ``/static/me.js`` sends the same forms in the
+background and swaps in the server's fragment, so the page does not jump.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from spendsense.api.deps import (
-    CUSTOMER_COOKIE,
-    ConnDep,
-    CurrentPrincipal,
-    SettingsDep,
-    identify,
-)
-from spendsense.api.service import delivered_recommendations, profile_of
-from spendsense.errors import Forbidden, Unauthorized
-from spendsense.recommend.triggers import utilization_guide
+from spendsense.api.customer import customer_page
+from spendsense.api.deps import CUSTOMER_COOKIE, ConnDep, CurrentPrincipal, identify
+from spendsense.api.service import delivered_recommendations
+from spendsense.errors import Forbidden, NotFound, Unauthorized, UserError
+from spendsense.recommend.calculators import recalculate
+from spendsense.recommend.page import Card, Page
 from spendsense.store import reads
 from spendsense.store.auth import (
     CUSTOMER_SESSION_TTL,
@@ -24,11 +25,11 @@ from spendsense.store.auth import (
 )
 from spendsense.store.consents import is_consented
 from spendsense.store.oversight import change_consent, record_feedback
-from spendsense.web.plain import plain_signals
 from spendsense.web.templates import render, set_cookie
 
 router = APIRouter(prefix="/me", include_in_schema=False)
 COOKIE_AGE = int(CUSTOMER_SESSION_TTL.total_seconds())  # the session ends server-side too
+FETCH_HEADER = "x-requested-with"
 
 
 def _customer(principal: Principal) -> str:
@@ -37,15 +38,34 @@ def _customer(principal: Principal) -> str:
     return principal.subject_id
 
 
+def _page(request: Request, conn: ConnDep, user_id: str) -> tuple[Page, str | None]:
+    settings = request.app.state.settings
+    as_of = reads.latest_as_of(conn, user_id)
+    recs = delivered_recommendations(conn, user_id, settings.delivery_policy, as_of=as_of)
+    return customer_page(conn, settings, user_id, recs, as_of), as_of
+
+
+def _card(page: Page, recommendation_id: str) -> Card:
+    for card in page.cards:
+        if card.recommendation_id == recommendation_id:
+            return card
+    raise NotFound("this idea is not on your page any more: reload it", field="recommendation_id")
+
+
+def _wants_fragment(request: Request) -> bool:
+    return request.headers.get(FETCH_HEADER) == "fetch"
+
+
+def _show(request: Request, conn: ConnDep, user_id: str, **extra: object) -> Response:
+    user = reads.get_user(conn, user_id)
+    page, as_of = _page(request, conn, user_id)
+    context = {"user": user, "page": page, "as_of": as_of, "open_card": None, **extra}
+    return render(request, "me/page.html", context)
+
+
 @router.get("", response_class=HTMLResponse, response_model=None)
-def me(
-    request: Request,
-    conn: ConnDep,
-    settings: SettingsDep,
-    token: str | None = None,
-    thanks: int = 0,
-) -> Response:
-    """Consent choice first; once granted, signals and recommendation cards.
+def me(request: Request, conn: ConnDep, token: str | None = None) -> Response:
+    """Consent choice first; once granted, insights and the merged list of ideas.
 
     ``/me?token=...`` (the personal link) trades the token for a cookie and drops it from the URL.
     """
@@ -61,44 +81,71 @@ def me(
         raise Unauthorized("open the personal link you were given to see your page")
     request.state.principal = principal
     user_id = _customer(principal)
-    user = reads.get_user(conn, user_id)
     if not is_consented(conn, user_id):
-        return render(request, "me/consent.html", {"user": user})
-    profile = profile_of(conn, user)
-    guide = utilization_guide(settings.personas.thresholds)
-    windows = [
-        {"days": w.window_days, "lines": plain_signals(w.signals, w.window_days, guide)}
-        for w in sorted(profile.windows, key=lambda w: -w.window_days)
-    ]
-    recs = delivered_recommendations(
-        conn, user_id, settings.delivery_policy, as_of=profile.as_of_date
-    )
-    context = {"user": user, "windows": windows, "recs": recs, "thanks": thanks}
-    return render(request, "me/insights.html", context)
+        return render(request, "me/consent.html", {"user": reads.get_user(conn, user_id)})
+    return _show(request, conn, user_id)
 
 
 @router.post("/consent", response_class=HTMLResponse, response_model=None)
 def consent(
-    conn: ConnDep, principal: CurrentPrincipal, action: str = Form(pattern="^(grant|revoke)$")
+    request: Request,
+    conn: ConnDep,
+    principal: CurrentPrincipal,
+    action: str = Form(pattern="^(grant|revoke)$"),
+    confirm: str = Form(default=""),
 ) -> Response:
-    """Opt in or out; opting out removes insights at once."""
+    """Opt in (computed at once) or out (after a confirmation: it removes the insights)."""
     user_id = _customer(principal)
+    if action == "revoke" and confirm != "yes":
+        return render(request, "me/confirm_stop.html", {"user": reads.get_user(conn, user_id)})
     change_consent(conn, user_id, action, source="web", actor=f"user:{user_id}", by_operator=False)
+    if action == "grant":  # computed at once, so the page is current (nothing to do without data)
+        from spendsense.pipeline import recompute_user
+
+        try:
+            recompute_user(request.app.state.settings, user_id)
+        except UserError:
+            pass
     return RedirectResponse("/me", status_code=303)
 
 
 @router.post("/feedback", response_class=HTMLResponse, response_model=None)
 def feedback(
+    request: Request,
     conn: ConnDep,
     principal: CurrentPrincipal,
     recommendation_id: str = Form(max_length=128),
     helpful: str = Form(pattern="^(yes|no)$"),
     text: str = Form(default="", max_length=2000),
 ) -> Response:
-    """Record a helpful / not helpful vote on one card."""
+    """Record the customer's vote on one card (one per card; a new vote replaces the old)."""
     user_id = _customer(principal)
     record_feedback(conn, recommendation_id, helpful=helpful == "yes", text=text, user_id=user_id)
-    return RedirectResponse(f"/me?thanks=1#rec-{recommendation_id}", status_code=303)
+    if _wants_fragment(request):
+        card = _card(_page(request, conn, user_id)[0], recommendation_id)
+        return render(request, "me/_vote.html", {"card": card})
+    return RedirectResponse(f"/me#rec-{recommendation_id}", status_code=303)
+
+
+@router.get("/calculate/{recommendation_id}", response_class=HTMLResponse, response_model=None)
+def calculate(
+    request: Request, conn: ConnDep, principal: CurrentPrincipal, recommendation_id: str
+) -> Response:
+    """Run a card's calculator on what the customer typed (the card opens at its result)."""
+    user_id = _customer(principal)
+    if reads.get_recommendation(conn, recommendation_id).user_id != user_id:
+        raise Forbidden("you can only use the calculators on your own page")
+    if not is_consented(conn, user_id):
+        return RedirectResponse("/me", status_code=303)
+    page, _ = _page(request, conn, user_id)
+    card = _card(page, recommendation_id)
+    if card.calculator is None:
+        raise NotFound("this idea has no calculator", field="recommendation_id")
+    typed = {k: v for k, v in request.query_params.items() if len(v) <= 32}
+    worked = recalculate(card.calculator, typed)
+    if _wants_fragment(request):
+        return render(request, "me/_calculator.html", {"card": card, "calc": worked})
+    return _show(request, conn, user_id, open_card=recommendation_id, calc=worked)
 
 
 @router.post("/signout", response_class=HTMLResponse, response_model=None)
