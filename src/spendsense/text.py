@@ -401,7 +401,7 @@ CONTRACT: Final[tuple[Rule, ...]] = (
     Rule("empty_value", "shows a missing value (None, null, nan, a dash, an empty placeholder)",
          r"\b(?:None|null|nan|NaN|inf|undefined)\b|—|\{|\}|\$ |\$\.|\$,|\(\)"),
     Rule("spacing", "has doubled spaces, doubled punctuation or a space before punctuation",
-         r"  |\s[,.;:!?]|,,|\.\.|,\.|\.,"),
+         r"  |\s[,.;:!?]|,,|\.\.|,\."),
     Rule("plural_one", "says 1 with a plural noun (1 subscriptions)",
          rf"{_NOT_NUM}1 {_UNITS}s\b"),
     Rule("plural_many", "says a number other than 1 with a singular noun (3 subscription)",

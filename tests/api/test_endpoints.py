@@ -232,3 +232,19 @@ def test_plaid_upload_ingests_then_recomputes(
     wrong = client.post("/users/u2/plaid", json={"user": {"user_id": "u1"}}, headers=seeded.op())
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "user.user_id"
     assert client.post("/users/u1/plaid", json=body, headers=seeded.cust("u2")).status_code == 403
+
+
+def test_recommendations_carry_the_merged_page(client: TestClient, seeded: Seeded) -> None:
+    body = client.get("/recommendations/u1", headers=seeded.cust("u1")).json()
+    page = body["page"]
+    ids = [c["recommendation_id"] for c in page["cards"]]
+    assert ids and len(ids) == len({c["item_id"] for c in page["cards"]})  # each item once
+    assert "r2" not in ids  # flagged: the delivery policy withholds it
+    card = page["cards"][0]
+    for key in ("summary", "body", "format", "format_label", "reading_time_minutes", "why",
+                "window_days", "period_label", "partner", "terms", "offer_disclosure",
+                "calculator", "feedback"):  # fmt: skip
+        assert key in card, key
+    assert page["disclosure"].startswith("This is educational content")
+    assert any("every two weeks" in s for g in page["insights"] for s in g["sentences"])
+    assert body["items"]  # the per-window items are still there

@@ -20,8 +20,8 @@ from spendsense.personas.reasoning import lit_number, lit_pct
 from spendsense.recommend.catalog import Catalog
 from spendsense.recommend.engine import recommend
 from spendsense.recommend.fields import KEYS, build_view
+from spendsense.recommend.insights import load_insights, render_insight
 from spendsense.recommend.triggers import threshold_values, triggers, utilization_guide
-from spendsense.web.plain import plain_signals
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,10 @@ def test_the_utilization_guide_level_reaches_rationales_and_the_customer_page(
     explainer = result.recommendations.filter(pl.col("item_id") == "edu_utilization_explainer")
     assert explainer.height == 1
     assert f"below {lit_pct(guide)} could" in explainer["rationale"].item()
-    line = plain_signals({"credit": {"max_utilization": 0.68}}, 30, guide)
-    assert line == [
-        "Your highest credit card balance is 68% of its limit (many people aim to stay under 20%)."
-    ]
+    insight = next(i for i in load_insights() if i.id == "card_limit")
+    values = {"credit.max_utilization": 0.68, **threshold_values(settings.personas.thresholds)}
+    line = render_insight(insight, values)
+    assert line is not None and line.sentence == (
+        "Your highest card balance is 68% of its limit (many people aim to stay under 20%)."
+    )
     assert lit_number(guide * 100) + "%" == "20%"

@@ -112,3 +112,29 @@ def test_me_without_link_or_with_bad_link(client: TestClient) -> None:
 
 def test_me_refuses_operator(console: TestClient) -> None:
     assert console.get("/me").status_code == 403
+
+
+def test_me_vote_is_one_per_card_changeable_and_shown_on_the_card(
+    client: TestClient, seeded: Seeded
+) -> None:
+    client.get(f"/me?token={seeded.tokens['u1']}")
+    csrf = csrf_of(client.get("/me").text)
+    vote = {"csrf_token": csrf, "recommendation_id": "r1"}
+    fetch = {"X-Requested-With": "fetch"}
+    r = client.post("/me/feedback", data={**vote, "helpful": "yes"}, headers=fetch)
+    assert r.status_code == 200 and r.text.lstrip().startswith('<form method="post"')  # a fragment
+    assert "<html" not in r.text and 'value="yes" class="choice" aria-pressed="true"' in r.text
+    r = client.post("/me/feedback", data={**vote, "helpful": "no", "text": "too long"})
+    assert 'value="no" class="choice" aria-pressed="true"' in r.text  # no-JS: back to the page
+    assert 'value="yes" class="choice" aria-pressed="false"' in r.text
+    client.post("/me/feedback", data={**vote, "helpful": "no"}, headers=fetch)
+    rows = seeded.conn.execute(
+        "SELECT helpful, text FROM feedback WHERE recommendation_id = 'r1'"
+    ).fetchall()
+    assert [tuple(r) for r in rows] == [(0, "too long")]  # one vote, changed, comment kept
+
+
+def test_me_calculator_route_refuses_other_users_cards(client: TestClient, seeded: Seeded) -> None:
+    client.get(f"/me?token={seeded.tokens['u2']}")
+    assert client.get("/me/calculate/r1?balance=100").status_code == 403  # r1 is u1's
+    assert client.get("/me/calculate/r4").status_code == 404  # u2's, but no calculator

@@ -11,6 +11,7 @@ from spendsense.recommend.catalog import CONTENT_DIR
 from spendsense.recommend.fields import view_rows
 from spendsense.recommend.insights import INSIGHTS_FILE, Insight, load_insights
 from spendsense.recommend.page import Page, build_page
+from spendsense.recommend.triggers import threshold_values
 from spendsense.signals.schema import FEATURE_TABLES
 from spendsense.store import reads
 
@@ -24,10 +25,14 @@ def content(settings: Settings) -> tuple[Any, tuple[Insight, ...]]:
     return load_content(settings), load_insights(insights_root)
 
 
-def window_values(conn: sqlite3.Connection, user_id: str, as_of: str) -> dict[int, dict[str, Any]]:
+def window_values(
+    conn: sqlite3.Connection, settings: Settings, user_id: str, as_of: str
+) -> dict[int, dict[str, Any]]:
     """Per window, the namespaced values templates cite (``savings.savings_balance``,
-    ``card.balance``...), as the view the recommendations were rendered from has them."""
-    return view_rows(reads.feature_rows(conn, user_id, as_of, tuple(FEATURE_TABLES)))
+    ``card.balance``, ``threshold.utilization_guide``...), as the view the recommendations
+    were rendered from has them."""
+    rows = reads.feature_rows(conn, user_id, as_of, tuple(FEATURE_TABLES))
+    return view_rows(rows, threshold_values(settings.personas.thresholds))
 
 
 def customer_page(
@@ -39,7 +44,7 @@ def customer_page(
 ) -> Page:
     """The page for ``recs`` (what the delivery policy delivers to the customer)."""
     catalog, insights = content(settings)
-    values = window_values(conn, user_id, as_of) if as_of else {}
+    values = window_values(conn, settings, user_id, as_of) if as_of else {}
     statuses = [p.get("status") for p in reads.personas(conn, user_id, as_of)] if as_of else []
     stable = bool(statuses) and all(s == "STABLE" for s in statuses)
     return build_page(
@@ -49,4 +54,5 @@ def customer_page(
         values,
         stable=stable,
         feedback=reads.feedback_votes(conn, user_id),
+        config=settings.recommend,
     )

@@ -18,7 +18,8 @@ PERSONA_COLUMNS = (
     "user_id", "window_days", "as_of_date", "primary_persona_id", "primary_persona_name",
     "secondary_persona_id", "secondary_persona_name", "status", "assignment_trace",
 )  # fmt: skip
-REC_COLUMNS = ("recommendation_id", *RECOMMENDATIONS.parquet_subset)
+REC_COLUMNS = ("recommendation_id", *RECOMMENDATIONS.parquet_subset, "rank_score")
+"""Stored recommendation columns the metrics read (rank_score: the customer's page merge)."""
 """A stored recommendation as the report reads it: its id and the contract's columns."""
 
 

@@ -8,7 +8,16 @@ from typing import Any
 import polars as pl
 
 from spendsense.config import Settings
-from spendsense.eval import accuracy, audit, coverage, explain, fairness, latency, relevance
+from spendsense.eval import (
+    accuracy,
+    audit,
+    coverage,
+    explain,
+    fairness,
+    latency,
+    relevance,
+    sentences,
+)
 from spendsense.eval.export import write_traces
 from spendsense.eval.load import Stored, load_stored
 from spendsense.eval.render import render_outputs
@@ -121,6 +130,10 @@ def compute_metrics(
         k: _rows(v.select([c for c in ("recommendation_id", "user_id", "item_id", "failed", "violations") if c in v.columns]), SAMPLE_ROWS)
         for k, v in violations.items()
     }  # fmt: skip
+
+    sentence_metrics, sentence_details = sentences.sentence_metrics(settings, stored, catalog_root)
+    metrics += sentence_metrics
+    details["sentences"] = sentence_details
 
     table = fairness.outcomes(consented, stored.assignments, recs, longest)
     rates = fairness.group_rates(table)

@@ -186,17 +186,21 @@ def _active_stream(row: Mapping[str, Any]) -> bool:
     )
 
 
-def view_rows(tables: Mapping[str, list[dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+def view_rows(
+    tables: Mapping[str, list[dict[str, Any]]], thresholds: Mapping[str, float]
+) -> dict[int, dict[str, Any]]:
     """:func:`build_view` for one user's stored feature rows (one as-of), in plain Python.
 
     The customer's page needs one user's values per request, where building frames costs
     more than the page itself; a test holds this equal to :func:`build_view`.
-    ``tables`` maps a feature table name to its rows (dicts with the table's columns).
-    Returns {window_days: {field: value}} for every window any table has.
+    ``tables`` maps a feature table name to its rows (dicts with the table's columns) and
+    ``thresholds`` gives every :data:`THRESHOLD_FIELDS` value. Returns {window_days: {field:
+    value}} for every window any table has.
     """
     windows = sorted({int(r["window_days"]) for rows in tables.values() for r in rows})
+    levels = {n: float(thresholds[n]) for n in THRESHOLD_FIELDS}
     out: dict[int, dict[str, Any]] = {
-        w: {f: None for f in FIELD_TYPES} | {"window.days": w} for w in windows
+        w: {f: None for f in FIELD_TYPES} | {"window.days": w} | levels for w in windows
     }
     for table in _ROW_TABLES:
         seen: set[int] = set()

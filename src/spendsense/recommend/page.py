@@ -15,10 +15,13 @@ Pure functions over plain values: the page route and the API build the same
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import polars as pl
+
+from spendsense.guardrails.disclosure import offer_disclosure
 from spendsense.recommend.calculators import Calculator, calculator
 from spendsense.recommend.catalog import Catalog, EducationItem, OfferItem
 from spendsense.recommend.config import RecommendConfig
@@ -101,7 +104,7 @@ class Page:
 
     cards: tuple[Card, ...]
     insights: tuple[InsightGroup, ...]
-    period_note: str | None
+    period_note: str | None  # the period most cards use; the others carry their own label
     disclosure: str
     left_out: tuple[tuple[str, str], ...] = ()
 
@@ -109,6 +112,14 @@ class Page:
 def period_sentence(window_days: int) -> str:
     """``Based on your last 30 days.``"""
     return f"Based on your last {window_days} {plural(window_days, 'day')}."
+
+
+def period_note_mixed(window_days: int) -> str:
+    """The page's period when a few cards use another one (they say so themselves)."""
+    return (
+        f"These ideas use your last {window_days} {plural(window_days, 'day')} unless a card"
+        " says otherwise."
+    )
 
 
 def _limits(cfg: RecommendConfig, stable: bool) -> dict[str, int]:
@@ -132,12 +143,24 @@ def merge_windows(
     *,
     stable: bool,
     config: RecommendConfig | None = None,
+    values: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> tuple[list[StoredRec], dict[str, int], list[tuple[str, str]]]:
     """One version per item, best first, within the per-kind maxima, numbers from one source.
 
-    Returns the chosen recommendations (education first, then offers, each best first), the
-    window each cited field is bound to, and (item id, reason) for items left out.
+    A field bound to one window conflicts with another window's version only where the two
+    windows' values differ (``values``: per window, the cited values; a savings balance is
+    the same in both). Returns the chosen recommendations (education first, then offers,
+    each best first), the window each cited field is bound to, and (item id, reason) for
+    items left out.
     """
+    known = values or {}
+
+    def agrees(field: str, window: int) -> bool:
+        if field not in bound or bound[field] == window:
+            return True
+        here, there = known.get(window, {}), known.get(bound[field], {})
+        return field in here and field in there and here[field] == there[field]
+
     limits = _limits(config or RecommendConfig(), stable)
     ordered = sorted(
         recs, key=lambda r: (-(r.rank_score or 0.0), r.rank, -r.window_days, r.item_id)
@@ -155,15 +178,13 @@ def merge_windows(
             left_out.append((item_id, f"the page already has {limits.get(kind, 0)} of this kind"))
             continue
         fields = _cited(catalog, item_id)
-        fits = [
-            o for o in options if all(bound.get(f, o.window_days) == o.window_days for f in fields)
-        ]
+        fits = [o for o in options if all(agrees(f, o.window_days) for f in fields)]
         if not fits:
             left_out.append((item_id, "its numbers come from another period than the page's"))
             continue
         pick = fits[0]
         for f in fields:
-            bound[f] = pick.window_days
+            bound.setdefault(f, pick.window_days)
         counts[kind] = counts.get(kind, 0) + 1
         chosen.append(pick)
     chosen.sort(key=lambda r: KIND_ORDER.index(r.kind) if r.kind in KIND_ORDER else len(KIND_ORDER))
@@ -212,12 +233,8 @@ def _offer_fields(item: Any) -> tuple[str | None, dict[str, str] | None, str | N
     """(partner, key terms, offer disclosure) of an offer item; all None for education."""
     if not isinstance(item, OfferItem):
         return None, None, None
-    terms = getattr(item, "terms", None)
-    shown = terms.model_dump(exclude_none=True) if terms is not None else None
-    from spendsense.guardrails import disclosure
-
-    offer_disclosure = getattr(disclosure, "offer_disclosure", None)
-    return item.partner, shown, offer_disclosure(item.partner) if offer_disclosure else None
+    terms = item.terms.model_dump(exclude_none=True)
+    return item.partner, terms, offer_disclosure(item.partner)
 
 
 def build_card(
@@ -279,22 +296,26 @@ def build_page(
     ``values`` maps each window to its namespaced feature values (``savings.savings_balance``);
     ``feedback`` maps a recommendation id to the customer's current vote.
     """
-    chosen, bound, left_out = merge_windows(recs, catalog, stable=stable, config=config)
+    chosen, bound, left_out = merge_windows(
+        recs, catalog, stable=stable, config=config, values=values
+    )
     default = main_window(chosen, sorted(values))
-    mixed = len({r.window_days for r in chosen}) > 1
     votes = feedback or {}
     cards = tuple(
         build_card(
             r,
             catalog,
             values.get(r.window_days, {}),
-            show_period=mixed,
+            show_period=r.window_days != default,
             feedback=votes.get(r.recommendation_id),
         )
         for r in chosen
     )
     groups = page_insights(insights, values, bound, default)
-    note = period_sentence(chosen[0].window_days) if chosen and not mixed else None
+    note = None
+    if chosen and default is not None:
+        mixed = any(r.window_days != default for r in chosen)
+        note = period_sentence(default) if not mixed else period_note_mixed(default)
     return Page(cards, groups, note, DISCLOSURE, tuple(left_out))
 
 
@@ -317,3 +338,59 @@ def page_sentences(page: Page) -> list[tuple[str, str]]:
             out += [("calculator", s) for s in card.calculator.result]
             out += [("calculator_hint", f.hint) for f in card.calculator.fields if f.hint]
     return out
+
+
+@dataclass(frozen=True)
+class _Rec:
+    """A stored recommendation read from a frame (what :class:`StoredRec` needs)."""
+
+    recommendation_id: str
+    window_days: int
+    kind: str
+    item_id: str
+    title: str
+    rationale: str
+    rank: int
+    rank_score: float | None
+    status: str
+    trace_id: str
+
+
+def population_pages(
+    recs: pl.DataFrame,
+    view: pl.DataFrame,
+    assignments: pl.DataFrame,
+    catalog: Catalog,
+    insights: Sequence[Insight],
+    *,
+    config: RecommendConfig | None = None,
+) -> Iterator[tuple[str, Page]]:
+    """(user_id, page) for every user of ``view``: the page each would see from ``recs`` (the
+    delivered recommendations) with the values of ``view`` (:func:`fields.build_view`).
+
+    The merge is sequential per user (a card's version depends on the cards before it), so
+    this runs :func:`build_page` once per user, as the page route does per request.
+    """
+    names = list(_Rec.__dataclass_fields__)
+    rows = recs.select(
+        [(pl.col(n) if n in recs.columns else pl.lit(None)).alias(n) for n in names]
+    ).with_columns(pl.col("window_days").cast(pl.Int64), pl.col("rank").cast(pl.Int64))
+    by_user: dict[str, list[_Rec]] = {}
+    user_ids = recs["user_id"].to_list() if "user_id" in recs.columns else []
+    for user_id, fields in zip(user_ids, rows.iter_rows(), strict=True):
+        by_user.setdefault(user_id, []).append(_Rec(*fields))
+    values: dict[str, dict[int, dict[str, Any]]] = {}
+    for row in view.to_dicts():
+        values.setdefault(row["user_id"], {})[int(row["window_days"])] = row
+    status = assignments.group_by("user_id").agg((pl.col("status") == "STABLE").all().alias("s"))
+    stable = dict(zip(status["user_id"].to_list(), status["s"].to_list(), strict=True))
+    for user_id in sorted(values):
+        page = build_page(
+            by_user.get(user_id, []),
+            catalog,
+            insights,
+            values[user_id],
+            stable=bool(stable.get(user_id, False)),
+            config=config,
+        )
+        yield user_id, page

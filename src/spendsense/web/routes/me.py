@@ -7,6 +7,8 @@ background and swaps in the server's fragment, so the page does not jump.
 
 from __future__ import annotations
 
+import contextlib
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -102,10 +104,8 @@ def consent(
     if action == "grant":  # computed at once, so the page is current (nothing to do without data)
         from spendsense.pipeline import recompute_user
 
-        try:
+        with contextlib.suppress(UserError):
             recompute_user(request.app.state.settings, user_id)
-        except UserError:
-            pass
     return RedirectResponse("/me", status_code=303)
 
 
