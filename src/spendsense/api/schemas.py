@@ -267,51 +267,59 @@ class RecommendationOut(BaseModel):
 
 
 class CalculatorFieldOut(BaseModel):
+    """One input of a calculator, prefilled from the customer's numbers."""
+
     name: str = Field(description="Query parameter name for GET /me/calculate/{recommendation_id}.")
-    label: str
+    label: str = Field(description="What the input asks for, in words.")
     value: float = Field(description="Prefilled from the customer's numbers (the card's period).")
-    unit: Literal["$", "%", "months"]
-    hint: str | None = None
+    unit: Literal["$", "%", "months"] = Field(description="The unit the value is in.")
+    hint: str | None = Field(default=None, description="Where the value comes from, if estimated.")
 
 
 class CalculatorOut(BaseModel):
-    kind: Literal["card_payoff", "emergency_fund", "savings_rate"]
-    title: str
-    fields: list[CalculatorFieldOut]
+    """A working calculator on a ``format: calculator`` card."""
+
+    kind: Literal["card_payoff", "emergency_fund", "savings_rate"] = Field(
+        description="Which calculator (the catalog item's ``calculator``)."
+    )
+    title: str = Field(description="Its heading.")
+    fields: list[CalculatorFieldOut] = Field(description="Its inputs, prefilled.")
     result: list[str] = Field(description="The result for the prefilled values, in sentences.")
 
 
 class CardOut(BaseModel):
     """One idea on the customer's page: catalog content, why it was chosen, its period."""
 
-    recommendation_id: str
-    item_id: str
-    kind: Literal["education", "offer"]
-    title: str
-    summary: str
-    body: str
+    recommendation_id: str = Field(description="The stored recommendation shown (one window's).")
+    item_id: str = Field(description="The catalog item.")
+    kind: Literal["education", "offer"] = Field(description="Education or a partner offer.")
+    title: str = Field(description="The title (an operator's edit included).")
+    summary: str = Field(description="The catalog summary.")
+    body: str = Field(description="The catalog body: the content the card opens.")
     format: str = Field(description="article, checklist, calculator, template, guide or offer.")
     format_label: str = Field(description='For example "A checklist, about 3 minutes to read."')
-    reading_time_minutes: int
+    reading_time_minutes: int = Field(description="Reading time from the catalog.")
     why: str = Field(description="The rationale: why it was chosen, citing the customer's numbers.")
     window_days: int = Field(description="The period its numbers come from.")
     period_label: str | None = Field(
-        description='"Based on your last 30 days." when the page mixes periods, else null '
-        "(the page's period_note says it once)."
+        description='"Based on your last 30 days." on a card whose period differs from the'
+        " page's (period_note), else null."
     )
     partner: str | None = Field(description="Partner offers: who offers it.")
     terms: dict[str, str] | None = Field(description="Partner offers: key terms (rate, fees).")
     offer_disclosure: str | None = Field(description="Partner offers: the offer disclosure.")
     calculator: CalculatorOut | None = Field(description="For format calculator: a working one.")
     feedback: bool | None = Field(description="The customer's current vote (true = helpful).")
-    status: str
-    trace_id: str
+    status: str = Field(description="Review status of the recommendation shown.")
+    trace_id: str = Field(description="Its decision trace.")
 
 
 class InsightGroupOut(BaseModel):
-    window_days: int
+    """Insight sentences whose numbers come from one period."""
+
+    window_days: int = Field(description="The period, in days.")
     period: str = Field(description='"Based on your last 180 days."')
-    sentences: list[str]
+    sentences: list[str] = Field(description="Plain sentences about the customer's own numbers.")
 
 
 class PageOut(BaseModel):
@@ -322,8 +330,8 @@ class PageOut(BaseModel):
         " once, every number from one period."
     )
     insights: list[InsightGroupOut] = Field(description="Insights once, grouped by period.")
-    period_note: str | None = Field(description="The one period of every card, when they share it.")
-    disclosure: str
+    period_note: str | None = Field(description="The period most cards use, said once.")
+    disclosure: str = Field(description="The educational disclosure, once for the page.")
 
 
 class RecommendationsOut(BaseModel):

@@ -15,7 +15,6 @@ from spendsense.api.customer import customer_page
 from spendsense.api.schemas import (
     AuditEntryOut,
     AuditOut,
-    PageOut,
     PersonaOut,
     PlaidOut,
     ProfileOut,
