@@ -1,6 +1,7 @@
 """Measure the customer page (/me) of every consented user on a 390x844 phone.
 
     python scripts/measure_me_page.py --data-dir data [--out me_page.json]
+        [--delivery-policy guardrails_only]
 
 Serves the data folder on a loopback port, opens each consented user's personal link
 in Debian's chromium (Playwright) at 390x844 and records the page height, the number of
@@ -31,14 +32,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(data_dir: Path) -> tuple[str, Any]:
+def _serve(data_dir: Path, policy: str | None) -> tuple[str, Any]:
     import uvicorn
 
     from spendsense.api.app import create_app
     from spendsense.config import Settings
 
     port = _free_port()
-    app = create_app(Settings(data_dir=data_dir), cookie_secure=False)
+    settings = Settings(data_dir=data_dir)
+    if policy:
+        settings = settings.model_copy(update={"delivery_policy": policy})
+    app = create_app(settings, cookie_secure=False)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     deadline = time.monotonic() + 15
@@ -73,12 +77,12 @@ def _summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def measure(data_dir: Path) -> dict[str, Any]:
+def measure(data_dir: Path, policy: str | None = None) -> dict[str, Any]:
     """Per-user page height (px), card count and screens, and their distributions."""
     from playwright.sync_api import sync_playwright
 
     tokens = _tokens(data_dir)
-    base, server = _serve(data_dir)
+    base, server = _serve(data_dir, policy)
     rows = []
     try:
         with sync_playwright() as p:
@@ -118,8 +122,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--delivery-policy", default=None, help="override the settings' policy")
     args = parser.parse_args()
-    result = measure(args.data_dir)
+    result = measure(args.data_dir, args.delivery_policy)
     shown = {k: v for k, v in result.items() if k != "per_user"}
     print(json.dumps(shown, indent=2))
     if args.out:
