@@ -60,6 +60,11 @@ POLICY: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
         OPERATOR,
         {"json": {"version": 1, "reason": "r"}},
     ),
+    ("POST", "/operator/recommendations/bulk"): (
+        OPERATOR,
+        {"json": {"action": "approve", "items": [{"recommendation_id": "r1", "version": 1}]}},
+    ),
+    ("POST", "/console/review/bulk"): (OPERATOR, {"data": {"action": "approve", "item": "r1:1"}}),
     ("POST", "/operator/recommendations/{recommendation_id}/unflag"): (
         OPERATOR,
         {"json": {"version": 1}},

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from spendsense.config import Settings
-from spendsense.errors import UserError
+from spendsense.errors import SpendSenseError, UserError
 from spendsense.guardrails.check import CHECKS, checks_summary, guardrail_check
 from spendsense.guardrails.disclosure import DISCLOSURE, offer_disclosure
 from spendsense.guardrails.eligibility import eligibility_checks
@@ -227,3 +227,32 @@ def act(
             else None
         ),
     )
+
+
+def act_many(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    action: str,
+    items: list[tuple[str, int]],
+    *,
+    actor: str,
+    reason: str | None = None,
+) -> list[tuple[str, Recommendation | None, SpendSenseError | None]]:
+    """Apply one action to many items, each on its own: guarded, traced and audited like
+    :func:`act` (one audit entry per item); a refusal or conflict on one does not stop the rest.
+    """
+    if action not in ("approve", "flag"):
+        raise UserError("a bulk action is approve or flag", field="action")
+    if action == "flag" and not (reason or "").strip():
+        raise UserError("a reason is required to flag recommendations", field="reason")
+    out: list[tuple[str, Recommendation | None, SpendSenseError | None]] = []
+    for recommendation_id, version in items:
+        try:
+            rec = act(
+                conn, settings, recommendation_id, action, version=version, actor=actor,
+                reason=reason,
+            )  # fmt: skip
+            out.append((recommendation_id, rec, None))
+        except SpendSenseError as exc:
+            out.append((recommendation_id, None, exc))
+    return out

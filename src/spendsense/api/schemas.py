@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from spendsense.api.errors import ErrorDetail
 from spendsense.guardrails.delivery import DeliveryPolicy, DeliveryState
 
 ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
@@ -370,6 +371,9 @@ class ReviewItem(RecommendationOut):
 
     user_name: str | None = Field(default=None, description="The user's display name.")
     persona: str | None = Field(default=None, description="The user's primary persona (or STABLE).")
+    severity: float | None = Field(
+        default=None, description="The primary persona's severity (the queue's second key)."
+    )
 
 
 class ReviewOut(BaseModel):
@@ -504,3 +508,42 @@ class PlaidOut(BaseModel):
         description="The file listing each reject and why, relative to the data folder."
     )
     recomputed: bool = Field(description="The user's signals and recommendations were rebuilt.")
+
+
+BULK_MAX = 200
+"""Items one bulk action may name."""
+
+
+class BulkItem(BaseModel):
+    """One item of a bulk action, with the version you saw."""
+
+    model_config = ConfigDict(extra="forbid")
+    recommendation_id: str = Field(min_length=1, max_length=128)
+    version: int = Field(ge=1, le=MAX_VERSION)
+
+
+class BulkIn(BaseModel):
+    """Approve or flag many items at once; each is checked, applied and audited on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["approve", "flag"]
+    reason: str | None = Field(default=None, max_length=1000, description="Required to flag.")
+    items: list[BulkItem] = Field(min_length=1, max_length=BULK_MAX)
+
+
+class BulkResult(BaseModel):
+    """What happened to one item."""
+
+    recommendation_id: str
+    ok: bool
+    status: str | None = Field(default=None, description="The item's status afterwards.")
+    version: int | None = None
+    error: ErrorDetail | None = Field(default=None, description="Why it was not changed.")
+
+
+class BulkOut(BaseModel):
+    """One result per item, in the order sent; one audit entry per changed item."""
+
+    done: int
+    refused: int
+    results: list[BulkResult]

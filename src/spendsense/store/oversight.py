@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from spendsense.errors import Conflict, Forbidden, NotFound, UserError
+from spendsense.guardrails.delivery import DEFAULT_POLICY, delivered_sql
 from spendsense.store.audit import append_audit, now_iso
 from spendsense.store.consents import set_consent
 from spendsense.store.db import transaction
@@ -26,10 +27,18 @@ def review_queue(
     status: str | None = None,
     persona: str | None = None,
     window: int | None = None,
+    kind: str | None = None,
+    delivery: str | None = None,
+    policy: str = DEFAULT_POLICY,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Recommendations awaiting review (proposed and flagged unless a status is given), with persona."""
+    """Recommendations awaiting review, what matters first: partner offers, then the user's
+    persona severity (highest first), then newest; ties by user, window, rank and id.
+
+    Proposed and flagged unless a ``status`` is given; ``kind`` (education | offer) and
+    ``delivery`` (delivered | awaiting_review | withheld under ``policy``) filter further.
+    """
     clauses = ["r.status = ?"] if status else ["r.status IN ('proposed', 'flagged')"]
     args: list[Any] = [status] if status else []
     if window:
@@ -38,6 +47,23 @@ def review_queue(
     if persona:
         clauses.append("(pa.primary_persona_name = ? OR pa.status = ?)")
         args += [persona, persona]
+    if kind:
+        clauses.append("r.kind = ?")
+        args.append(kind)
+    if delivery:
+        shown, shown_args = delivered_sql(policy, kind="r.kind", status="r.status")
+        if delivery == "delivered":
+            clauses.append(shown)
+            args += shown_args
+        elif delivery == "withheld":
+            clauses.append("r.status = 'flagged'")
+        elif delivery == "awaiting_review":
+            clauses.append(f"NOT {shown} AND r.status != 'flagged'")
+            args += shown_args
+        else:
+            raise UserError(
+                "delivery must be delivered, awaiting_review or withheld", field="delivery"
+            )
     where = " WHERE " + " AND ".join(clauses)
     base = (
         " FROM recommendations r JOIN users u ON u.user_id = r.user_id"
@@ -47,12 +73,19 @@ def review_queue(
     total = conn.execute(f"SELECT COUNT(*){base}{where}", args).fetchone()[0]
     rows = conn.execute(
         f"SELECT {REC_COLUMNS}, u.name AS user_name,"
-        f" COALESCE(pa.primary_persona_name, pa.status) AS persona{base}{where}"
-        " ORDER BY r.status DESC, r.as_of_date DESC, r.user_id, r.window_days, r.rank"
-        " LIMIT ? OFFSET ?",
+        " COALESCE(pa.primary_persona_name, pa.status) AS persona,"
+        f" pa.primary_severity AS severity{base}{where}"
+        f" ORDER BY {QUEUE_ORDER} LIMIT ? OFFSET ?",
         (*args, limit, offset),
     ).fetchall()
     return [dict(r) for r in rows], int(total)
+
+
+QUEUE_ORDER = (
+    "(r.kind = 'offer') DESC, COALESCE(pa.primary_severity, -1) DESC, r.as_of_date DESC,"
+    " r.user_id, r.window_days, r.rank, r.recommendation_id"
+)
+"""Offers first (they wait for approval), then severity, then newest; a total order."""
 
 
 CONTENT_FIELDS = (

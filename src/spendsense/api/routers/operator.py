@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from spendsense.api.actions import act
+from spendsense.api.actions import act, act_many
 from spendsense.api.deps import (
     MAX_OFFSET,
     Blank,
@@ -18,11 +18,16 @@ from spendsense.api.deps import (
     Text100,
     Text128,
 )
-from spendsense.api.errors import error_responses
+from spendsense.api.errors import ErrorDetail, error_responses
 from spendsense.api.schemas import (
     ActionIn,
     AuditOut,
+    BulkIn,
+    BulkOut,
+    BulkResult,
+    DeliveryState,
     FlagIn,
+    Kind,
     OperatorStateOut,
     OverrideIn,
     RecommendationOut,
@@ -52,13 +57,22 @@ def get_review(
     window: Annotated[
         Days | None, Blank, Query(description="Window in days; empty means any.")
     ] = None,
+    kind: Annotated[Kind | None, Blank, Query(description="education or offer.")] = None,
+    delivery: Annotated[
+        DeliveryState | None,
+        Blank,
+        Query(description="Under the delivery policy: delivered, awaiting_review or withheld."),
+    ] = None,
     limit: int = Query(default=100, ge=1, le=1000, description="Page size."),
     offset: int = Query(default=0, ge=0, le=MAX_OFFSET, description="Items to skip."),
 ) -> ReviewOut:
-    """The approval queue (proposed and flagged by default), filterable by status, persona, window."""
+    """The approval queue, what matters first: partner offers, then persona severity, then newest.
+
+    Proposed and flagged by default; filter by status, persona, window, kind and delivery state.
+    """
     rows, total = review_queue(
-        conn, status=status, persona=persona_filter(persona), window=window, limit=limit,
-        offset=offset,
+        conn, status=status, persona=persona_filter(persona), window=window, kind=kind,
+        delivery=delivery, policy=settings.delivery_policy, limit=limit, offset=offset,
     )  # fmt: skip
     return ReviewOut(total=total, items=[review_item(r, settings.delivery_policy) for r in rows])
 
@@ -147,6 +161,30 @@ def unflag(
         reason=body.reason,
     )  # fmt: skip
     return recommendation_out(rec, settings.delivery_policy)
+
+
+@router.post("/recommendations/bulk", response_model=BulkOut)
+def bulk(body: BulkIn, conn: ConnDep, operator: CurrentOperator, settings: SettingsDep) -> BulkOut:
+    """Approve or flag up to 200 items: each passes the same checks as a single action and gets
+    its own audit entry and trace record; a refused or stale item does not stop the others."""
+    outcomes = act_many(
+        conn, settings, body.action, [(i.recommendation_id, i.version) for i in body.items],
+        actor=operator.name, reason=body.reason,
+    )  # fmt: skip
+    results = [
+        BulkResult(recommendation_id=rid, ok=True, status=rec.status, version=rec.version)
+        if rec is not None
+        else BulkResult(
+            recommendation_id=rid,
+            ok=False,
+            error=ErrorDetail(code=err.code, message=err.message, field=err.field)
+            if err is not None
+            else None,
+        )
+        for rid, rec, err in outcomes
+    ]
+    done = sum(r.ok for r in results)
+    return BulkOut(done=done, refused=len(results) - done, results=results)
 
 
 @router.post("/tokens/revoke", response_model=TokenRevokedOut, responses=error_responses(404))

@@ -20,9 +20,10 @@ from spendsense.api.deps import (
     IsoDate,
     SettingsDep,
 )
-from spendsense.api.schemas import MAX_VERSION, AuditOut
+from spendsense.api.schemas import BULK_MAX, MAX_VERSION, AuditOut
 from spendsense.api.service import audit_page, list_users_page, persona_filter, profile_of
 from spendsense.errors import SpendSenseError
+from spendsense.guardrails.delivery import STATE_LABELS
 from spendsense.store import reads
 from spendsense.store.auth import create_customer_token, set_notice
 from spendsense.store.consents import consent_history
@@ -192,24 +193,68 @@ def review_page(
     request: Request,
     conn: ConnDep,
     operator: CurrentOperator,
+    settings: SettingsDep,
     window: Window = None,
     status: str = Query(default="", max_length=20),
     persona: str = Query(default="", max_length=100),
+    kind: str = Query(default="", pattern="^(|education|offer)$"),
+    delivery: str = Query(default="", pattern="^(|delivered|awaiting_review|withheld)$"),
     page: int = Query(default=1, ge=1, le=MAX_PAGE),
 ) -> Response:
-    """The approval queue with inline actions."""
+    """The approval queue (offers first, then severity), filters, inline and bulk actions."""
     rows, total = review_queue(
         conn, status=status or None, persona=persona_filter(persona), window=window,
+        kind=kind or None, delivery=delivery or None, policy=settings.delivery_policy,
         limit=PAGE, offset=(page - 1) * PAGE,
     )  # fmt: skip
+    filters = {
+        "status": status, "persona": persona, "window": window, "kind": kind,
+        "delivery": delivery,
+    }  # fmt: skip
     context = {
         "rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE)),
-        "filters": {"status": status, "persona": persona, "window": window},
-        "personas": reads.persona_names(conn), "statuses": REVIEW_STATUSES,
+        "filters": filters, "personas": reads.persona_names(conn), "statuses": REVIEW_STATUSES,
         "here": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
-        "pager_query": _pager_query(status=status, persona=persona, window=window),
+        "pager_query": _pager_query(**filters), "delivery_labels": STATE_LABELS,
     }  # fmt: skip
     return render(request, "console/review.html", context)
+
+
+@router.post("/review/bulk", response_class=HTMLResponse, response_model=None)
+def review_bulk(
+    request: Request,
+    conn: ConnDep,
+    operator: CurrentOperator,
+    settings: SettingsDep,
+    action: str = Form(pattern="^(approve|flag)$"),
+    item: Annotated[list[str] | None, Form(max_length=BULK_MAX)] = None,
+    reason: str = Form(default="", max_length=1000),
+    next: str = Form(default="/console/review"),
+) -> Response:
+    """Approve or flag the ticked items, each checked and audited on its own."""
+    items: list[tuple[str, int]] = []
+    for value in item or []:
+        rid, _, version = value.rpartition(":")  # ids carry colons; the version is last
+        if not rid or not version.isdigit():
+            return _back(request, conn, next, f"not an item: {value!r}", "error")
+        items.append((rid, int(version)))
+    if not items:
+        return _back(request, conn, next, "tick at least one item first", "error")
+    try:
+        outcomes = actions.act_many(
+            conn, settings, action, items, actor=operator.name, reason=reason
+        )
+    except SpendSenseError as exc:
+        return _back(request, conn, next, exc.message, "error")
+    done = [rec for _, rec, _ in outcomes if rec is not None]
+    refused = [(rid, err) for rid, rec, err in outcomes if rec is None and err is not None]
+    verb = "approved" if action == "approve" else "flagged"
+    message = f"{len(done)} {verb}"
+    if refused:
+        message += f"; {len(refused)} not changed: " + "; ".join(
+            f"{rid}: {err.message}" for rid, err in refused
+        )
+    return _back(request, conn, next, message, "error" if refused else "ok")
 
 
 @router.get("/metrics", response_class=HTMLResponse, response_model=None)
