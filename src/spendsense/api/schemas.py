@@ -518,32 +518,42 @@ class BulkItem(BaseModel):
     """One item of a bulk action, with the version you saw."""
 
     model_config = ConfigDict(extra="forbid")
-    recommendation_id: str = Field(min_length=1, max_length=128)
-    version: int = Field(ge=1, le=MAX_VERSION)
+    recommendation_id: str = Field(min_length=1, max_length=128, description="The item.")
+    version: int = Field(ge=1, le=MAX_VERSION, description="Its version as you loaded it.")
 
 
 class BulkIn(BaseModel):
     """Approve or flag many items at once; each is checked, applied and audited on its own."""
 
-    model_config = ConfigDict(extra="forbid")
-    action: Literal["approve", "flag"]
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"action": "approve", "items": [{"recommendation_id": "rec:u_0000001:30:"
+                 "20261031:off_high_yield_savings", "version": 1}]}
+            ]
+        },
+    )  # fmt: skip
+    action: Literal["approve", "flag"] = Field(description="What to do with every item.")
     reason: str | None = Field(default=None, max_length=1000, description="Required to flag.")
-    items: list[BulkItem] = Field(min_length=1, max_length=BULK_MAX)
+    items: list[BulkItem] = Field(
+        min_length=1, max_length=BULK_MAX, description=f"1 to {BULK_MAX} items."
+    )
 
 
 class BulkResult(BaseModel):
     """What happened to one item."""
 
-    recommendation_id: str
-    ok: bool
+    recommendation_id: str = Field(description="The item.")
+    ok: bool = Field(description="Changed (true) or left as it was (false).")
     status: str | None = Field(default=None, description="The item's status afterwards.")
-    version: int | None = None
+    version: int | None = Field(default=None, description="Its new version.")
     error: ErrorDetail | None = Field(default=None, description="Why it was not changed.")
 
 
 class BulkOut(BaseModel):
     """One result per item, in the order sent; one audit entry per changed item."""
 
-    done: int
-    refused: int
-    results: list[BulkResult]
+    done: int = Field(description="Items changed.")
+    refused: int = Field(description="Items left unchanged (see each error).")
+    results: list[BulkResult] = Field(description="One per item, in the order sent.")
