@@ -308,6 +308,19 @@ def ingest(
                 console.print(f"      e.g. {example}")
     if report.quarantine:
         console.print(f"every rejected record, with its reason: {report.quarantine}")
+    out = report.outcome
+    if out.new_users or out.updated_users or out.unchanged_users:
+        console.print(
+            f"users: {len(out.new_users)} new, {len(out.updated_users)} updated, "
+            f"{len(out.unchanged_users)} unchanged"
+            + (
+                f", {len(out.bundle_revocations)} revoked by the input"
+                if out.bundle_revocations
+                else ""
+            )
+        )
+    for warning in report.warnings:
+        console.print(f"warning: {warning}")
     if report.total_loaded == 0:
         if report.total_rejected:
             raise UserError("nothing was loaded: every record was rejected (reasons above)")
@@ -473,13 +486,11 @@ def consent_revoke(
 
 
 def _consent(user_id: str, action: str, actor: str) -> None:
-    from spendsense.store.db import connect
-    from spendsense.store.oversight import change_consent
+    from spendsense.services import change_consent
 
-    conn = connect(STATE.settings.db_path)
-    # the command line is an operator's tool: the change is audited like one made in the console
-    result = change_consent(conn, user_id, action, source="cli", actor=actor, by_operator=True)
-    console.print(f"{user_id}: consent {result['status']} at {result['changed_at']}")
+    result = change_consent(STATE.settings, user_id, action, source="cli", actor=actor)
+    done = " (recomputed)" if result["recomputed"] else ""
+    console.print(f"{user_id}: consent {result['status']} at {result['changed_at']}{done}")
 
 
 @personas_app.command("history")

@@ -63,3 +63,17 @@ class Conflict(SpendSenseError):
 
     status = 409
     code = "conflict"
+
+
+class OwnershipConflict(SpendSenseError):
+    """An input names a record that belongs to another user: refused, never moved."""
+
+    status = 409
+    code = "ownership_conflict"
+
+
+class StoreBusy(SpendSenseError):
+    """Another process held the data folder's writer lock for longer than the busy timeout."""
+
+    status = 503
+    code = "store_busy"

@@ -105,14 +105,16 @@ def run_pipeline(
         clock = time.perf_counter()
     outputs = _concat(parts)
     clock = tick(timings, "combine chunks", clock)
-    write_outputs(conn, settings.data_dir / FEATURES_DIR, outputs, as_of, consented=consented)
+    written = write_outputs(
+        conn, settings.data_dir / FEATURES_DIR, outputs, as_of, consented=consented
+    )
     record_run(
         conn,
         as_of=as_of,
         windows=settings.windows,
         config_version=settings.version,
         computed_at=computed_at,
-        users=len(consented),
+        users=len(written),
     )
     clock = tick(timings, "store (SQLite + Parquet)", clock)
     counts = persona_counts(outputs.assignments)

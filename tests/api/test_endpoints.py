@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -93,7 +94,7 @@ def test_consent_refuses_client_time_and_source(
 def test_consent_grant_with_server_time_and_operator_audit(
     client: TestClient, seeded: Seeded
 ) -> None:
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     r = client.post("/consent", json={"user_id": "u3", "action": "grant"}, headers=seeded.op())
     assert r.status_code == 200
@@ -107,14 +108,13 @@ def test_consent_grant_with_server_time_and_operator_audit(
     assert client.get("/recommendations/u3", headers=seeded.cust("u3")).status_code == 200
 
 
-def test_customer_consent_change_is_not_operator_audited(
+def test_customer_consent_change_is_audited_as_the_customer(
     client: TestClient, seeded: Seeded
 ) -> None:
     client.post("/consent", json={"user_id": "u3", "action": "grant"}, headers=seeded.cust("u3"))
-    actions = [
-        e["action"] for e in client.get("/operator/audit", headers=seeded.op()).json()["items"]
-    ]
-    assert "consent.grant" not in actions
+    items = client.get("/operator/audit", headers=seeded.op()).json()["items"]
+    mine = [e for e in items if e["action"] == "consent.grant" and e["target_id"] == "u3"]
+    assert [e["actor"] for e in mine] == ["user:u3"]
 
 
 def test_feedback_stored_and_owner_checked(client: TestClient, seeded: Seeded) -> None:
@@ -230,7 +230,7 @@ def test_plaid_upload_ingests_then_recomputes(
     assert calls[0][0] == "ingest" and '"u2"' in calls[0][1] and calls[0][2] == "u2"
     assert calls[1] == ("recompute", "u2")
     wrong = client.post("/users/u2/plaid", json={"user": {"user_id": "u1"}}, headers=seeded.op())
-    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "user.user_id"
+    assert wrong.status_code == 409 and wrong.json()["error"]["field"] == "user.user_id"
     assert client.post("/users/u1/plaid", json=body, headers=seeded.cust("u2")).status_code == 403
 
 

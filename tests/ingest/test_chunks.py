@@ -18,7 +18,8 @@ DUPLICATE = "duplicate transaction_id 't1' (first occurrence kept)"
 
 
 def _inputs(folder: Path) -> Path:
-    """u1 (a1, t1); u1's later transactions response on a1; u2 (a2) reusing t1; u3 (no accounts)."""
+    """u1 (a1, t1); u1's later transactions response on a1; u2 (a2) reusing t1; u3 (no accounts,
+    a transaction on u2's account a2: refused, records never move between users)."""
     folder.mkdir()
     write(folder / "u1.json", bundle("u1", accounts=[account("a1")], transactions=[txn("t1")]))
     write(folder / "u1.transactions.json", {"transactions": [txn("t9", "a1")]})
@@ -35,12 +36,11 @@ def test_chunks_see_earlier_ids_and_accounts(tmp_path: Path) -> None:
     assert len(chunks) == 5  # one per file, then the placeholder users
     b = ingest_paths([folder], chunk_files=1)
     tx = b.frames["transactions"].sort("transaction_id")
-    # t9 and t3 name only accounts loaded by earlier chunks: they load, with their users
-    assert tx.select("transaction_id", "user_id").rows() == [
-        ("t1", "u1"),
-        ("t3", "u2"),
-        ("t9", "u1"),
-    ]
+    # t9 names an account loaded by an earlier chunk: it loads, with its user
+    assert tx.select("transaction_id", "user_id").rows() == [("t1", "u1"), ("t9", "u1")]
+    [foreign] = [r for r in b.rejects if r.kind == "ownership"]
+    assert (foreign.file, foreign.position) == (str(folder / "u3.json"), "transactions[0]")
+    assert foreign.reason.startswith("account 'a2' belongs to another user")
     assert tx.filter(pl.col("transaction_id") == "t1")["account_id"].to_list() == ["a1"]
     [dup] = [r for r in b.rejects if r.reason.startswith("duplicate")]
     assert (dup.file, dup.position, dup.reason) == (
@@ -94,13 +94,13 @@ def test_store_applies_all_chunks_once_and_idempotently(tmp_path: Path) -> None:
     folder = _inputs(tmp_path / "raw")
     settings = Settings(data_dir=tmp_path / "data")
     report = ingest_into_store(settings, [folder], chunk_files=1)
-    assert report.per_table["transactions"] == (3, 1)
+    assert report.per_table["transactions"] == (2, 2)
     assert report.quarantine is not None
-    [line] = report.quarantine.read_text().splitlines()
-    assert json.loads(line)["reason"] == DUPLICATE
+    lines = [json.loads(line) for line in report.quarantine.read_text().splitlines()]
+    assert [line["reason"] == DUPLICATE for line in lines].count(True) == 1
     conn = connect(settings.db_path)
     stored = read_table(conn, "transactions")
-    assert stored["transaction_id"].to_list() == ["t1", "t3", "t9"]
+    assert stored["transaction_id"].to_list() == ["t1", "t9"]
     ingest_into_store(settings, [folder], chunk_files=1)  # again: nothing changes
     assert read_table(conn, "transactions").equals(stored)
     assert read_table(conn, "users")["user_id"].to_list() == ["u1", "u2", "u3"]

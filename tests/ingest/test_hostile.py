@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ingest_helpers import bundle, txn, write
+from ingest_helpers import account, bundle, txn, write
 
 from spendsense.config import Settings
 from spendsense.errors import InputUnreadable
@@ -36,10 +36,17 @@ def _generate(name: str, folder: Path) -> Path:
     return path
 
 
-def _store(tmp_path: Path) -> Settings:
-    """A store that already holds user u1 with account a1 (what the CSV tables refer to)."""
+def _store(tmp_path: Path, name: str = "") -> Settings:
+    """A store that already holds user u1 with account a1 (what the CSV tables refer to).
+
+    For the JSON files, whose users bring an account a1 of their own, u1's account is
+    another: a1 stored under u1 would make theirs another user's (refused, never moved).
+    """
     settings = Settings(data_dir=tmp_path / "data")
-    base = write(tmp_path / "base.json", bundle("u1", consent="none", transactions=[]))
+    own = account("a1" if not name.endswith(".json") else "a_u1")
+    base = write(
+        tmp_path / "base.json", bundle("u1", consent="none", accounts=[own], transactions=[])
+    )
     ingest_into_store(settings, [base])
     return settings
 
@@ -80,7 +87,7 @@ def _check(settings: Settings, path: Path, expected: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["files"]))
 def test_hostile_file(name: str, tmp_path: Path) -> None:
-    _check(_store(tmp_path), HOSTILE / name, MANIFEST["files"][name])
+    _check(_store(tmp_path, name), HOSTILE / name, MANIFEST["files"][name])
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["generated"]))

@@ -135,7 +135,7 @@ def test_sync_responses_read_natively(tmp_path: Path) -> None:
     write(tmp_path / "u1.sync.json", sync)
     assert _read_natively(tmp_path) == (2, 0)
     batch = _same(tmp_path)
-    assert batch.removed_transaction_ids == ["t2"]
+    assert batch.removed_transaction_ids == [("u1", "t2")]
     assert batch.cursors == [("u1", "item-9", "c-1")]
 
 

@@ -104,7 +104,7 @@ def test_sync_added_modified_removed_cursor(tmp_path: Path) -> None:
     }
     b = ingest_paths([write(tmp_path / "u1.sync.json", doc)])
     assert b.frames["transactions"]["transaction_id"].to_list() == ["t1", "t2", "t3"]
-    assert b.removed_transaction_ids == ["old"]
+    assert b.removed_transaction_ids == [("u1", "old")]
     assert b.cursors == [("u1", "default", "c42")]
     assert [r.position for r in b.rejects] == ["removed[1]"]
 

@@ -184,7 +184,7 @@ def test_posted_transaction_replaces_pending_twin_and_removed_ids_go(tmp_path: P
             }
         ),
     )
-    b2.removed_transaction_ids.append("t2")
+    b2.removed_transaction_ids.append(("u1", "t2"))
     b2.cursors.append(("u1", "item", "cursor-2"))
     apply_batch(conn, b2)
     ids = read_table(conn, "transactions")["transaction_id"].to_list()

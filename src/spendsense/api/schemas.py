@@ -183,13 +183,16 @@ class ConsentOut(BaseModel):
 
     model_config = _example(
         {"user_id": "u_0000001", "status": "granted", "changed_at": "2026-12-03T14:02:11.000000Z",
-         "source": "api", "removed_rows": 0}
+         "source": "api", "removed_rows": 0, "recomputed": True}
     )  # fmt: skip
     user_id: str = Field(description="The user.")
     status: ConsentStatus = Field(description="Consent now.")
     changed_at: str = Field(description="When it changed (UTC, ISO 8601).")
     source: str = Field(description="Where it was changed.")
     removed_rows: int = Field(description="Derived rows removed (a revocation).")
+    recomputed: bool = Field(
+        default=False, description="Whether a grant recomputed the user at once."
+    )
 
 
 class PersonaOut(BaseModel):

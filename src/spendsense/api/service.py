@@ -26,11 +26,12 @@ from spendsense.api.schemas import (
     WindowProfile,
 )
 from spendsense.config import Settings
-from spendsense.errors import ConsentRequired, UserError
+from spendsense.errors import ConsentRequired, OwnershipConflict, UserError
 from spendsense.guardrails.delivery import delivery_state, is_delivered
 from spendsense.store import audit, reads
 from spendsense.store.auth import Principal
 from spendsense.store.consents import is_consented
+from spendsense.store.db import connect
 
 
 def require_consent(conn: sqlite3.Connection, user_id: str) -> dict[str, Any]:
@@ -211,21 +212,31 @@ def _relative(path: Path | None, root: Path) -> str | None:
         return Path(path).name
 
 
-def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any]) -> PlaidOut:
-    """Write the JSON to a temp file, ingest it for the user, then recompute that user at once."""
+def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any], *, actor: str) -> PlaidOut:
+    """Ingest one user's new Plaid data, then recompute that user at once.
+
+    Checked before anything is written: the user exists (users are created through
+    ``POST /users``, audited), has granted consent, and every record in the body is theirs
+    (``strict_owner``: a record naming another user, another user's account or transaction,
+    or a removal of a transaction that is not theirs refuses the whole body, 409).
+    """
 
     if not body:
         raise UserError("the body must be a user bundle or a raw Plaid response", field="body")
+    conn = connect(settings.db_path)
+    require_consent(conn, user_id)
     bundle_user = body.get("user")
     if isinstance(bundle_user, dict) and bundle_user.get("user_id") not in (None, user_id):
-        raise UserError(
-            f"the bundle is for user {bundle_user.get('user_id')!r}, not {user_id!r}",
+        raise OwnershipConflict(
+            f"the bundle is for another user, not {user_id!r}: nothing was loaded",
             field="user.user_id",
         )
     with tempfile.TemporaryDirectory(prefix="spendsense-upload-") as tmp:
         path = Path(tmp) / f"{user_id}.json"
         path.write_text(json.dumps(body))
-        report = services.ingest_into_store(settings, [path], user_id=user_id)
+        report = services.ingest_into_store(
+            settings, [path], user_id=user_id, actor=actor, strict_owner=True
+        )
     pipeline.recompute_user(settings, user_id)
     return PlaidOut(
         user_id=user_id,

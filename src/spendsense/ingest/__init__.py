@@ -19,6 +19,7 @@ from spendsense.ingest.bulk import TEXT_HOOKS, loads
 from spendsense.ingest.conventions import Conventions
 from spendsense.ingest.mapping import Mapping, load_mapping
 from spendsense.ingest.native import Document, read_native
+from spendsense.ingest.ownership import OwnerLookup
 from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_name
 from spendsense.ingest.quarantine import write_quarantine
 from spendsense.ingest.sandbox import read_sandbox
@@ -136,6 +137,7 @@ def ingest_chunks(
     chunk_rows: int | None = None,
     on_file: Callable[[int, int], object] | None = None,
     native: bool = True,
+    owner_lookup: OwnerLookup | None = None,
 ) -> Iterator[LedgerBatch]:
     """Read and validate the files under ``paths`` a chunk at a time, in bounded memory.
 
@@ -157,6 +159,8 @@ def ingest_chunks(
         on_file: told ``(files done, files in all)`` before each file and at the end.
         native: read JSON files with the columnar reader (``native``), the per-file path only
             for what it cannot take; False reads every file the per-file way (for tests).
+        owner_lookup: the store's owners of ids, so a record that is another user's is
+            rejected (see ``ingest.ownership``).
 
     Raises InputUnreadable when a single input, or every input, cannot be read (after the
     other chunks were yielded: the caller must not have applied them yet).
@@ -170,7 +174,7 @@ def ingest_chunks(
         raise InputUnreadable(
             "no JSON, CSV or Parquet files found in " + ", ".join(map(str, paths))
         )
-    seen = Seen.of(known_account_ids, known_user_ids)
+    seen = Seen.of(known_account_ids, known_user_ids, owner_lookup)
 
     def validated(staged: Staged) -> LedgerBatch:
         if rules is not None:

@@ -93,6 +93,8 @@ def read_plaid(doc: dict[str, Any], file: str, user: str | None, stamp: str) -> 
     kind = kind_of(doc)
     if kind == "bundle":
         user = _bundle_user(doc, user)
+        if user is not None:
+            staged.snapshots.append(user)  # a bundle is the user's whole ledger (see _apply)
         record = _user_record(doc, stamp)
         staged.add_records("users", [record], file=file, where="user", user=user, bulk=True)
     elif user is None:
@@ -102,7 +104,7 @@ def read_plaid(doc: dict[str, Any], file: str, user: str | None, stamp: str) -> 
         staged.add_records(table, doc.get(key), file=file, where=key, user=user, bulk=True)
     _liabilities(staged, doc.get("liabilities"), file, user)
     if kind == "sync" and user is not None:
-        _removed(staged, doc.get("removed"), file)
+        _removed(staged, doc.get("removed"), file, user)
         cursor = doc.get("next_cursor")
         if isinstance(cursor, str) and cursor:
             item = doc.get("item")
@@ -132,13 +134,13 @@ def _liabilities(staged: Staged, liab: object, file: str, user: str | None) -> N
         )
 
 
-def _removed(staged: Staged, removed: object, file: str) -> None:
+def _removed(staged: Staged, removed: object, file: str, user: str) -> None:
     if not isinstance(removed, list):
         return
     for i, entry in enumerate(removed):
         tid = entry.get("transaction_id") if isinstance(entry, dict) else None
         if isinstance(tid, str) and tid.strip():
-            staged.removed.append(tid.strip())
+            staged.removed.append((file, f"removed[{i}]", user, tid.strip()))
         else:
             staged.file_rejects.append(
                 (

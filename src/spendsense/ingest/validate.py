@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from spendsense.ingest import ownership as O
 from spendsense.ingest import parse as P
 from spendsense.ingest import tables as T
 from spendsense.ingest.plaid import original
@@ -56,10 +57,18 @@ class Seen:
     implicit: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema={"user_id": pl.String, "source": pl.String})
     )
+    lookup: O.OwnerLookup | None = None  # stored owners of ids (None: no store to check)
 
     @classmethod
-    def of(cls, known_account_ids: set[str] | None, known_user_ids: set[str] | None) -> Seen:
-        return cls(known_accounts=_ids(known_account_ids), known_users=_ids(known_user_ids))
+    def of(
+        cls,
+        known_account_ids: set[str] | None,
+        known_user_ids: set[str] | None,
+        lookup: O.OwnerLookup | None = None,
+    ) -> Seen:
+        return cls(
+            known_accounts=_ids(known_account_ids), known_users=_ids(known_user_ids), lookup=lookup
+        )
 
     def take(self, table: str, ids: pl.Series) -> None:
         self.taken[table] = pl.concat([self.taken[table], ids.cast(pl.String)]).rechunk()
@@ -88,15 +97,19 @@ def _split(
 
 
 def _fill_user(frame: pl.DataFrame, owners: pl.DataFrame) -> pl.DataFrame:
-    """Give rows without a user_id the user of their account (from this batch)."""
+    """Give rows without a user_id their file's user, else the user of their account."""
     if frame.height == 0:
         return frame
     keyed = frame.with_columns(
         P.clean(P.col(frame, "account_id")).alias("_acct"), pl.int_range(pl.len()).alias("_n")
     )
     joined = keyed.join(owners, left_on="_acct", right_on="account_id", how="left").sort("_n")
+    # the file's own user comes before the account's: an account of someone else's is then
+    # refused by ``ownership.account_owner`` instead of the row moving to that user
     return joined.with_columns(
-        pl.coalesce(P.clean(P.col(frame, "user_id")), pl.col("_owner")).alias("user_id")
+        pl.coalesce(
+            P.clean(P.col(frame, "user_id")), P.clean(P.col(frame, "_user")), pl.col("_owner")
+        ).alias("user_id")
     ).drop("_acct", "_n", "_owner")
 
 
@@ -199,6 +212,7 @@ def _rejects(table: str, bad: pl.DataFrame, staged: Staged) -> list[Reject]:
             table,
             r["_reason"],
             originals[r["_rid"]] if r["_rid"] is not None else _original(r["_file"], r["_pos"]),
+            "ownership" if O.is_ownership(r["_reason"]) else "invalid",
         )
         for r in rows
     ]
@@ -217,6 +231,7 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
     if accounts is None:
         accounts = T.accounts(staged.table("accounts"))
     accounts = adjust("accounts", accounts)
+    accounts = O.stored_owner(O.file_owner(accounts), "accounts", "account_id", seen.lookup)
     good["accounts"], bad = _split(accounts, "account_id", seen.taken["accounts"])
     batch.rejects.extend(_rejects("accounts", bad, staged))
     seen.take("accounts", good["accounts"]["account_id"])
@@ -230,14 +245,17 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
             good[table] = empty(table).with_columns(pl.Series("_file", [], pl.String))
             continue
         frame = adjust(table, frame)
-        frame = _references(frame, known)
+        frame = O.account_owner(O.file_owner(_references(frame, known)), seen.owners, seen.lookup)
         key = PRIMARY_KEYS[table][0]
+        if table == "transactions":
+            frame = O.stored_owner(frame, table, key, seen.lookup)
         good[table], bad = _split(frame, key, seen.taken[table])
         batch.rejects.extend(_rejects(table, bad, staged))
         seen.take(table, good[table][key])
     users = _normalised("users", staged)
     if users is None:
         users = T.users(staged.table("users"))
+    users = O.file_owner(users)
     explicit, bad = _split(users, "user_id", seen.taken["users"])
     batch.rejects.extend(_rejects("users", bad, staged))
     seen.take("users", explicit["user_id"])
@@ -249,7 +267,13 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
     batch.add("consents", _consents(explicit))
     for table in ("accounts", "transactions", *LIABILITY_TABLES):
         batch.add(table, good[table])
-    batch.removed_transaction_ids.extend(staged.removed)
+    allowed, refused = O.removals(staged.removed, seen.lookup)
+    batch.removed_transaction_ids.extend(allowed)
+    batch.rejects.extend(
+        Reject(f, pos, "transactions", why, None, "ownership") for f, pos, why in refused
+    )
+    described = set(explicit["user_id"].to_list())
+    batch.snapshots.extend(u for u in dict.fromkeys(staged.snapshots) if u in described)
     batch.cursors.extend(staged.cursors)
     batch.rejects.extend(Reject(*r) for r in staged.file_rejects)
     return batch

@@ -18,6 +18,7 @@ class Reject:
     table: str
     reason: str
     record: object = None
+    kind: str = "invalid"  # "ownership": the record names something that is another user's
 
 
 @dataclass
@@ -25,7 +26,8 @@ class LedgerBatch:
     """Validated rows for each ledger table, applied by the store in one transaction."""
 
     frames: dict[str, pl.DataFrame] = field(default_factory=lambda: {t: empty(t) for t in TABLES})
-    removed_transaction_ids: list[str] = field(default_factory=list)
+    removed_transaction_ids: list[tuple[str, str]] = field(default_factory=list)  # (user, id)
+    snapshots: list[str] = field(default_factory=list)  # users loaded from a bundle (whole ledger)
     cursors: list[tuple[str, str, str]] = field(
         default_factory=list
     )  # (user_id, item_id, next_cursor)
@@ -40,6 +42,7 @@ class LedgerBatch:
             if frame.height:
                 self.frames[table] = pl.concat([self.frames[table], frame], how="vertical")
         self.removed_transaction_ids.extend(other.removed_transaction_ids)
+        self.snapshots.extend(other.snapshots)
         self.cursors.extend(other.cursors)
         self.rejects.extend(other.rejects)
 

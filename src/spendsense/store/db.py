@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from spendsense.errors import StoreBusy
 from spendsense.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
@@ -63,16 +67,84 @@ def _split(sql: str) -> list[str]:
     return [s.strip() for s in sql.split(";\n") if s.strip()]
 
 
-# One writer at a time within a process: threads queue here instead of in SQLite's busy
-# handler, whose back-off sleeps (up to 100 ms each) made contended writes slow. Other
-# processes still meet the busy timeout.
-_WRITE_LOCK = threading.Lock()
+class _WriterLock:
+    """One writer at a time per data folder: threads of a process, and processes.
+
+    Threads queue on a re-entrant lock (not in SQLite's busy handler, whose back-off
+    sleeps made contended writes slow); the outermost holder also takes an exclusive
+    ``flock`` on ``<db>.writer.lock``, so a CLI ``run`` and the server's revocations
+    never interleave their SQLite commits and Parquet rewrites. Re-entrant, so a
+    consent change can hold it across its transaction and its Parquet purge.
+    """
+
+    def __init__(self, lock_file: Path | None) -> None:
+        self.lock_file = lock_file
+        self.rlock = threading.RLock()
+        self.depth = 0
+        self.fd: int | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        with self.rlock:
+            if self.depth == 0 and self.lock_file is not None:
+                self.fd = _flock(self.lock_file)
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+                if self.depth == 0 and self.fd is not None:
+                    os.close(self.fd)  # closing the descriptor releases the flock
+                    self.fd = None
+
+
+def _flock(path: Path) -> int:
+    """An exclusive flock on ``path`` (created if need be), waiting up to the busy timeout."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError as exc:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise StoreBusy(
+                    f"another process has been writing to {path.parent} for too long: try again"
+                ) from exc
+            time.sleep(0.01)
+
+
+_LOCKS: dict[str, _WriterLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def database_file(conn: sqlite3.Connection) -> str:
+    """The file behind ``conn`` ("" for an in-memory database)."""
+    return next((str(r[2]) for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
+
+
+def _lock_for(conn: sqlite3.Connection) -> _WriterLock:
+    main = database_file(conn)
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(main)
+        if lock is None:
+            lock = _LOCKS[main] = _WriterLock(Path(main + ".writer.lock") if main else None)
+        return lock
+
+
+@contextmanager
+def writer_lock(conn: sqlite3.Connection) -> Iterator[None]:
+    """Hold the data folder's writer lock (re-entrant): SQLite writes and Parquet rewrites
+    that must not interleave with another writer's go inside it."""
+    with _lock_for(conn).hold():
+        yield
 
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error: all or nothing."""
-    with _WRITE_LOCK:
+    """BEGIN IMMEDIATE ... COMMIT under the writer lock, rolled back on any error: all or nothing."""
+    with writer_lock(conn):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn

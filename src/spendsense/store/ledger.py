@@ -16,9 +16,18 @@ import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 import pyarrow.parquet as pq
 
+from spendsense.errors import OwnershipConflict
 from spendsense.ledger.batch import LedgerBatch
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform, empty
-from spendsense.store.db import bump_version, ledger_version, transaction
+from spendsense.store.db import (
+    bump_version,
+    database_file,
+    ledger_version,
+    transaction,
+    writer_lock,
+)
+from spendsense.store.files import replacing
+from spendsense.store.outcome import ApplyOutcome
 
 # Order matters for foreign keys: parents first.
 WRITE_ORDER = (
@@ -74,19 +83,19 @@ def _prepared(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 def _upsert_sql(table: str, source: str, order: str = "") -> str:
     """``INSERT INTO table SELECT * FROM source ... ON CONFLICT DO UPDATE``: one statement.
 
-    Users and accounts keep known values over nulls; a user's consent of ``none`` (a bundle
-    that says nothing) never overwrites a consent already recorded.
+    Users and accounts keep known values over nulls. A stored record's owner (``user_id``)
+    is never changed (``_ownership_violations`` refuses such a batch) and an existing user's
+    consent is never changed here: consent changes go through ``store.consents``.
     """
     cols = list(TABLES[table])
     keys = PRIMARY_KEYS[table]
     keep_known = table in KEEP_KNOWN_VALUES
+    fixed = {"user_id", *(("consent_status",) if table == "users" else ())}
     sets = []
     for c in cols:
-        if c in keys:
+        if c in keys or c in fixed:
             continue
         value = f"COALESCE(excluded.{c}, {table}.{c})" if keep_known else f"excluded.{c}"
-        if table == "users" and c == "consent_status":
-            value = f"CASE WHEN excluded.{c} = 'none' THEN {table}.{c} ELSE {value} END"
         sets.append(f"{c}={value}")
     names = ", ".join(cols)
     # WHERE true: without it SQLite would read ON CONFLICT as a join constraint
@@ -96,11 +105,6 @@ def _upsert_sql(table: str, source: str, order: str = "") -> str:
         + f"ON CONFLICT({', '.join(keys)}) DO "
         + (f"UPDATE SET {', '.join(sets)}" if sets else "NOTHING")
     )
-
-
-def _database_file(conn: sqlite3.Connection) -> str:
-    """The file behind ``conn`` ("" for an in-memory database)."""
-    return next((str(r[2]) for r in conn.execute("PRAGMA database_list") if r[1] == "main"), "")
 
 
 SCRATCH_PREFIX = ".ledger-scratch-"
@@ -117,7 +121,7 @@ def _scratch(conn: sqlite3.Connection) -> Iterator[Path]:
     killed ingest (lock released by the kernel) are swept before a new one is made, while
     those of ingests still running are not.
     """
-    main = _database_file(conn)
+    main = database_file(conn)
     parent = Path(main).parent if main else Path(tempfile.gettempdir())
     sweep_scratch(parent)
     folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent))
@@ -166,8 +170,10 @@ class Stage:
         self.path = path
         self.adbc: adbc_sqlite.Connection | None = adbc_sqlite.connect(str(path))
         self.written = dict.fromkeys(WRITE_ORDER, 0)
-        self.removed: list[str] = []
+        self.removed: list[tuple[str, str]] = []  # (user_id, transaction_id)
+        self.snapshots: list[str] = []
         self.cursors: list[tuple[str, str, str]] = []
+        self.outcome = ApplyOutcome()
 
     def add(self, batch: LedgerBatch) -> None:
         """Stage one chunk's rows (each table's sorted by key), removals and cursors."""
@@ -182,6 +188,7 @@ class Stage:
         cur.close()
         self.adbc.commit()
         self.removed.extend(batch.removed_transaction_ids)
+        self.snapshots.extend(batch.snapshots)
         self.cursors.extend(batch.cursors)
 
     @property
@@ -233,22 +240,172 @@ def apply_batch(conn: sqlite3.Connection, batch: LedgerBatch) -> dict[str, int]:
         return stage.apply()
 
 
+# Bookkeeping tables in the scratch database (gone with it): staged users stored before
+# this batch, and the users whose bundle replaces their ledger.
+PRIOR = f"{STAGE}.spendsense_prior"
+SNAPSHOT = f"{STAGE}.spendsense_snapshot"
+IDENTITY = ("name", "age_band", "gender", "income_tier", "region")
+LEDGER_ROWS = ("transactions", "liabilities_credit", "liabilities_mortgage", "liabilities_student")
+
+
+def _staged_keys(staged: set[str], schema: str, table: str) -> str:
+    """SQL for the keys of ``table`` in the stage ('' when nothing of it was staged)."""
+    key = PRIMARY_KEYS[table][0]
+    return f"SELECT {key} FROM {schema}.{table}" if table in staged else "SELECT NULL WHERE 0"
+
+
+def _prepare_outcome(conn: sqlite3.Connection, stage: Stage, staged: set[str], schema: str) -> None:
+    """Before anything is written: which staged users exist, and how the batch changes them."""
+    out = stage.outcome
+    conn.execute(f"DROP TABLE IF EXISTS {PRIOR}")
+    conn.execute(f"DROP TABLE IF EXISTS {SNAPSHOT}")
+    conn.execute(f"CREATE TABLE {SNAPSHOT} (user_id TEXT PRIMARY KEY)")
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {SNAPSHOT} VALUES (?)", [(u,) for u in stage.snapshots]
+    )
+    if "users" not in staged:
+        conn.execute(f"CREATE TABLE {PRIOR} (user_id TEXT PRIMARY KEY)")
+        return
+    conn.execute(
+        f"CREATE TABLE {PRIOR} AS SELECT DISTINCT m.user_id FROM main.users m "
+        f"JOIN {schema}.users s ON s.user_id = m.user_id"
+    )
+    rows = conn.execute(
+        f"SELECT DISTINCT s.user_id, m.user_id IS NULL FROM {schema}.users s "
+        "LEFT JOIN main.users m ON m.user_id = s.user_id ORDER BY s.user_id"
+    ).fetchall()
+    out.new_users = [u for u, new in rows if new]
+    for user, wanted in conn.execute(
+        f"SELECT s.user_id, s.consent_status FROM {schema}.users s "
+        "JOIN main.users m ON m.user_id = s.user_id WHERE s.consent_status != 'none' "
+        "AND s.consent_status != m.consent_status ORDER BY s.user_id"
+    ):
+        (out.bundle_revocations if wanted == "revoked" else out.ignored_grants).append(user)
+    differs = " OR ".join(
+        f"(s.{c} IS NOT NULL AND m.{c} IS NOT NULL AND s.{c} != m.{c})" for c in IDENTITY
+    )
+    for user, name_was, name_now in conn.execute(
+        f"SELECT s.user_id, m.name, s.name FROM {schema}.users s JOIN main.users m "
+        f"ON m.user_id = s.user_id WHERE s.user_id IN (SELECT user_id FROM {SNAPSHOT}) "
+        f"AND ({differs}) ORDER BY s.user_id"
+    ):
+        what = f"name {name_was!r} -> {name_now!r}" if name_was != name_now else "demographics"
+        out.identity_changes.append(f"{user}: the bundle describes another person ({what})")
+    if "accounts" in staged:
+        for (user,) in conn.execute(
+            f"SELECT DISTINCT a.user_id FROM main.accounts a WHERE a.user_id IN "
+            f"(SELECT user_id FROM {SNAPSHOT}) AND NOT EXISTS (SELECT 1 FROM {schema}.accounts s "
+            "JOIN main.accounts b ON b.account_id = s.account_id WHERE b.user_id = a.user_id) "
+            "ORDER BY a.user_id"
+        ):
+            if not any(c.startswith(f"{user}:") for c in out.identity_changes):
+                out.identity_changes.append(
+                    f"{user}: the bundle shares no account with the stored ledger"
+                )
+    changed = _changed_users(conn, staged, schema)
+    prior = [r[0] for r in conn.execute(f"SELECT user_id FROM {PRIOR} ORDER BY user_id")]
+    out.updated_users = [u for u in prior if u in changed]
+    out.unchanged_users = [u for u in prior if u not in changed]
+
+
+def _changed_users(conn: sqlite3.Connection, staged: set[str], schema: str) -> set[str]:
+    """Stored users whose rows this batch adds, changes or (as a snapshot) removes."""
+    changed: set[str] = set()
+    for table in WRITE_ORDER:
+        if table == "consents":
+            continue
+        cols = [c for c in TABLES[table] if c not in ("source", "consent_status")]
+        names = ", ".join(cols)
+        if table in staged:
+            changed.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT DISTINCT user_id FROM (SELECT {names} FROM {schema}.{table} "
+                    f"WHERE user_id IN (SELECT user_id FROM {PRIOR}) EXCEPT SELECT {names} "
+                    f"FROM main.{table} WHERE user_id IN (SELECT user_id FROM {PRIOR}))"
+                )
+            )
+        if table != "users":
+            key = PRIMARY_KEYS[table][0]
+            changed.update(
+                r[0]
+                for r in conn.execute(
+                    f"SELECT DISTINCT user_id FROM main.{table} WHERE user_id IN "
+                    f"(SELECT user_id FROM {SNAPSHOT}) AND {key} NOT IN "
+                    f"({_staged_keys(staged, schema, table)})"
+                )
+            )
+    return changed
+
+
+def _replace_snapshots(conn: sqlite3.Connection, staged: set[str], schema: str) -> None:
+    """A bundle is its user's whole ledger: their stored rows it does not hold go."""
+    for table in (*LEDGER_ROWS, "accounts"):  # children first, for the foreign keys
+        key = PRIMARY_KEYS[table][0]
+        conn.execute(
+            f"DELETE FROM main.{table} WHERE user_id IN (SELECT user_id FROM {SNAPSHOT}) "
+            f"AND {key} NOT IN ({_staged_keys(staged, schema, table)})"
+        )
+
+
+def _ownership_violations(conn: sqlite3.Connection, staged: set[str], schema: str) -> list[str]:
+    """Staged rows whose stored owner differs (the upsert never moves them): should be none."""
+    found: list[str] = []
+    for table in ("accounts", *LEDGER_ROWS):
+        if table not in staged:
+            continue
+        key = PRIMARY_KEYS[table][0]
+        rows = conn.execute(
+            f"SELECT s.{key} FROM {schema}.{table} s JOIN main.{table} m ON m.{key} = s.{key} "
+            "WHERE m.user_id != s.user_id LIMIT 5"
+        ).fetchall()
+        found += [f"{key} '{r[0]}' belongs to another user" for r in rows]
+        if table != "accounts":
+            rows = conn.execute(
+                f"SELECT s.{key}, s.account_id FROM {schema}.{table} s JOIN main.accounts a "
+                "ON a.account_id = s.account_id WHERE a.user_id != s.user_id LIMIT 5"
+            ).fetchall()
+            found += [f"{key} '{r[0]}' is on account '{r[1]}', another user's" for r in rows]
+    return found
+
+
 def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> None:
     staged = {r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master")}
+    staged &= set(WRITE_ORDER)
     with transaction(conn):
+        _prepare_outcome(conn, stage, staged, schema)
+        if stage.snapshots:
+            _replace_snapshots(conn, staged, schema)
         for table in WRITE_ORDER:  # parents first, for the foreign keys
-            if table in staged:
-                order = ", ".join([*PRIMARY_KEYS[table], "rowid"])
-                conn.execute(_upsert_sql(table, f"{schema}.{table}", order))
+            if table not in staged:
+                continue
+            order = ", ".join([*PRIMARY_KEYS[table], "rowid"])
+            source = f"{schema}.{table}"
+            if table == "consents":  # a bundle's consent counts for users it creates only
+                source = (
+                    f"(SELECT * FROM {source} WHERE user_id NOT IN (SELECT user_id FROM {PRIOR}))"
+                )
+            conn.execute(_upsert_sql(table, source, order))
+        violations = _ownership_violations(conn, staged, schema)
+        if violations:
+            raise OwnershipConflict(
+                "nothing was loaded: " + "; ".join(violations) + " (records are never moved)"
+            )
         if stage.removed:
             conn.executemany(
-                "DELETE FROM transactions WHERE transaction_id = ?", [(t,) for t in stage.removed]
+                "DELETE FROM transactions WHERE transaction_id = ? AND user_id = ?",
+                [(t, u) for u, t in stage.removed],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO removed_transactions VALUES (?,?,?)",
+                [(t, u, datetime.now(UTC).isoformat()) for u, t in stage.removed],
             )
         if "transactions" in staged:  # a posted transaction replaces its pending twin
             conn.execute(
                 "DELETE FROM transactions WHERE transaction_id IN (SELECT "
                 f"pending_transaction_id FROM {schema}.transactions WHERE "
-                "pending_transaction_id IS NOT NULL AND NOT pending)"
+                "pending_transaction_id IS NOT NULL AND NOT pending) AND user_id IN "
+                f"(SELECT user_id FROM {schema}.transactions)"
             )
         for user_id, item_id, cursor in stage.cursors:
             conn.execute(
@@ -325,13 +482,11 @@ def _export_tables_arrow(conn: sqlite3.Connection, out: Path) -> bool:
             conn.execute(f"DETACH DATABASE {STAGE}")
         with adbc_sqlite.connect(str(path)) as adbc_conn:
             for table in TABLES:
-                tmp = out / f".{table}.parquet.tmp"
                 try:
-                    _export_table(adbc_conn, table, tmp)
+                    with replacing(out / f"{table}.parquet") as tmp:
+                        _export_table(adbc_conn, table, tmp)
                 except adbc_sqlite.Error:
-                    tmp.unlink(missing_ok=True)
                     return False
-                tmp.replace(out / f"{table}.parquet")
     return True
 
 
@@ -366,13 +521,14 @@ def export_parquet(conn: sqlite3.Connection, data_dir: Path) -> Path:
     """Write every ledger table to DIR/ledger/<table>.parquet atomically (tmp + rename)."""
     out = data_dir / LEDGER_DIR
     out.mkdir(parents=True, exist_ok=True)
-    version = ledger_version(conn)
-    if not _export_tables_arrow(conn, out):
-        for table in TABLES:
-            tmp = out / f".{table}.parquet.tmp"
-            read_table(conn, table).write_parquet(tmp)
-            tmp.replace(out / f"{table}.parquet")
-    (out / "VERSION").write_text(str(version))
+    with writer_lock(conn):  # one export at a time; never beside a revocation's purge
+        version = ledger_version(conn)
+        if not _export_tables_arrow(conn, out):
+            for table in TABLES:
+                with replacing(out / f"{table}.parquet") as tmp:
+                    read_table(conn, table).write_parquet(tmp)
+        with replacing(out / "VERSION") as tmp:
+            tmp.write_text(str(version))
     return out
 
 

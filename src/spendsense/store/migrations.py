@@ -374,7 +374,17 @@ ALTER TABLE sessions ADD COLUMN flash TEXT
 no longer work: issue new ones), customer browser sessions (the cookie holds a session, not
 the token), sign-in attempts per client, and a one-time notice per operator session."""
 
+# Transactions a sync removed, by owner: a retried sync finds its removals still valid, and a
+# removal of an id that is not the caller's is refused the same whether it exists or not.
+REMOVALS = """
+CREATE TABLE removed_transactions (
+    transaction_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    removed_at TEXT NOT NULL
+)
+"""
+
 MIGRATIONS: list[str] = [
     LEDGER, FEATURES, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
-    SAVINGS_INFLOW_SOURCE, LIABILITIES_OTHER, CREDENTIALS,
+    SAVINGS_INFLOW_SOURCE, LIABILITIES_OTHER, CREDENTIALS, REMOVALS,
 ]  # fmt: skip

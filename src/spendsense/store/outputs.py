@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from spendsense.store.files import write_parquet_atomic
 from spendsense.store.ledger import sql_rows
 from spendsense.store.tables import OUTPUT_TABLES, Table
 
@@ -96,10 +97,7 @@ def merge_parquet(
         old = old.filter(keep)
         if old.height:
             frame = pl.concat([old, frame.select(old.columns)], how="vertical_relaxed")
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.sort(table.sort_key, maintain_order=True).write_parquet(tmp)
-    tmp.replace(path)
-    return path
+    return write_parquet_atomic(frame.sort(table.sort_key, maintain_order=True), path)
 
 
 def purge_user_parquet(features_dir: Path, user_id: str) -> int:
@@ -117,9 +115,7 @@ def purge_user_parquet(features_dir: Path, user_id: str) -> int:
         keep = frame.filter(pl.col("user_id") != user_id)
         if keep.height == frame.height:
             continue
-        tmp = path.with_name(f".{path.name}.tmp")
-        keep.write_parquet(tmp)
-        tmp.replace(path)
+        write_parquet_atomic(keep, path)
         removed += frame.height - keep.height
     return removed
 

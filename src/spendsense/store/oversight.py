@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from datetime import datetime
 from typing import Any
 
-from spendsense.errors import Conflict, Forbidden, NotFound, UserError
+from spendsense.errors import Conflict, Forbidden, UserError
 from spendsense.guardrails.delivery import DEFAULT_POLICY, delivered_sql
 from spendsense.store.audit import append_audit, now_iso
-from spendsense.store.consents import set_consent
 from spendsense.store.db import transaction
 from spendsense.store.reads import REC_COLUMNS, Recommendation, get_recommendation
 
@@ -300,41 +298,3 @@ def create_user(
         )
     row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
     return dict(row)
-
-
-def change_consent(
-    conn: sqlite3.Connection,
-    user_id: str,
-    action: str,
-    *,
-    source: str,
-    actor: str,
-    by_operator: bool,
-    at: datetime | None = None,
-) -> dict[str, object]:
-    """Grant or revoke through store.consents; a change made by an operator is audited."""
-    if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
-        raise NotFound(f"unknown user {user_id!r}", field="user_id")
-
-    def audit(tx: sqlite3.Connection, result: dict[str, object]) -> None:
-        append_audit(
-            tx,
-            actor=actor,
-            action=f"consent.{action}",
-            target_type="user",
-            target_id=user_id,
-            before={"consent_status": result["before"]},
-            after={"consent_status": result["status"], "source": source},
-            reason=f"removed {result['removed_rows']} derived rows" if action == "revoke" else None,
-        )
-
-    result = set_consent(
-        conn,
-        user_id,
-        action,
-        source=source,
-        actor=actor,
-        at=at,
-        audit=audit if by_operator else None,
-    )
-    return result

@@ -26,10 +26,12 @@ class Table:
         parquet: file stem of the Parquet copy under DIR/features (``store.outputs.FEATURES_DIR``);
             None: SQLite only.
         parquet_columns: the columns of the Parquet copy (None: ``columns``).
-        revoked: whether revoking consent removes the user's rows (False: kept as the record).
-        kept: rows that stay as the record of what a customer was shown whenever outputs are
-            removed (a revocation or a deleted run), as an SQL condition; ``{scope}`` stands
-            for the removal's own condition.
+        revoked: whether revoking consent removes the user's rows (False: the table holds no
+            user's data). A revocation removes every row of the user in every table with a
+            user_id outside ``store.consents.RETAINED_ON_REVOKE`` (the consent tests pin the
+            list), ``kept`` rows included: nothing derived from the data survives it.
+        kept: rows that stay as the record of what a customer was shown when a run's outputs
+            are deleted, as an SQL condition; ``{scope}`` stands for the removal's own condition.
     """
 
     name: str
@@ -78,7 +80,6 @@ PERSONA_ASSIGNMENTS: Final = Table(
     parquet_columns=tuple(
         c for c in ASSIGNMENT_COLUMNS if c not in ("assignment_id", "assignment_trace")
     ),
-    revoked=False,  # kept at revocation: the record of what was decided (docs/decisions.md)
 )
 
 RECOMMENDATIONS: Final = Table(

@@ -6,7 +6,10 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-from spendsense.store.db import transaction
+import polars as pl
+
+from spendsense.store.consents import granted_among
+from spendsense.store.db import transaction, writer_lock
 from spendsense.store.outputs import StageOutputs, merge_parquet, replace_rows
 from spendsense.store.personas import upsert_assignments
 from spendsense.store.recommendations import store_recommendations
@@ -20,34 +23,65 @@ def write_outputs(
     as_of: date,
     user_ids: list[str] | None = None,
     consented: list[str] | None = None,
-) -> None:
+) -> set[str]:
     """Write every output at ``as_of`` (for ``user_ids``, or everyone) in one SQLite transaction,
-    then merge the Parquet copies under ``features_dir``.
+    then merge the Parquet copies under ``features_dir``; returns the users written.
 
+    Consent is checked again inside the write transaction, under the writer lock that a
+    revocation takes too: the outputs of a user who revoked while the stages ran are dropped,
+    in SQLite and in Parquet, so a run that started before a revocation never undoes it.
     ``consented`` (a full run's population) also drops everyone else's older Parquet rows.
     """
-    with transaction(conn):
-        for name, frame in outputs.features.items():
-            replace_rows(conn, FEATURES[name].name, frame, as_of=as_of, user_ids=user_ids)
-        if user_ids is None:
-            conn.execute(
-                f"DELETE FROM {PERSONA_ASSIGNMENTS.name} WHERE as_of_date = ?", (as_of.isoformat(),)
-            )
-        upsert_assignments(conn, outputs.assignments)
+    with writer_lock(conn):
+        with transaction(conn):
+            granted = granted_among(conn, user_ids if user_ids is not None else consented)
+            outputs = only_users(outputs, granted)
+            _write_sqlite(conn, outputs, as_of, user_ids)
+        population = sorted(granted) if consented is not None else None
+        copies = [(FEATURES[name], frame) for name, frame in outputs.features.items()]
         if "recommendations" in outputs.extra:
-            store_recommendations(
-                conn,
-                outputs.extra["recommendations"],
-                outputs.extra["traces"],
-                outputs.extra["exclusions"],
-                as_of=as_of,
-                user_ids=user_ids,
+            copies.append((RECOMMENDATIONS, outputs.extra["recommendations"]))
+        copies.append((PERSONA_ASSIGNMENTS, outputs.assignments))
+        for table, frame in copies:
+            merge_parquet(
+                features_dir, table, frame, as_of=as_of, user_ids=user_ids, consented=population
             )
-    copies = [(FEATURES[name], frame) for name, frame in outputs.features.items()]
+    return granted
+
+
+def only_users(outputs: StageOutputs, users: set[str]) -> StageOutputs:
+    """The outputs of ``users`` only (every frame that has a user_id column)."""
+    keep = pl.Series(sorted(users), dtype=pl.String)
+
+    def cut(frame: pl.DataFrame) -> pl.DataFrame:
+        return (
+            frame.filter(pl.col("user_id").is_in(keep.implode())) if "user_id" in frame else frame
+        )
+
+    return StageOutputs(
+        features={k: cut(v) for k, v in outputs.features.items()},
+        assignments=cut(outputs.assignments),
+        extra={k: cut(v) for k, v in outputs.extra.items()},
+    )
+
+
+def _write_sqlite(
+    conn: sqlite3.Connection, outputs: StageOutputs, as_of: date, user_ids: list[str] | None
+) -> None:
+    """Every output table (inside the caller's transaction)."""
+    for name, frame in outputs.features.items():
+        replace_rows(conn, FEATURES[name].name, frame, as_of=as_of, user_ids=user_ids)
+    if user_ids is None:
+        conn.execute(
+            f"DELETE FROM {PERSONA_ASSIGNMENTS.name} WHERE as_of_date = ?", (as_of.isoformat(),)
+        )
+    upsert_assignments(conn, outputs.assignments)
     if "recommendations" in outputs.extra:
-        copies.append((RECOMMENDATIONS, outputs.extra["recommendations"]))
-    copies.append((PERSONA_ASSIGNMENTS, outputs.assignments))
-    for table, frame in copies:
-        merge_parquet(
-            features_dir, table, frame, as_of=as_of, user_ids=user_ids, consented=consented
+        store_recommendations(
+            conn,
+            outputs.extra["recommendations"],
+            outputs.extra["traces"],
+            outputs.extra["exclusions"],
+            as_of=as_of,
+            user_ids=user_ids,
         )

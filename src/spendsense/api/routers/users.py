@@ -122,4 +122,5 @@ def post_plaid(
 ) -> PlaidOut:
     """Add the user's new Plaid data and recompute that user at once."""
     ensure_access(principal, user_id)
-    return upload_plaid(settings, user_id, body.model_dump(exclude_unset=True))
+    actor = principal.name if principal.is_operator else f"user:{principal.subject_id}"
+    return upload_plaid(settings, user_id, body.model_dump(exclude_unset=True), actor=actor)

@@ -24,12 +24,12 @@ from spendsense.api.schemas import BULK_MAX, MAX_VERSION, AuditOut
 from spendsense.api.service import audit_page, list_users_page, persona_filter, profile_of
 from spendsense.errors import SpendSenseError
 from spendsense.guardrails.delivery import STATE_LABELS
+from spendsense.services import change_consent
 from spendsense.store import reads
 from spendsense.store.auth import create_customer_token, set_notice
 from spendsense.store.consents import consent_history
 from spendsense.store.oversight import (
     REVIEW_STATUSES,
-    change_consent,
     review_queue,
 )
 from spendsense.web.charts import bar_chart, line_chart
@@ -170,13 +170,12 @@ def consent(
     request: Request,
     user_id: str,
     conn: ConnDep,
+    settings: SettingsDep,
     operator: CurrentOperator,
     action: str = Form(pattern="^(grant|revoke)$"),
 ) -> Response:
-    """An operator records a consent change (audited)."""
-    result = change_consent(
-        conn, user_id, action, source="console", actor=operator.name, by_operator=True
-    )
+    """An operator records a consent change (audited; a grant recomputes the user)."""
+    result = change_consent(settings, user_id, action, source="console", actor=operator.name)
     return _back(request, conn, f"/console/users/{user_id}", f"consent {result['status']}")
 
 

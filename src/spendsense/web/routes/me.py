@@ -7,17 +7,16 @@ background and swaps in the server's fragment, so the page does not jump.
 
 from __future__ import annotations
 
-import contextlib
-
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from spendsense.api.customer import customer_page
 from spendsense.api.deps import CUSTOMER_COOKIE, ConnDep, CurrentPrincipal, identify
 from spendsense.api.service import delivered_recommendations
-from spendsense.errors import Forbidden, NotFound, Unauthorized, UserError
+from spendsense.errors import Forbidden, NotFound, Unauthorized
 from spendsense.recommend.calculators import recalculate
 from spendsense.recommend.page import Card, Page
+from spendsense.services import change_consent
 from spendsense.store import reads
 from spendsense.store.auth import (
     CUSTOMER_SESSION_TTL,
@@ -26,7 +25,7 @@ from spendsense.store.auth import (
     sign_out_customer,
 )
 from spendsense.store.consents import is_consented
-from spendsense.store.oversight import change_consent, record_feedback
+from spendsense.store.oversight import record_feedback
 from spendsense.web.templates import render, set_cookie
 
 router = APIRouter(prefix="/me", include_in_schema=False)
@@ -100,12 +99,8 @@ def consent(
     user_id = _customer(principal)
     if action == "revoke" and confirm != "yes":
         return render(request, "me/confirm_stop.html", {"user": reads.get_user(conn, user_id)})
-    change_consent(conn, user_id, action, source="web", actor=f"user:{user_id}", by_operator=False)
-    if action == "grant":  # computed at once, so the page is current (nothing to do without data)
-        from spendsense.pipeline import recompute_user
-
-        with contextlib.suppress(UserError):
-            recompute_user(request.app.state.settings, user_id)
+    settings = request.app.state.settings
+    change_consent(settings, user_id, action, source="web", actor=f"user:{user_id}")
     return RedirectResponse("/me", status_code=303)
 
 
