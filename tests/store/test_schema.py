@@ -10,20 +10,16 @@ import pytest
 
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES
 from spendsense.store import migrations
-from spendsense.store.consents import set_consent
+from spendsense.store.consents import RETAINED_ON_REVOKE, change_consent
 from spendsense.store.db import apply_migrations, connect
 from spendsense.store.tables import OUTPUT_TABLES, Table
 
 BOOKKEEPING = {"recommendations": {"version", "updated_at"}}
 """Columns the store adds beyond what a run writes."""
-# Tables with a user_id that a revocation keeps on purpose: the ledger (the user's own data,
-# removed only by its owner), who they are, their consent history and their own feedback, and
-# their sign-in sessions (a revoked user still signs in to grant consent again).
-KEPT_USER_TABLES = {
-    "users", "accounts", "transactions", "liabilities_credit", "liabilities_mortgage",
-    "liabilities_student", "liabilities_other", "consents", "sync_cursors", "feedback",
-    "customer_sessions",
-}  # fmt: skip
+# Tables with a user_id outside the output registry: the ones a revocation keeps on purpose
+# (store.consents.RETAINED_ON_REVOKE: the ledger, who they are, consent history, sync state,
+# sign-in sessions) and the customer's feedback, which it removes (derived from their page).
+UNREGISTERED_REMOVED = {"feedback"}
 
 
 @pytest.fixture
@@ -73,7 +69,7 @@ def test_every_table_with_user_data_is_in_a_registry(conn: sqlite3.Connection) -
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
     with_users = {n for n in names if "user_id" in _columns(conn, n)}
     registered = {t.name for t in OUTPUT_TABLES}
-    assert with_users - registered == KEPT_USER_TABLES
+    assert with_users - registered == RETAINED_ON_REVOKE | UNREGISTERED_REMOVED
 
 
 def test_revoking_consent_clears_every_revoked_table(tmp_path: Path) -> None:
@@ -101,7 +97,7 @@ def test_revoking_consent_clears_every_revoked_table(tmp_path: Path) -> None:
                     f"VALUES ({', '.join('?' * len(cols))})",
                     [row[c] for c in cols],
                 )
-    set_consent(conn, "u1", "revoke", source="test", actor="test")
+    change_consent(conn, "u1", "revoke", source="cli", actor="test")
 
     def count(table: str, user: str) -> int:
         return int(
@@ -112,13 +108,5 @@ def test_revoking_consent_clears_every_revoked_table(tmp_path: Path) -> None:
         if "user_id" not in table.columns:
             continue
         assert count(table.name, "u2") > 0, table.name  # nobody else's rows are touched
-        if not table.revoked:
-            assert count(table.name, "u1") > 0, table.name
-        elif table.kept:  # delivered items and their traces stay, nothing else
-            left = conn.execute(
-                f"SELECT {'status' if table.name == 'recommendations' else 'trace_id'} "
-                f"FROM {table.name} WHERE user_id = 'u1'"
-            ).fetchall()
-            assert [r[0] for r in left] in (["delivered"], ["t-u1-delivered"]), table.name
-        else:
-            assert count(table.name, "u1") == 0, table.name
+        # everything derived goes, delivered items included (issue 12: nothing survives it)
+        assert count(table.name, "u1") == 0, table.name
