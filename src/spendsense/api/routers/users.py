@@ -113,7 +113,9 @@ def revoke_tokens(conn: ConnDep, operator: CurrentOperator, user_id: str = UserI
     return RevokedOut(user_id=user_id, tokens_revoked=count)
 
 
-@router.post("/users/{user_id}/plaid", response_model=PlaidOut, responses=error_responses(404))
+@router.post(
+    "/users/{user_id}/plaid", response_model=PlaidOut, responses=error_responses(403, 404, 409)
+)
 def post_plaid(
     settings: SettingsDep,
     principal: CurrentPrincipal,
