@@ -129,6 +129,8 @@ def ingest_into_store(
             ):
                 if strict_owner:
                     _refuse_foreign(batch.rejects)
+                if batch.rejects:  # a bundle replaces a ledger only when all of it loaded:
+                    batch.snapshots = []  # a rejected record must not delete its stored one
                 stage.add(batch)
                 quarantined.add(batch.rejects)
                 for reject in batch.rejects:

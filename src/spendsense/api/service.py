@@ -237,11 +237,15 @@ def upload_plaid(settings: Settings, user_id: str, body: dict[str, Any], *, acto
         report = services.ingest_into_store(
             settings, [path], user_id=user_id, actor=actor, strict_owner=True
         )
-    pipeline.recompute_user(settings, user_id)
+    try:
+        pipeline.recompute_user(settings, user_id)
+        recomputed = True
+    except UserError:  # nothing left to compute from (no transactions): stored, not computed
+        recomputed = False
     return PlaidOut(
         user_id=user_id,
         loaded={t: n for t, (n, _) in report.per_table.items()},
         rejected={t: n for t, (_, n) in report.per_table.items() if n},
         quarantine=_relative(report.quarantine, settings.data_dir),
-        recomputed=True,
+        recomputed=recomputed,
     )
