@@ -94,7 +94,7 @@ def test_hostile_file(name: str, tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_hostile_generated(name: str, tmp_path: Path) -> None:
     path = _generate(name, tmp_path)
-    _check(_store(tmp_path), path, MANIFEST["generated"][name])
+    _check(_store(tmp_path, name), path, MANIFEST["generated"][name])
 
 
 def test_every_corpus_file_is_in_the_manifest() -> None:
