@@ -112,18 +112,15 @@ def removals(
         removed, schema=["_file", "_pos", "user_id", "id"], orient="row"
     ).with_row_index("_n")
     if lookup is None:
-        return list(zip(frame["user_id"], frame["id"], strict=True)), []
+        return frame.select("user_id", "id").rows(), []
     ids = frame["id"].unique()
     mine = pl.concat([lookup("transactions", ids), lookup("removed_transactions", ids)])
     frame = frame.join(
         mine.unique().with_columns(pl.lit(True).alias("_mine")), on=["id", "user_id"], how="left"
     ).sort("_n")
-    ok = frame.filter(pl.col("_mine").fill_null(False))
-    bad = frame.filter(~pl.col("_mine").fill_null(False))
+    mine_row = pl.col("_mine").fill_null(False)
+    reason = pl.format("removed transaction '{}' {}", "id", pl.lit(NOT_THEIRS))
     return (
-        list(zip(ok["user_id"], ok["id"], strict=True)),
-        [
-            (f, p, f"removed transaction '{i}' {NOT_THEIRS}")
-            for f, p, i in bad.select("_file", "_pos", "id").iter_rows()
-        ],
+        frame.filter(mine_row).select("user_id", "id").rows(),
+        frame.filter(~mine_row).select("_file", "_pos", reason).rows(),
     )

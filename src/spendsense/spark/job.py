@@ -22,6 +22,7 @@ from spendsense.pipeline import RunSummary, persona_counts
 from spendsense.spark.engine import run_spark, spark_session
 from spendsense.store.chunked import CONTRACT_TABLES, sort_output
 from spendsense.store.db import connect
+from spendsense.store.files import write_parquet_atomic
 from spendsense.store.ledger import LEDGER_DIR, current_ledger
 from spendsense.store.outputs import FEATURES_DIR, StageOutputs
 from spendsense.store.runs import record_run
@@ -102,9 +103,7 @@ def run_with_spark(
         target.mkdir(parents=True, exist_ok=True)
         for name in (*features, *CONTRACT_TABLES):
             if name in tables:
-                tmp = target / f".{name}.parquet.tmp"
-                tables[name].write_parquet(tmp)
-                tmp.replace(target / f"{name}.parquet")
+                write_parquet_atomic(tables[name], target / f"{name}.parquet")
     shutil.rmtree(out, ignore_errors=True)
     timings["store"] = time.perf_counter() - t2
     counts = persona_counts(tables["persona_assignments"])

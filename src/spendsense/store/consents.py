@@ -11,10 +11,9 @@ the user row, the ledger itself, the consent history and the audit log.
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 
 from spendsense.errors import NotFound, UserError
-from spendsense.store.audit import append_audit
+from spendsense.store.audit import append_audit, now_iso
 from spendsense.store.db import bump_version, transaction, writer_lock
 
 CONSENT_ACTIONS = {"grant": "granted", "revoke": "revoked"}
@@ -37,11 +36,6 @@ RETAINED_ON_REVOKE = frozenset(
         "customer_sessions",  # credentials: a customer who opts out can still opt back in
     }
 )
-
-
-def now_stamp() -> str:
-    """Server time, the only clock consent history is written with."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def derived_tables(conn: sqlite3.Connection) -> list[str]:
@@ -81,7 +75,7 @@ def change_consent(
         raise UserError(f"consent source must be one of {', '.join(SOURCES)}", field="source")
     status = CONSENT_ACTIONS[action]
     with writer_lock(conn):
-        when = now_stamp()
+        when = now_iso()
         with transaction(conn):
             row = conn.execute(
                 "SELECT consent_status FROM users WHERE user_id = ?", (user_id,)
@@ -158,6 +152,5 @@ def consented_user_ids(conn: sqlite3.Connection) -> list[str]:
 
 def granted_among(conn: sqlite3.Connection, user_ids: list[str] | None) -> set[str]:
     """Which of ``user_ids`` (or of every user, for None) have consent granted right now."""
-    rows = conn.execute("SELECT user_id FROM users WHERE consent_status = 'granted'")
-    granted = {r[0] for r in rows}
+    granted = set(consented_user_ids(conn))
     return granted if user_ids is None else granted & set(user_ids)

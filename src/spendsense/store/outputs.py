@@ -101,18 +101,20 @@ def merge_parquet(
 
 
 def purge_user_parquet(features_dir: Path, user_id: str) -> int:
-    """Drop one user's rows from every Parquet copy (consent revoked), each file replaced atomically.
+    """Drop one user's rows from every Parquet copy (consent revoked), each file replaced atomically."""
+    return drop_parquet_rows(features_dir, pl.col("user_id") == user_id)
 
-    Every copy, persona assignments included: the analytics files keep nobody who said no
-    (SQLite keeps the decision record, see ``store.tables``).
-    """
+
+def drop_parquet_rows(features_dir: Path, drop: pl.Expr) -> int:
+    """Drop the rows matching ``drop`` from every Parquet copy of an output, each file replaced
+    atomically (call under the writer lock); the number of rows dropped."""
     removed = 0
     for table in OUTPUT_TABLES:
         path = features_dir / table.parquet_file if table.parquet else None
         if path is None or not path.exists():
             continue
         frame = pl.read_parquet(path)
-        keep = frame.filter(pl.col("user_id") != user_id)
+        keep = frame.filter(~drop)
         if keep.height == frame.height:
             continue
         write_parquet_atomic(keep, path)

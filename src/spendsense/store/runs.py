@@ -9,7 +9,7 @@ from pathlib import Path
 
 from spendsense.errors import NotFound
 from spendsense.store.audit import append_audit
-from spendsense.store.db import transaction
+from spendsense.store.db import transaction, writer_lock
 
 
 def record_run(
@@ -106,21 +106,22 @@ def delete_run(conn: sqlite3.Connection, features_dir: Path, as_of: date, *, act
     from spendsense.store.tables import OUTPUT_TABLES
 
     removed: dict[str, int] = {}
-    with transaction(conn):
-        kept = conn.execute(
-            "SELECT COUNT(*) FROM recommendations WHERE as_of_date = ? AND status = 'delivered'",
-            (day,),
-        ).fetchone()[0]
-        for table in OUTPUT_TABLES:  # every output, delivered items and their traces kept
-            n = conn.execute(table.removal("as_of_date = :day"), {"day": day}).rowcount
-            if n:
-                removed[table.name] = n
-        append_audit(
-            conn, actor=actor, action="run.delete", target_type="run", target_id=day,
-            after={"removed_rows": removed, "kept_delivered": kept},
-            reason="run outputs deleted from the command line",
-        )  # fmt: skip
-    parquet = _purge_parquet(features_dir, as_of)
+    with writer_lock(conn):  # the SQLite removal and the Parquet purge, never beside a revocation
+        with transaction(conn):
+            kept = conn.execute(
+                "SELECT COUNT(*) FROM recommendations WHERE as_of_date = ? AND status = 'delivered'",
+                (day,),
+            ).fetchone()[0]
+            for table in OUTPUT_TABLES:  # every output, delivered items and their traces kept
+                n = conn.execute(table.removal("as_of_date = :day"), {"day": day}).rowcount
+                if n:
+                    removed[table.name] = n
+            append_audit(
+                conn, actor=actor, action="run.delete", target_type="run", target_id=day,
+                after={"removed_rows": removed, "kept_delivered": kept},
+                reason="run outputs deleted from the command line",
+            )  # fmt: skip
+        parquet = _purge_parquet(features_dir, as_of)
     return Deleted(day, removed, parquet, int(kept))
 
 
@@ -130,19 +131,8 @@ def _purge_parquet(features_dir: Path, as_of: date) -> int:
         return 0
     import polars as pl  # only here: listing runs must not pay for Polars
 
-    from spendsense.store.tables import OUTPUT_TABLES
+    from spendsense.store.outputs import drop_parquet_rows
 
-    removed = 0
-    for table in OUTPUT_TABLES:
-        path = features_dir / table.parquet_file if table.parquet else None
-        if path is None or not path.exists():
-            continue
-        frame = pl.read_parquet(path)
-        keep = frame.filter(pl.col("as_of_date").cast(pl.String) != as_of.isoformat())
-        if keep.height == frame.height:
-            continue
-        tmp = path.with_name(f".{path.name}.tmp")
-        keep.write_parquet(tmp)
-        tmp.replace(path)
-        removed += frame.height - keep.height
-    return removed
+    return drop_parquet_rows(
+        features_dir, pl.col("as_of_date").cast(pl.String) == as_of.isoformat()
+    )
