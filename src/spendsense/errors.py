@@ -35,10 +35,16 @@ class ConfigError(UserError):
 
 
 class NotFound(SpendSenseError):
-    """An id that does not exist."""
+    """An id that does not exist, or (to a customer) one that is not theirs: the same answer."""
 
     status = 404
     code = "not_found"
+
+
+def unknown(kind: str, ident: str, *, field: str) -> NotFound:
+    """The one answer for "no such {kind}": a missing id and another customer's id read alike,
+    so an id's answer never tells whether it exists (docs/security.md, "Not yours = not there")."""
+    return NotFound(f"unknown {kind} {ident!r}", field=field)
 
 
 class ConsentRequired(SpendSenseError):

@@ -70,7 +70,9 @@ def test_customer_refused_on_operator_routes(
 def test_customer_refused_on_other_customer(
     client: TestClient, seeded: Seeded, method: str, path: str, body: object
 ) -> None:
-    assert client.request(method, path, json=body, headers=seeded.cust("u1")).status_code == 403
+    """Another customer's data is not there for them: 404, as for an id nobody has."""
+    r = client.request(method, path, json=body, headers=seeded.cust("u1"))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
 
 def test_bad_tokens_are_401(client: TestClient) -> None:

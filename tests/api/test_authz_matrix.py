@@ -1,5 +1,8 @@
 """Authorization matrix: every route in the app × anonymous, owner, other customer, operator.
 
+A customer refused another user's data gets the answer an id nobody has gets (404, the same
+body): ``test_not_yours_answers_as_not_there`` holds that over every route.
+
 The routes are enumerated from the app itself, so a new route without an entry in POLICY fails
 ``test_every_route_has_a_policy`` instead of going unchecked.
 """
@@ -152,8 +155,11 @@ def test_route_reachable_only_by_the_right_party(tmp_path: Any, method: str, tem
             r = client.request(
                 method, path, headers=_headers(seeded, party), follow_redirects=False, **body
             )
-            denied = r.status_code in (401, 403) or (
-                r.status_code == 303 and r.headers["location"].startswith("/login?")
+            hidden = party == "other customer" and r.status_code == 404  # not theirs: not there
+            denied = (
+                hidden
+                or r.status_code in (401, 403)
+                or (r.status_code == 303 and r.headers["location"].startswith("/login?"))
             )
             assert r.status_code < 500, (party, r.status_code, r.text[:200])
             if _allowed(policy, party):
@@ -162,3 +168,60 @@ def test_route_reachable_only_by_the_right_party(tmp_path: Any, method: str, tem
                     assert not denied, f"{party} refused on {method} {path}: {r.status_code}"
             else:
                 assert denied, f"{party} reached {method} {path}: {r.status_code} {r.text[:200]}"
+
+
+# u1's ids (PARAMS), as the other customer u2 names them, against ids of the same shape that
+# nobody has, and against u3 (a user who exists but never consented).
+MISSING = {"u1": "u_nobody", "r1": "r_nobody", "tr_r1": "tr_nobody", "approve": "approve"}
+NO_CONSENT = {"u1": "u3"}
+
+
+def _swap(value: Any, ids: dict[str, str]) -> Any:
+    """``value`` (a request body) with every id in ``ids`` replaced."""
+    if isinstance(value, dict):
+        return {k: _swap(v, ids) for k, v in value.items()}
+    return ids.get(value, value) if isinstance(value, str) else value
+
+
+def _answer(client: TestClient, seeded: Seeded, method: str, template: str, ids: dict[str, str]):
+    _, request = POLICY[(method, template)]
+    path = request.get("path", template)
+    for name, value in PARAMS.items():
+        path = path.replace(name, ids.get(value, value))
+    body = _swap({k: v for k, v in request.items() if k != "path"}, ids)
+    r = client.request(method, path, headers=seeded.cust("u2"), follow_redirects=False, **body)
+    text = r.text
+    for old, new in ids.items():  # the id the caller named is echoed back: compare the rest
+        text = text.replace(repr(new), repr(old))
+    return r.status_code, text
+
+
+def _names_an_id(template: str, request: dict[str, Any]) -> bool:
+    body = {**request.get("json", {}), **request.get("data", {})}
+    return any(p in template for p in PARAMS if p != "{action}") or any(
+        v in MISSING for v in body.values() if isinstance(v, str)
+    )
+
+
+NAMED = sorted(key for key, (_, request) in POLICY.items() if _names_an_id(key[1], request))
+
+
+def test_named_routes_cover_every_id_route() -> None:
+    """Every route that takes a user, trace or recommendation id is in the property below."""
+    assert {("GET", "/traces/{trace_id}"), ("POST", "/feedback"), ("POST", "/consent"),
+            ("POST", "/me/feedback"), ("GET", "/me/calculate/{recommendation_id}"),
+            ("POST", "/users/{user_id}/plaid")} <= set(NAMED)  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "template"), NAMED)
+def test_not_yours_answers_as_not_there(tmp_path: Any, method: str, template: str) -> None:
+    """A customer naming another user's id gets, byte for byte, what a made-up id gets."""
+    seeded = seed(tmp_path / "data")
+    with TestClient(create_app(seeded.settings, cookie_secure=False)) as client:
+        missing = _answer(client, seeded, method, template, MISSING)
+        theirs = _answer(client, seeded, method, template, {})
+        unconsented = _answer(client, seeded, method, template, NO_CONSENT)
+    assert theirs == missing, f"{method} {template}: another user's id answers differently"
+    assert unconsented == missing, f"{method} {template}: a user without consent shows"
+    if POLICY[(method, template)][0] != OPERATOR:
+        assert missing[0] == 404, (method, template, missing)

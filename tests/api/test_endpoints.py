@@ -125,7 +125,7 @@ def test_feedback_stored_and_owner_checked(client: TestClient, seeded: Seeded) -
     assert tuple(row) == ("u1", 1, "nice")
     other = client.post("/feedback", json={"recommendation_id": "r4", "helpful": False},
                         headers=seeded.cust("u1"))  # fmt: skip
-    assert other.status_code == 403
+    assert other.status_code == 404  # not yours reads as not there
     missing = client.post("/feedback", json={"recommendation_id": "nope", "helpful": False},
                           headers=seeded.cust("u1"))  # fmt: skip
     assert missing.status_code == 404
@@ -202,7 +202,7 @@ def test_actions_are_audited_with_before_after(client: TestClient, seeded: Seede
 def test_trace_access(client: TestClient, seeded: Seeded) -> None:
     r = client.get("/traces/tr_r1", headers=seeded.cust("u1"))
     assert r.status_code == 200 and r.json()["trace"]["eligible"] is True
-    assert client.get("/traces/tr_r4", headers=seeded.cust("u1")).status_code == 403
+    assert client.get("/traces/tr_r4", headers=seeded.cust("u1")).status_code == 404  # u2's
     assert client.get("/traces/tr_nope", headers=seeded.op()).status_code == 404
 
 
@@ -231,7 +231,7 @@ def test_plaid_upload_ingests_then_recomputes(
     assert calls[1] == ("recompute", "u2")
     wrong = client.post("/users/u2/plaid", json={"user": {"user_id": "u1"}}, headers=seeded.op())
     assert wrong.status_code == 409 and wrong.json()["error"]["field"] == "user.user_id"
-    assert client.post("/users/u1/plaid", json=body, headers=seeded.cust("u2")).status_code == 403
+    assert client.post("/users/u1/plaid", json=body, headers=seeded.cust("u2")).status_code == 404
 
 
 def test_recommendations_carry_the_merged_page(client: TestClient, seeded: Seeded) -> None:

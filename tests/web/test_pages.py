@@ -136,5 +136,5 @@ def test_me_vote_is_one_per_card_changeable_and_shown_on_the_card(
 
 def test_me_calculator_route_refuses_other_users_cards(client: TestClient, seeded: Seeded) -> None:
     client.get(f"/me?token={seeded.tokens['u2']}")
-    assert client.get("/me/calculate/r1?balance=100").status_code == 403  # r1 is u1's
+    assert client.get("/me/calculate/r1?balance=100").status_code == 404  # r1 is u1's
     assert client.get("/me/calculate/r4").status_code == 404  # u2's, but no calculator

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator, Field
 
 from spendsense.config import Settings
-from spendsense.errors import Forbidden, Unauthorized
+from spendsense.errors import Forbidden, Unauthorized, unknown
 from spendsense.store.auth import (
     Principal,
     principal_from_customer_session,
@@ -168,7 +168,14 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 CurrentOperator = Annotated[Principal, Depends(get_operator)]
 
 
-def ensure_access(principal: Principal, user_id: str) -> None:
-    """Operators reach every user; a customer reaches only their own data."""
-    if not principal.is_operator and principal.subject_id != user_id:
-        raise Forbidden("you can only reach your own data")
+def ensure_access(
+    principal: Principal, owner: str, *, kind: str = "user", ident: str | None = None
+) -> None:
+    """Operators reach every user; a customer reaches only their own data.
+
+    To a customer, another user's ``kind`` (a user, trace or recommendation named by
+    ``ident``) answers exactly as one that does not exist: 404 "unknown {kind} '{ident}'",
+    so predictable ids never tell what others have or were offered.
+    """
+    if not principal.is_operator and principal.subject_id != owner:
+        raise unknown(kind, owner if ident is None else ident, field=f"{kind}_id")

@@ -44,10 +44,11 @@ def error_body(code: str, message: str, field: str | None = None) -> dict[str, A
 ERROR_DOCS: dict[int, tuple[str, tuple[str, str, str | None]]] = {
     401: ("No credential, or an unknown or revoked token.",
           ("unauthorized", "sign in first: send 'Authorization: Bearer <token>' or sign in at /login", None)),
-    403: ("Not allowed: an operator route called by a customer, another user's data, a missing "
-          "CSRF token, or a user who has not granted consent (code consent_required).",
+    403: ("Not allowed: an operator route called by a customer, a missing CSRF token, or a "
+          "user who has not granted consent (code consent_required).",
           ("forbidden", "this needs an operator credential", None)),
-    404: ("The user, recommendation or trace does not exist.",
+    404: ("The user, recommendation or trace does not exist, or (to a customer) is another"
+          " user's: both answer the same.",
           ("not_found", "unknown user 'u_0009999'", "user_id")),
     409: ("The item changed since it was loaded (another operator acted first), or the user exists.",
           ("conflict", "the recommendation changed since you loaded it (version 2 now): reload it", "version")),

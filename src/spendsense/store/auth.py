@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from spendsense.errors import Conflict, NotFound, SpendSenseError, Unauthorized, UserError
+from spendsense.errors import Conflict, NotFound, SpendSenseError, Unauthorized, UserError, unknown
 from spendsense.store.audit import append_audit
 from spendsense.store.db import transaction
 
@@ -145,7 +145,7 @@ def create_customer_token(
     """A new per-user token, valid for ``ttl`` (shown once; only its sha256 is stored); audited."""
     with transaction(conn):
         if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
-            raise NotFound(f"unknown user {user_id!r}", field="user_id")
+            raise unknown("user", user_id, field="user_id")
         token = _new_token(conn, "customer", user_id, ttl)
         append_audit(
             conn,
@@ -174,7 +174,7 @@ def create_operator_token(
             "SELECT operator_id FROM operators WHERE username = ? AND disabled = 0", (username,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"unknown operator {username!r}", field="username")
+            raise unknown("operator", username, field="username")
         token = _new_token(conn, "operator", row["operator_id"], ttl)
         append_audit(
             conn,
@@ -236,7 +236,7 @@ def revoke_customer_tokens(conn: sqlite3.Connection, user_id: str, *, actor: str
     """Revoke every token and session of one customer (their links stop working); audited."""
     with transaction(conn):
         if conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone() is None:
-            raise NotFound(f"unknown user {user_id!r}", field="user_id")
+            raise unknown("user", user_id, field="user_id")
         count = _revoke(conn, "kind = 'customer' AND subject_id = ?", (user_id,))
         append_audit(
             conn,
@@ -278,7 +278,7 @@ def set_operator_disabled(
             "SELECT operator_id, disabled FROM operators WHERE username = ?", (username,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"unknown operator {username!r}", field="username")
+            raise unknown("operator", username, field="username")
         operator_id = row["operator_id"]
         conn.execute(
             "UPDATE operators SET disabled = ? WHERE operator_id = ?", (int(disabled), operator_id)
@@ -309,7 +309,7 @@ def reset_password(conn: sqlite3.Connection, username: str, password: str, *, ac
             "SELECT operator_id FROM operators WHERE username = ?", (username,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"unknown operator {username!r}", field="username")
+            raise unknown("operator", username, field="username")
         conn.execute(
             "UPDATE operators SET password_hash = ? WHERE operator_id = ?",
             (digest, row["operator_id"]),

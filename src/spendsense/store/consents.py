@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from spendsense.errors import NotFound, UserError
+from spendsense.errors import UserError, unknown
 from spendsense.store.audit import append_audit, now_iso
 from spendsense.store.db import bump_version, transaction, writer_lock
 
@@ -81,7 +81,7 @@ def change_consent(
                 "SELECT consent_status FROM users WHERE user_id = ?", (user_id,)
             ).fetchone()
             if row is None:
-                raise NotFound(f"unknown user {user_id!r}", field="user_id")
+                raise unknown("user", user_id, field="user_id")
             conn.execute("UPDATE users SET consent_status = ? WHERE user_id = ?", (status, user_id))
             conn.execute(
                 "INSERT OR IGNORE INTO consents (user_id, status, changed_at, source, actor)"

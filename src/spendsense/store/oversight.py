@@ -7,7 +7,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from spendsense.errors import Conflict, Forbidden, UserError
+from spendsense.errors import Conflict, UserError, unknown
 from spendsense.guardrails.delivery import DEFAULT_POLICY, delivered_sql
 from spendsense.store.audit import append_audit, now_iso
 from spendsense.store.db import transaction
@@ -244,8 +244,8 @@ def record_feedback(
     the comment given before.
     """
     rec = get_recommendation(conn, recommendation_id)
-    if user_id is not None and rec.user_id != user_id:
-        raise Forbidden("you can only give feedback on your own recommendations")
+    if user_id is not None and rec.user_id != user_id:  # not yours reads as not there
+        raise unknown("recommendation", recommendation_id, field="recommendation_id")
     row = {
         "feedback_id": "fb_" + uuid.uuid4().hex[:16],
         "user_id": rec.user_id,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the CLI's light commands read this module; Polars loads where frames are built
     import polars as pl
 
-from spendsense.errors import NotFound
+from spendsense.errors import unknown
 
 FEATURE_FAMILIES = ("subscriptions", "savings", "credit", "income", "cash_flow")
 KEY_COLUMNS = ("user_id", "window_days", "as_of_date")
@@ -89,7 +89,7 @@ def get_user(conn: sqlite3.Connection, user_id: str) -> dict[str, Any]:
     """The user's row, or 404."""
     row = conn.execute("SELECT * FROM users WHERE user_id = ?", (user_id,)).fetchone()
     if row is None:
-        raise NotFound(f"unknown user {user_id!r}", field="user_id")
+        raise unknown("user", user_id, field="user_id")
     return dict(row)
 
 
@@ -189,7 +189,7 @@ def get_recommendation(conn: sqlite3.Connection, recommendation_id: str) -> Reco
         (recommendation_id,),
     ).fetchone()
     if row is None:
-        raise NotFound(f"unknown recommendation {recommendation_id!r}", field="recommendation_id")
+        raise unknown("recommendation", recommendation_id, field="recommendation_id")
     return Recommendation(**dict(row))
 
 
@@ -197,7 +197,7 @@ def get_trace(conn: sqlite3.Connection, trace_id: str) -> dict[str, Any]:
     """One decision trace, decoded, or 404."""
     row = conn.execute("SELECT * FROM decision_traces WHERE trace_id = ?", (trace_id,)).fetchone()
     if row is None:
-        raise NotFound(f"unknown trace {trace_id!r}", field="trace_id")
+        raise unknown("trace", trace_id, field="trace_id")
     item = dict(row)
     item["trace"] = _json(item["trace"])
     return item

@@ -51,7 +51,7 @@ async def get_recommendations(
 def get_decision_trace(trace_id: str, conn: ConnDep, principal: CurrentPrincipal) -> TraceOut:
     """One decision trace: why an item was (or was not) recommended."""
     trace = get_trace(conn, trace_id)
-    ensure_access(principal, trace["user_id"])
+    ensure_access(principal, trace["user_id"], kind="trace", ident=trace_id)
     require_consent(conn, trace["user_id"])
     return TraceOut.model_validate(trace)
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from spendsense.api.customer import customer_page
-from spendsense.api.deps import CUSTOMER_COOKIE, ConnDep, CurrentPrincipal, identify
+from spendsense.api.deps import CUSTOMER_COOKIE, ConnDep, CurrentPrincipal, ensure_access, identify
 from spendsense.api.service import delivered_recommendations
 from spendsense.errors import Forbidden, NotFound, Unauthorized
 from spendsense.recommend.calculators import recalculate
@@ -128,8 +128,8 @@ def calculate(
 ) -> Response:
     """Run a card's calculator on what the customer typed (the card opens at its result)."""
     user_id = _customer(principal)
-    if reads.get_recommendation(conn, recommendation_id).user_id != user_id:
-        raise Forbidden("you can only use the calculators on your own page")
+    owner = reads.get_recommendation(conn, recommendation_id).user_id
+    ensure_access(principal, owner, kind="recommendation", ident=recommendation_id)
     if not is_consented(conn, user_id):
         return RedirectResponse("/me", status_code=303)
     page, _ = _page(request, conn, user_id)
