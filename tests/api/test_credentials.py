@@ -183,14 +183,19 @@ def test_cli_revoke_disable_and_password_reset(seeded: Seeded) -> None:
     )
 
 
-def test_wrong_csrf_token_on_login_is_refused(client: TestClient) -> None:
+@pytest.mark.parametrize("csrf", ["a-different-token", "", None], ids=["wrong", "empty", "missing"])
+def test_wrong_csrf_token_on_login_is_refused(
+    client: TestClient, seeded: Seeded, csrf: str | None
+) -> None:
     client.get("/login")  # sets the double-submit cookie
-    r = client.post(
-        "/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": "a-different-token"},
-        follow_redirects=False,
-    )
+    form = {"username": "alice", "password": PASSWORD}
+    if csrf is not None:
+        form["csrf_token"] = csrf
+    r = client.post("/login", data=form, follow_redirects=False)
     assert r.status_code == 403 and "ss_session" not in r.cookies
+    assert "Your sign-in form expired" in r.text
+    # refused before the password check: nothing counted against the account
+    assert seeded.conn.execute("SELECT COUNT(*) FROM login_attempts").fetchone()[0] == 0
     ok = client.post(
         "/login",
         data={

@@ -70,8 +70,10 @@ HUGE = "99999999999999999999"
         ("GET", f"/console/review?page={HUGE}", None),
         ("GET", f"/console/audit?page={HUGE}", None),
         ("POST", "/operator/recommendations/r1/approve", {"version": int(HUGE)}),
-        ("POST", "/consent", {"user_id": "u1", "action": "grant", "at": "99999-12-31T00:00:00"}),
-        ("POST", "/consent", {"user_id": "u1", "action": "grant", "at": "2025-13-45T99:00:00"}),
+        ("GET", "/users?as_of=99999-12-31", None),
+        ("GET", "/users?as_of=2025-13-45", None),
+        ("GET", "/users?as_of=2026-02-30", None),
+        ("GET", "/users?as_of=0000-01-01", None),
     ],
 )
 def test_out_of_range_numbers_and_dates_are_422_not_500(
@@ -80,6 +82,21 @@ def test_out_of_range_numbers_and_dates_are_422_not_500(
     r = client.request(method, path, json=body, headers=seeded.op())
     assert r.status_code == 422, (path, r.status_code, r.text[:200])
     assert r.json()["error"]["code"] == "invalid_input"
+
+
+@pytest.mark.parametrize("as_of", ["2025-13-45", "2026-02-30", "99999-12-31"])
+@pytest.mark.parametrize("path", ["/console/users", "/console/users/u1"])
+def test_console_refuses_a_date_that_is_not_on_the_calendar(
+    client: TestClient, as_of: str, path: str
+) -> None:
+    r = _signed_in(client).get(path, params={"as_of": as_of})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "as_of" in r.text and 'href="/console/review"' in r.text  # the console stays around
+
+
+def test_a_real_date_still_passes(client: TestClient, seeded: Seeded) -> None:
+    r = client.get("/users", params={"as_of": "2024-02-29"}, headers=seeded.op())
+    assert r.status_code == 200 and r.json()["items"][0]["as_of_date"] == "2024-02-29"
 
 
 def _signed_in(client: TestClient) -> TestClient:

@@ -6,12 +6,14 @@ import hmac
 import queue
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from spendsense.config import Settings
 from spendsense.errors import Forbidden, Unauthorized, unknown
@@ -85,7 +87,20 @@ Blank = BeforeValidator(blank_is_none)
 """Annotate optional query parameters with it: ``Annotated[Days | None, Blank, Query(...)]``
 (constraints go on the inner type: on the union they would be applied to None too)."""
 Days = Annotated[int, Field(ge=1, le=3650)]
-IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+def calendar_date(value: str) -> str:
+    """A YYYY-MM-DD string that is a real date (``2026-02-30`` and ``2025-13-45`` are 422)."""
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "calendar_date", "{value} is not a calendar date (YYYY-MM-DD)", {"value": value}
+        ) from None
+    return value
+
+
+IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(calendar_date)]
 Text64 = Annotated[str, Field(max_length=64)]
 Text100 = Annotated[str, Field(max_length=100)]
 Text128 = Annotated[str, Field(max_length=128)]
