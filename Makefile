@@ -31,7 +31,6 @@ demo: setup  ## generate a population, ingest it, run the pipeline, serve the ap
 	$(BIN)/spendsense --data-dir $(DATA) run
 	$(BIN)/spendsense --data-dir $(DATA) report --latency-sample 10
 	$(BIN)/spendsense --data-dir $(DATA) operator create admin --random-password --exist-ok
-	@echo "delivery policy: $${SPENDSENSE_DELIVERY_POLICY:-offers_reviewed} (README: What a customer sees)"
 	@echo "customer page: http://127.0.0.1:$(PORT)/me?token=$$($(BIN)/spendsense --data-dir $(DATA) customer token u_0000001)"
 	$(BIN)/spendsense --data-dir $(DATA) serve --port $(PORT)
 

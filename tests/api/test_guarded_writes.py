@@ -61,6 +61,9 @@ def test_failing_override_is_refused_with_the_reason_and_changes_nothing(
     audit = client.get("/operator/audit", headers=seeded.op()).json()
     refused = audit["items"][0]
     assert refused["action"] == "recommendation.override.refused"
+    assert refused["actor"] == "alice" and refused["at"] and refused["target_id"] == "r1"
+    assert refused["before"]["item_id"] == before_row["item_id"]
+    assert all(refused["after"][k] == v for k, v in body.items())  # what was attempted
     assert refused["after"]["checks"]["passed"] is False
     assert any(reason in why for why in refused["after"]["checks"]["reasons"])
     assert audit["chain_ok"]

@@ -273,3 +273,26 @@ def test_operator_create_again_says_how_to_get_in(
     assert f"spendsense --data-dir {data_dir} operator" in again
     assert f"rm -rf {data_dir} && make demo" in again
     assert "password (shown once)" not in again
+
+
+@pytest.mark.parametrize("policy", [None, "guardrails_only"])
+def test_serve_says_which_delivery_policy_customers_get(
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    policy: str | None,
+) -> None:
+    """`make demo` ends in `serve`, which states the policy the settings chose (one place)."""
+    import uvicorn
+
+    from spendsense.guardrails.delivery import DEFAULT_POLICY, DESCRIPTIONS
+
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    if policy is not None:
+        monkeypatch.setenv("SPENDSENSE_DELIVERY_POLICY", policy)
+    main(["serve", "--port", "8123"])
+    out = " ".join(capsys.readouterr().out.split())
+    chosen = policy or DEFAULT_POLICY
+    assert f"delivery policy {chosen}: customers see {DESCRIPTIONS[chosen]}" in out
+    assert len(served) == 1

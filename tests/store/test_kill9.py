@@ -23,6 +23,7 @@ import pytest
 from spendsense.cli import main
 from spendsense.store.audit import verify_audit_chain
 from spendsense.store.db import connect
+from spendsense.store.ledger import SCRATCH_PREFIX
 
 AS_OF = "2025-06-30"
 KILLS = 3
@@ -107,6 +108,26 @@ def test_kill_during_ingest_then_rerun(raw: Path, tmp_path: Path) -> None:
             assert counts in ((0, 0, 0, 0), _ledger_counts(raw)), "ingest is all or nothing"
     assert killed >= 1
     main(["--data-dir", str(data), "ingest", str(bundles)])
+    _check_consistent(data)
+    assert _ledger_counts(data) == _ledger_counts(raw)
+
+
+def test_scratch_of_a_killed_ingest_is_swept_by_the_next(raw: Path, tmp_path: Path) -> None:
+    """SIGKILL an ingest while its scratch database exists; the next ingest removes it."""
+    data = tmp_path / "data"
+    bundles = raw / "raw" / "bundles"
+    proc = _cli(data, "ingest", str(bundles))
+    deadline = time.monotonic() + 60
+    while not list(data.glob(f"{SCRATCH_PREFIX}*")) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the ingest never made its scratch folder"
+        time.sleep(0.005)
+    assert proc.poll() is None, "the ingest finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    left = list(data.glob(f"{SCRATCH_PREFIX}*"))
+    assert left, "a killed ingest leaves its scratch folder behind"
+    main(["--data-dir", str(data), "ingest", str(bundles)])
+    assert list(data.glob(f"{SCRATCH_PREFIX}*")) == []
     _check_consistent(data)
     assert _ledger_counts(data) == _ledger_counts(raw)
 

@@ -161,6 +161,7 @@ def test_customer_signs_out_and_the_old_cookie_and_link_are_dead(
     link = f"{server}/me?token={seeded.tokens['u1']}"
     page.goto(link)
     assert page.url == f"{server}/me"
+    assert "Your insights" in page.content()  # signed in: the page the replay must not show
     old_cookies = context.cookies()
     assert [c["name"] for c in old_cookies] == ["ss_me"]
     assert old_cookies[0]["value"] != seeded.tokens["u1"]  # a session id, not the token
@@ -177,7 +178,8 @@ def test_customer_signs_out_and_the_old_cookie_and_link_are_dead(
     context.clear_cookies()
     again = page.goto(link)  # and the old link
     assert again is not None and again.status == 401
-    assert "not valid any more" in page.content()
+    assert "not valid any more" in page.content() and "Your insights" not in page.content()
+    assert context.cookies() == []  # the dead link starts no session
     context.close()
 
 
