@@ -155,9 +155,18 @@ def test_responses_carry_no_server_paths(client: TestClient, seeded: Seeded) -> 
 def test_url_text_never_becomes_an_official_alert(client: TestClient, seeded: Seeded) -> None:
     _signed_in(client)
     fake = "Your account is suspended: call 555-0100"
-    for path in ("/console/users", "/console/review", "/login"):
-        page = client.get(path, params={"error": fake, "ok": fake}).text
-        assert fake not in page and 'class="notice' not in page, path
+    paths = {"operator": ("/console/users", "/console/review", "/login"),
+             "customer": ("/me", "/me/signed-out")}  # fmt: skip
+    for who, pages in paths.items():
+        if who == "customer":
+            client.cookies.clear()
+            client.get(f"/me?token={seeded.tokens['u1']}")
+        for path in pages:
+            r = client.get(path, params={"error": fake, "ok": fake, "notice": fake})
+            assert r.status_code == 200, path
+            assert fake not in r.text and 'class="notice' not in r.text, path
+    client.cookies.clear()
+    _signed_in(client)
     page = client.get("/console/users/u1").text
     r = client.post(
         "/console/recommendations/r1/approve",
