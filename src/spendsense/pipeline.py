@@ -26,7 +26,7 @@ from spendsense.stages import (
     user_chunks,
 )
 from spendsense.store.chunked import ChunkedParquetWriter, named_tables
-from spendsense.store.consents import consented_user_ids, is_consented
+from spendsense.store.consents import consented_user_ids, granted_among, is_consented
 from spendsense.store.db import connect
 from spendsense.store.ledger import current_ledger, read_table
 from spendsense.store.ledger_dir import granted_users, read_ledger_dir
@@ -135,20 +135,27 @@ def run_pipeline_parquet(
 ) -> RunSummary:
     """Every stage over a canonical-schema Parquet ledger, chunk by chunk; outputs to Parquet only.
 
-    Consent comes from the ledger's users table (``consent_status``); each chunk's outputs
-    are appended to DIR/features/<table>.parquet as they are computed, so memory is bounded
-    by one chunk (``Settings.chunk_users``). The files are replaced, not merged by as-of date.
+    Consent comes from the ledger's users table (``consent_status``) and, when the data
+    folder has a database, from it too (it is the authority: a user must be granted in
+    both); the files are renamed into place under its writer lock without users revoked
+    meanwhile. Each chunk's outputs are appended to DIR/features/<table>.parquet as they are
+    computed, so memory is bounded by one chunk (``Settings.chunk_users``). The files are
+    replaced, not merged by as-of date.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     ledger = read_ledger_dir(ledger_path)
     as_of = resolve_as_of(as_of, default_as_of(ledger), force=force)
     consented = granted_users(ledger)
+    store = connect(settings.db_path) if settings.db_path.exists() else None
+    if store is not None:
+        granted = granted_among(store, consented)
+        consented = [u for u in consented if u in granted]
     catalog = load_content(settings)
     timings["load ledger"] = time.perf_counter() - t0
     computed_at = computed_at or datetime.now(UTC).replace(microsecond=0)
     counts: list[pl.DataFrame] = []
-    with ChunkedParquetWriter(settings.data_dir / FEATURES_DIR) as writer:
+    with ChunkedParquetWriter(settings.data_dir / FEATURES_DIR, store) as writer:
         for chunk in user_chunks(consented, settings.chunk_users):
             clock = time.perf_counter()
             part = slice_users(ledger, chunk)
@@ -158,6 +165,8 @@ def run_pipeline_parquet(
             writer.write(named_tables(outputs))
             counts.append(persona_counts(outputs.assignments))
             tick(timings, "write", clock)
+    if store is not None:
+        store.close()
     total = pl.concat(counts).group_by("window_days", "persona").agg(pl.col("users").sum())
     total = total.sort("window_days", "users", descending=[False, True])
     return RunSummary(as_of, settings.windows, len(consented), timings, total)

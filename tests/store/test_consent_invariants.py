@@ -192,6 +192,38 @@ def test_revocation_during_a_run_is_not_undone(data: Path, monkeypatch: pytest.M
     assert _leftovers(data, user) == {}
 
 
+def test_revocation_during_a_parquet_run_is_not_undone(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run --ledger` over a data folder with a store: a revocation while it computes holds."""
+    settings = Settings(data_dir=data)
+    user = _granted(data)[0]
+    real = pipeline.compute_stages
+
+    def compute_then_revoke(*args: object, **kwargs: object) -> pipeline.StageOutputs:
+        outputs = real(*args, **kwargs)  # type: ignore[arg-type]
+        services.change_consent(settings, user, "revoke", source="web", actor=f"user:{user}")
+        return outputs
+
+    monkeypatch.setattr(pipeline, "compute_stages", compute_then_revoke)
+    summary = pipeline.run_pipeline_parquet(settings, data / "ledger", log=lambda _: None)
+    assert summary.users == len(_granted(data)) + 1  # the user was computed, then revoked
+    assert _leftovers(data, user) == {}
+
+
+def test_parquet_run_takes_consent_from_the_store(data: Path, tmp_path: Path) -> None:
+    """A Parquet ledger exported before a revocation still says "granted": the store decides."""
+    settings = Settings(data_dir=data)
+    exported = tmp_path / "exported-ledger"
+    shutil.copytree(data / "ledger", exported)
+    user = _granted(data)[0]
+    services.change_consent(settings, user, "revoke", source="api", actor="t")
+    main(["--data-dir", str(data), "run", "--ledger", str(exported)])
+    assert _leftovers(data, user) == {}
+    frame = pl.read_parquet(data / "features" / "persona_assignments.parquet")
+    assert frame["user_id"].n_unique() == len(_granted(data))
+
+
 def test_revocation_during_an_ingest_leaves_the_user_purged(data: Path) -> None:
     settings = Settings(data_dir=data)
     user = _granted(data)[0]

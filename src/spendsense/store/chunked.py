@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
 
@@ -9,6 +11,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from spendsense.store.consents import granted_among
+from spendsense.store.db import writer_lock
+from spendsense.store.files import replacing
 from spendsense.store.outputs import StageOutputs
 from spendsense.store.tables import PERSONA_ASSIGNMENTS, RECOMMENDATIONS
 
@@ -47,19 +52,25 @@ class ChunkedParquetWriter:
     """Append each chunk's tables as row groups of ``<folder>/<name>.parquet`` (bounded memory).
 
     Chunks arrive in user order, so each file ends up sorted like the embedded store's.
-    Files are written under a temporary name and renamed on ``close``.
+    Files are written under unique temporary names (two runs never share one) and renamed on
+    ``close``. With ``store`` (the data folder's database, the authority on consent) the
+    renames happen under its writer lock, after the rows of users whose consent was revoked
+    while the run computed are taken out: a revocation during the run is never undone.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, store: sqlite3.Connection | None = None) -> None:
         self.folder = folder
+        self.store = store
         self.writers: dict[str, tuple[pq.ParquetWriter, pl.Schema, Path]] = {}
         self.rows: dict[str, int] = {}
+        self.users: set[str] = set()
+        self.temps = ExitStack()  # each file's unique temp name, renamed when it closes
 
     def write(self, tables: dict[str, pl.DataFrame]) -> None:
         for name, frame in tables.items():
             if name not in self.writers:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                tmp = self.folder / f".{name}.parquet.tmp"
+                tmp = self.temps.enter_context(replacing(self.folder / f"{name}.parquet"))
                 arrow = frame.to_arrow()
                 writer = pq.ParquetWriter(tmp, arrow.schema, compression="zstd")
                 self.writers[name] = (writer, frame.schema, tmp)
@@ -68,14 +79,30 @@ class ChunkedParquetWriter:
             if frame.height:
                 table: pa.Table = sort_output(frame).cast(schema).to_arrow()
                 writer.write_table(table.cast(writer.schema))
+                if self.store is not None and "user_id" in frame.columns:
+                    self.users.update(frame.get_column("user_id").unique().to_list())
             self.rows[name] += frame.height
 
     def close(self) -> dict[str, int]:
-        for name, (writer, _, tmp) in self.writers.items():
+        for writer, _, _ in self.writers.values():
             writer.close()
-            tmp.replace(self.folder / f"{name}.parquet")
+        if self.store is None:
+            self._publish(set())
+        else:
+            with writer_lock(self.store):
+                self._publish(self.users - granted_among(self.store, sorted(self.users)))
         self.writers.clear()
         return self.rows
+
+    def _publish(self, revoked: set[str]) -> None:
+        """Rename every file into place, without the rows of ``revoked`` users."""
+        for name, (_, schema, tmp) in self.writers.items():
+            if revoked and "user_id" in schema:
+                frame = pl.read_parquet(tmp, memory_map=False)
+                frame = frame.filter(~pl.col("user_id").is_in(sorted(revoked)))
+                frame.write_parquet(tmp, compression="zstd")
+                self.rows[name] = frame.height
+        self.temps.close()
 
     def __enter__(self) -> ChunkedParquetWriter:
         return self
@@ -89,6 +116,6 @@ class ChunkedParquetWriter:
         if exc_type is None:
             self.close()
         else:
-            for writer, _, tmp in self.writers.values():
+            for writer, _, _ in self.writers.values():
                 writer.close()
-                tmp.unlink(missing_ok=True)
+            self.temps.__exit__(exc_type, exc, tb)  # removes the temp files
