@@ -15,7 +15,7 @@ from apiseed import PASSWORD, Seeded, csrf_of
 from fastapi.testclient import TestClient
 
 from spendsense.api.hardening import RedactSecrets, redact
-from spendsense.store.ledger import SCRATCH_PREFIX, sweep_scratch
+from spendsense.store.db import SCRATCH_PREFIX, sweep_scratch
 
 MB = 1024 * 1024
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -152,3 +154,56 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+SCRATCH_PREFIX = ".ledger-scratch-"
+_SCRATCH_LOCK = "owner.lock"
+_SCRATCH_GRACE_SECONDS = 60.0
+"""A scratch folder without its lock file is left alone this long (it may be being created)."""
+
+
+@contextmanager
+def scratch_file(conn: sqlite3.Connection) -> Iterator[Path]:
+    """A scratch database file next to ``conn``'s (system temp if in memory), deleted after.
+
+    The folder holds a lock for as long as it is in use, so scratch folders left behind by a
+    killed ingest (lock released by the kernel) are swept before a new one is made, while
+    those of ingests still running are not.
+
+    Big frames reach SQLite through one: the ADBC driver (its own copy of SQLite) writes
+    Arrow into the scratch file, which only it has open; ``conn`` then attaches it and
+    copies with ``INSERT ... SELECT``. Two copies of SQLite must never open one file at
+    once (closing one drops the other's POSIX locks), so ADBC never opens ``conn``'s file.
+    """
+    main = database_file(conn)
+    parent = Path(main).parent if main else Path(tempfile.gettempdir())
+    sweep_scratch(parent)
+    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent))
+    lock = (folder / _SCRATCH_LOCK).open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield folder / "scratch.db"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        lock.close()
+
+
+def sweep_scratch(parent: Path) -> list[Path]:
+    """Delete the scratch folders in ``parent`` whose ingest is gone; returns what was removed."""
+    removed: list[Path] = []
+    for folder in sorted(parent.glob(SCRATCH_PREFIX + "*")):
+        if not folder.is_dir():
+            continue
+        lock_path = folder / _SCRATCH_LOCK
+        if not lock_path.exists():
+            if time.time() - folder.stat().st_mtime < _SCRATCH_GRACE_SECONDS:
+                continue
+        else:
+            with lock_path.open("a") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # an ingest holds it
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed

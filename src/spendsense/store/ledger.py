@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import fcntl
-import shutil
 import sqlite3
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,8 +17,8 @@ from spendsense.ledger.batch import LedgerBatch
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform, empty
 from spendsense.store.db import (
     bump_version,
-    database_file,
     ledger_version,
+    scratch_file,
     transaction,
     writer_lock,
 )
@@ -50,7 +46,7 @@ EXPORT_CHUNK_ROWS = 1_000_000  # rows per Arrow batch when the ledger is exporte
 STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
 
 
-def _sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
+def sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """Frame with SQLite's types: dates/datetimes as ISO text, booleans as 0/1."""
     exprs = []
     for name, dtype in frame.schema.items():
@@ -67,7 +63,7 @@ def _sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
 
 def sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
     """Frame -> rows for sqlite: dates/datetimes as ISO text, booleans as 0/1."""
-    return _sql_frame(frame).rows()
+    return sql_frame(frame).rows()
 
 
 def _prepared(table: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -77,7 +73,7 @@ def _prepared(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """
     keys = list(PRIMARY_KEYS[table])
     frame = conform(table, frame).unique(subset=keys, keep="last", maintain_order=True)
-    return _sql_frame(frame.sort(keys))
+    return sql_frame(frame.sort(keys))
 
 
 def _upsert_sql(table: str, source: str, order: str = "") -> str:
@@ -105,54 +101,6 @@ def _upsert_sql(table: str, source: str, order: str = "") -> str:
         + f"ON CONFLICT({', '.join(keys)}) DO "
         + (f"UPDATE SET {', '.join(sets)}" if sets else "NOTHING")
     )
-
-
-SCRATCH_PREFIX = ".ledger-scratch-"
-_SCRATCH_LOCK = "owner.lock"
-_SCRATCH_GRACE_SECONDS = 60.0
-"""A scratch folder without its lock file is left alone this long (it may be being created)."""
-
-
-@contextmanager
-def _scratch(conn: sqlite3.Connection) -> Iterator[Path]:
-    """A scratch database file next to ``conn``'s (system temp if in memory), deleted after.
-
-    The folder holds a lock for as long as it is in use, so scratch folders left behind by a
-    killed ingest (lock released by the kernel) are swept before a new one is made, while
-    those of ingests still running are not.
-    """
-    main = database_file(conn)
-    parent = Path(main).parent if main else Path(tempfile.gettempdir())
-    sweep_scratch(parent)
-    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent))
-    lock = (folder / _SCRATCH_LOCK).open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        yield folder / "scratch.db"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        lock.close()
-
-
-def sweep_scratch(parent: Path) -> list[Path]:
-    """Delete the scratch folders in ``parent`` whose ingest is gone; returns what was removed."""
-    removed: list[Path] = []
-    for folder in sorted(parent.glob(SCRATCH_PREFIX + "*")):
-        if not folder.is_dir():
-            continue
-        lock_path = folder / _SCRATCH_LOCK
-        if not lock_path.exists():
-            if time.time() - folder.stat().st_mtime < _SCRATCH_GRACE_SECONDS:
-                continue
-        else:
-            with lock_path.open("a") as lock:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    continue  # an ingest holds it
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
-    return removed
 
 
 class Stage:
@@ -225,7 +173,7 @@ class Stage:
 @contextmanager
 def staging(conn: sqlite3.Connection) -> Iterator[Stage]:
     """A ``Stage`` for ``conn`` in a scratch file next to its database, deleted afterwards."""
-    with _scratch(conn) as path:
+    with scratch_file(conn) as path:
         stage = Stage(conn, path)
         try:
             yield stage
@@ -464,7 +412,7 @@ def _export_tables_arrow(conn: sqlite3.Connection, out: Path) -> bool:
     driver types a column from its first batch. False when a column mixes SQLite storage
     classes: the caller then reads row by row.
     """
-    with _scratch(conn) as path:
+    with scratch_file(conn) as path:
         conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
         try:
             conn.execute("BEGIN")

@@ -39,23 +39,31 @@ ASSIGNMENT_COLUMNS: Final[tuple[str, ...]] = PERSONA_ASSIGNMENTS.columns
 PARQUET_COLUMNS: Final[tuple[str, ...]] = PERSONA_ASSIGNMENTS.parquet_subset
 
 
-def upsert_assignments(conn: sqlite3.Connection, assignments: pl.DataFrame) -> int:
+def assignment_rows(assignments: pl.DataFrame) -> pl.DataFrame:
+    """The rows ``upsert_assignments`` writes: the table's columns, one per key (the last)."""
+    return assignments.select(ASSIGNMENT_COLUMNS).unique(
+        subset=list(KEY), keep="last", maintain_order=True
+    )
+
+
+def upsert_assignments(
+    conn: sqlite3.Connection, assignments: pl.DataFrame, *, source: str | None = None
+) -> int:
     """Insert or replace rows by (user_id, window_days, as_of_date), all in one transaction.
 
     A rerun at the same as-of replaces that day's rows; a run at a new as-of adds rows, so
-    the table accumulates one assignment per user, window and as-of date.
+    the table accumulates one assignment per user, window and as-of date. ``source``: the
+    rows (``assignment_rows``) as staged by ``outputs.bulk_sources``.
     """
     if assignments.height == 0:
         return 0
-    frame = assignments.select(ASSIGNMENT_COLUMNS).unique(
-        subset=list(KEY), keep="last", maintain_order=True
-    )
+    frame = assignment_rows(assignments)
     updates = ", ".join(f"{c}=excluded.{c}" for c in ASSIGNMENT_COLUMNS if c not in KEY)
     upsert = f"ON CONFLICT({', '.join(KEY)}) DO UPDATE SET {updates}"
     if conn.in_transaction:
-        return insert_rows(conn, TABLE, frame, on_conflict=upsert)
+        return insert_rows(conn, TABLE, frame, on_conflict=upsert, source=source)
     with transaction(conn):
-        return insert_rows(conn, TABLE, frame, on_conflict=upsert)
+        return insert_rows(conn, TABLE, frame, on_conflict=upsert, source=source)
 
 
 def _typed(frame: pl.DataFrame) -> pl.DataFrame:
