@@ -133,10 +133,12 @@ def test_sync_responses_read_natively(tmp_path: Path) -> None:
         "item": {"item_id": "item-9"},
     }
     write(tmp_path / "u1.sync.json", sync)
-    assert _read_natively(tmp_path) == (2, 0)
+    write(tmp_path / "u1.z.sync.json", {"added": [txn("t4")], "next_cursor": "c-2"})  # no removals
+    assert _read_natively(tmp_path) == (3, 0)
     batch = _same(tmp_path)
     assert batch.removed_transaction_ids == [("u1", "t2")]
-    assert batch.cursors == [("u1", "item-9", "c-1")]
+    assert batch.cursors == [("u1", "item-9", "c-1"), ("u1", "default", "c-2")]
+    assert "t4" in batch.frames["transactions"]["transaction_id"].to_list()
 
 
 def test_the_reader_schema_covers_every_column_the_normalisers_read(

@@ -288,8 +288,10 @@ def _stage(table: pa.Table, by_seq: dict[int, Document], result: NativeResult) -
         (~bundle & ~known) | (bundle & own.is_null()) | pl.col("override_accounts").is_not_null()
     ) | (
         pl.col("_sync")
-        & (removed.list.eval(pl.element().is_null() | (pl.element() == "")).list.any())
+        & removed.list.eval(pl.element().is_null() | (pl.element() == "")).list.any()
     )
+    docs = docs.with_columns(odd.fill_null(False).alias("_odd"))  # null: no list to judge
+    odd = pl.col("_odd")
     odd_seqs = set(docs.filter(odd)["_seq"].to_list())
     result.fallback.extend(by_seq[s] for s in sorted(odd_seqs))
     docs = docs.filter(~odd)
