@@ -115,7 +115,7 @@ def ingest_into_store(
     quarantined = Quarantine(settings.data_dir, run_id)
     outcome = ApplyOutcome()
     try:
-        with staging(conn) as stage:
+        with staging(conn, settings.data_dir if export else None) as stage:
             for batch in ingest_chunks(
                 paths,
                 user_id=user_id,
@@ -139,6 +139,7 @@ def ingest_into_store(
                 progress("loading into the ledger", 0, 0)
             written = {} if stage.empty else stage.apply()
             outcome = stage.outcome
+            published = stage.published is not None
     except BaseException:
         quarantined.discard()
         raise
@@ -174,7 +175,9 @@ def ingest_into_store(
             conn, user, "revoke", source="bundle", actor=f"ingest:{run_id}",
             reason="the input records a revocation",
         )  # fmt: skip
-    if written and export:  # otherwise the next batch run re-exports (ledger VERSION differs)
+    # a load into an empty ledger wrote its Parquet copies from its own frames (Stage); any
+    # other reads the ledger back, or leaves it to the next batch run (VERSION differs)
+    if written and export and not published:
         if progress is not None:
             progress("writing the Parquet copies", 0, 0)
         export_parquet(conn, settings.data_dir)

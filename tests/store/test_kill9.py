@@ -22,16 +22,18 @@ import pytest
 
 from spendsense.cli import main
 from spendsense.store.audit import verify_audit_chain
-from spendsense.store.db import connect
-from spendsense.store.ledger import SCRATCH_PREFIX
+from spendsense.store.db import SCRATCH_PREFIX, connect
 
 AS_OF = "2025-06-30"
 KILLS = 3
 pytestmark = pytest.mark.slow
 
 
-def _cli(data: Path, *args: str) -> subprocess.Popen[bytes]:
+def _cli(data: Path, *args: str, bulk_rows: int | None = None) -> subprocess.Popen[bytes]:
+    """The CLI in a subprocess; ``bulk_rows``: the output frames that go through Arrow."""
     code = "import sys; from spendsense.cli import main; main(sys.argv[1:])"
+    if bulk_rows is not None:
+        code = f"import spendsense.store.outputs as O; O.BULK_ROWS = {bulk_rows}; {code}"
     return subprocess.Popen(
         [sys.executable, "-c", code, "--data-dir", str(data), *args],
         stdout=subprocess.DEVNULL,
@@ -132,13 +134,14 @@ def test_scratch_of_a_killed_ingest_is_swept_by_the_next(raw: Path, tmp_path: Pa
     assert _ledger_counts(data) == _ledger_counts(raw)
 
 
-def test_kill_during_run_then_rerun(raw: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("bulk_rows", [None, 1], ids=["default", "all-outputs-as-arrow"])
+def test_kill_during_run_then_rerun(raw: Path, tmp_path: Path, bulk_rows: int | None) -> None:
     rng = random.Random(2)
     data = tmp_path / "data"
     main(["--data-dir", str(data), "ingest", str(raw / "raw" / "bundles")])
     killed = 0
     for _ in range(KILLS):
-        if _kill_at_random(_cli(data, "run", "--as-of", AS_OF), rng, 6.0):
+        if _kill_at_random(_cli(data, "run", "--as-of", AS_OF, bulk_rows=bulk_rows), rng, 6.0):
             killed += 1
         _check_consistent(data)
         got = _outputs(data)

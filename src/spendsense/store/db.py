@@ -163,12 +163,29 @@ _SCRATCH_GRACE_SECONDS = 60.0
 
 
 @contextmanager
-def scratch_file(conn: sqlite3.Connection) -> Iterator[Path]:
-    """A scratch database file next to ``conn``'s (system temp if in memory), deleted after.
+def scratch_dir(parent: Path) -> Iterator[Path]:
+    """A new scratch folder in ``parent``, deleted after.
 
     The folder holds a lock for as long as it is in use, so scratch folders left behind by a
-    killed ingest (lock released by the kernel) are swept before a new one is made, while
-    those of ingests still running are not.
+    killed process (lock released by the kernel) are swept before a new one is made, while
+    those of processes still running are not.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    sweep_scratch(parent)
+    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent))
+    lock = (folder / _SCRATCH_LOCK).open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        lock.close()
+
+
+@contextmanager
+def scratch_file(conn: sqlite3.Connection) -> Iterator[Path]:
+    """A scratch database file next to ``conn``'s (system temp if in memory), deleted after
+    (in a ``scratch_dir``).
 
     Big frames reach SQLite through one: the ADBC driver (its own copy of SQLite) writes
     Arrow into the scratch file, which only it has open; ``conn`` then attaches it and
@@ -176,16 +193,8 @@ def scratch_file(conn: sqlite3.Connection) -> Iterator[Path]:
     once (closing one drops the other's POSIX locks), so ADBC never opens ``conn``'s file.
     """
     main = database_file(conn)
-    parent = Path(main).parent if main else Path(tempfile.gettempdir())
-    sweep_scratch(parent)
-    folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=parent))
-    lock = (folder / _SCRATCH_LOCK).open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
+    with scratch_dir(Path(main).parent if main else Path(tempfile.gettempdir())) as folder:
         yield folder / "scratch.db"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        lock.close()
 
 
 def sweep_scratch(parent: Path) -> list[Path]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform, empty
 from spendsense.store.db import (
     bump_version,
     ledger_version,
+    scratch_dir,
     scratch_file,
+    sweep_scratch,
     transaction,
     writer_lock,
 )
@@ -66,14 +69,81 @@ def sql_rows(frame: pl.DataFrame) -> list[tuple[object, ...]]:
     return sql_frame(frame).rows()
 
 
-def _prepared(table: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """Canonical columns, one row per primary key (the last wins), sorted by key, SQLite types.
+def _rows(table: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """Canonical columns, one row per primary key (the last wins), sorted by key.
 
     Sorted by key: B-tree inserts in order touch each page once (about 2x faster in bulk).
     """
     keys = list(PRIMARY_KEYS[table])
     frame = conform(table, frame).unique(subset=keys, keep="last", maintain_order=True)
-    return sql_frame(frame.sort(keys))
+    return frame.sort(keys)
+
+
+class ParquetCopies:
+    """The ledger's Parquet copies written from the frames being loaded (not read back).
+
+    One file per table in a scratch folder inside DIR/ledger (swept if a killed ingest left
+    it), a row group per chunk; ``publish`` renames them into place (each atomically), then
+    VERSION. Only valid when the rows loaded are exactly the ledger's rows (``Stage``
+    decides: a load into an empty ledger); otherwise they go with the folder and the
+    caller exports by reading the ledger back.
+    """
+
+    def __init__(self, folder: Path, out: Path) -> None:
+        self.folder = folder
+        self.out = out
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        self.rows = dict.fromkeys(TABLES, 0)
+
+    def write(self, table: str, rows: pl.DataFrame) -> None:
+        arrow = rows.to_arrow()
+        if table not in self.writers:
+            self.writers[table] = pq.ParquetWriter(
+                self.folder / f"{table}.parquet", arrow.schema, compression="zstd"
+            )
+        self.writers[table].write_table(arrow)
+        self.rows[table] += rows.height
+
+    def drop(self, table: str, key: str, ids: list[str]) -> None:
+        """Take rows out of one table's copy (rewritten a row group at a time)."""
+        path = self.folder / f"{table}.parquet"
+        if not ids or table not in self.writers:
+            return
+        self.writers.pop(table).close()
+        gone = pl.Series(ids, dtype=pl.String).implode()
+        kept = self.folder / f".{table}.kept"
+        source = pq.ParquetFile(path)
+        with pq.ParquetWriter(kept, source.schema_arrow, compression="zstd") as writer:
+            for i in range(source.num_row_groups):
+                group = pl.from_arrow(source.read_row_group(i))
+                assert isinstance(group, pl.DataFrame)
+                rows = group.filter(~pl.col(key).is_in(gone))
+                self.rows[table] -= group.height - rows.height
+                writer.write_table(rows.to_arrow())
+        kept.replace(path)
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
+
+    def publish(self, version: int) -> Path:
+        """Every table's file into DIR/ledger (empty tables too), then VERSION. Call under the
+        writer lock, with ``version`` the ledger's as these rows' transaction committed it."""
+        self.close()
+        for table in TABLES:
+            path = self.folder / f"{table}.parquet"
+            if not path.exists():
+                empty(table).write_parquet(path)
+            path.replace(self.out / f"{table}.parquet")
+        with replacing(self.out / "VERSION") as tmp:
+            tmp.write_text(str(version))
+        return self.out
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """No ledger table holds a row (a first, bulk load)."""
+    return not any(conn.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in WRITE_ORDER)
 
 
 def _upsert_sql(table: str, source: str, order: str = "") -> str:
@@ -122,6 +192,10 @@ class Stage:
         self.snapshots: list[str] = []
         self.cursors: list[tuple[str, str, str]] = []
         self.outcome = ApplyOutcome()
+        self.fresh = is_empty(conn)  # a bulk load: indexes built after, copies from the frames
+        self.copies: ParquetCopies | None = None  # set by ``staging`` for a fresh load
+        self.published: Path | None = None
+        self.deleted: list[str] = []  # transactions a fresh load's deletes took out
 
     def add(self, batch: LedgerBatch) -> None:
         """Stage one chunk's rows (each table's sorted by key), removals and cursors."""
@@ -130,9 +204,11 @@ class Stage:
         for table in WRITE_ORDER:
             frame = batch.frames[table]
             if frame.height:
-                prepared = _prepared(table, frame)
-                cur.adbc_ingest(table, prepared.to_arrow(), mode="create_append")
-                self.written[table] += prepared.height
+                rows = _rows(table, frame)
+                cur.adbc_ingest(table, sql_frame(rows).to_arrow(), mode="create_append")
+                self.written[table] += rows.height
+                if self.copies is not None:
+                    self.copies.write(table, rows)
         cur.close()
         self.adbc.commit()
         self.removed.extend(batch.removed_transaction_ids)
@@ -148,7 +224,10 @@ class Stage:
         """Apply everything staged in one transaction: all of it lands, or none of it does.
 
         Rows are read back sorted by key (B-tree inserts in order touch each page once); a
-        key staged twice keeps its last row, as ``_prepared`` does within a chunk.
+        key staged twice keeps its last row, as ``_rows`` does within a chunk. A load into
+        an empty ledger publishes the Parquet copies written from its frames, under the
+        same writer lock as its transaction (``published`` says where), when they hold
+        exactly the ledger's rows.
         """
         if self.adbc is not None:
             self.adbc.close()  # two copies of SQLite must never have one file open at once
@@ -156,29 +235,57 @@ class Stage:
         conn = self.conn
         cache = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")  # keep index pages cached
-        conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(self.path),))
-        try:
-            _apply(conn, self, STAGE)
-        finally:
-            conn.execute(f"DETACH DATABASE {STAGE}")
-            conn.execute(f"PRAGMA cache_size={int(cache)}")
+        with writer_lock(conn):
+            conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(self.path),))
+            try:
+                exact = _apply(conn, self, STAGE)
+            finally:
+                conn.execute(f"DETACH DATABASE {STAGE}")
+                conn.execute(f"PRAGMA cache_size={int(cache)}")
+            copies, self.copies = self.copies, None
+            if copies is not None:
+                if exact:
+                    copies.drop("transactions", "transaction_id", self.deleted)
+                if exact and self._copies_match(copies):
+                    self.published = copies.publish(ledger_version(conn))
+                else:
+                    copies.close()  # the folder goes with ``staging``
         return {t: self.written[t] for t in WRITE_ORDER}
+
+    def _copies_match(self, copies: ParquetCopies) -> bool:
+        """The copies hold as many rows per table as the ledger now does (a key staged
+        twice, merged by the upsert, is one row in SQLite and two in the copies)."""
+        return all(
+            conn_rows == copies.rows[t]
+            for t in TABLES
+            for (conn_rows,) in [self.conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()]
+        )
 
     def close(self) -> None:
         if self.adbc is not None:
             self.adbc.close()
             self.adbc = None
+        if self.copies is not None:
+            self.copies.close()
+            self.copies = None
 
 
 @contextmanager
-def staging(conn: sqlite3.Connection) -> Iterator[Stage]:
-    """A ``Stage`` for ``conn`` in a scratch file next to its database, deleted afterwards."""
-    with scratch_file(conn) as path:
-        stage = Stage(conn, path)
-        try:
-            yield stage
-        finally:
-            stage.close()
+def staging(conn: sqlite3.Connection, copies_to: Path | None = None) -> Iterator[Stage]:
+    """A ``Stage`` for ``conn`` in a scratch file next to its database, deleted afterwards.
+
+    ``copies_to``: the data folder whose DIR/ledger Parquet copies a load into an empty
+    ledger writes from its own frames (``Stage.published`` says whether it did).
+    """
+    with ExitStack() as stack:
+        stage = Stage(conn, stack.enter_context(scratch_file(conn)))
+        stack.callback(stage.close)
+        out = None if copies_to is None else copies_to / LEDGER_DIR
+        if out is not None and stage.fresh:
+            stage.copies = ParquetCopies(stack.enter_context(scratch_dir(out)), out)
+        elif out is not None and out.is_dir():
+            sweep_scratch(out)  # copies a killed load left unpublished
+        yield stage
 
 
 def apply_batch(conn: sqlite3.Connection, batch: LedgerBatch) -> dict[str, int]:
@@ -317,28 +424,47 @@ def _ownership_violations(conn: sqlite3.Connection, staged: set[str], schema: st
     return found
 
 
-def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> None:
+def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
+    """Upsert every staged table, then removals, pending twins and cursors, in one transaction.
+
+    Every check runs on every load: the outcome (new, updated, unchanged users, identity
+    changes), snapshot replacement, the consent rule and the ownership check. Into an empty
+    ledger (``stage.fresh``) the rows go in as staged (each chunk sorted by key, no global
+    sort) and the ledger's secondary indexes are dropped first and built once after. True
+    for such a load: the ledger then holds the staged rows less ``stage.deleted``.
+    """
     staged = {r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master")}
     staged &= set(WRITE_ORDER)
     with transaction(conn):
+        fresh = stage.fresh and is_empty(conn)  # still empty now that we hold the write lock
         _prepare_outcome(conn, stage, staged, schema)
         if stage.snapshots:
             _replace_snapshots(conn, staged, schema)
+        indexes = _drop_indexes(conn) if fresh else []
         for table in WRITE_ORDER:  # parents first, for the foreign keys
             if table not in staged:
                 continue
-            order = ", ".join([*PRIMARY_KEYS[table], "rowid"])
+            order = "" if fresh else ", ".join([*PRIMARY_KEYS[table], "rowid"])
             source = f"{schema}.{table}"
             if table == "consents":  # a bundle's consent counts for users it creates only
                 source = (
                     f"(SELECT * FROM {source} WHERE user_id NOT IN (SELECT user_id FROM {PRIOR}))"
                 )
             conn.execute(_upsert_sql(table, source, order))
+        for sql in indexes:
+            conn.execute(sql)
         violations = _ownership_violations(conn, staged, schema)
         if violations:
             raise OwnershipConflict(
                 "nothing was loaded: " + "; ".join(violations) + " (records are never moved)"
             )
+        twins = (
+            f"SELECT pending_transaction_id FROM {schema}.transactions WHERE "
+            "pending_transaction_id IS NOT NULL AND NOT pending"
+        )
+        candidates = [t for _, t in stage.removed]
+        if fresh and "transactions" in staged:
+            candidates += [r[0] for r in conn.execute(twins)]
         if stage.removed:
             conn.executemany(
                 "DELETE FROM transactions WHERE transaction_id = ? AND user_id = ?",
@@ -350,11 +476,18 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> None:
             )
         if "transactions" in staged:  # a posted transaction replaces its pending twin
             conn.execute(
-                "DELETE FROM transactions WHERE transaction_id IN (SELECT "
-                f"pending_transaction_id FROM {schema}.transactions WHERE "
-                "pending_transaction_id IS NOT NULL AND NOT pending) AND user_id IN "
+                f"DELETE FROM transactions WHERE transaction_id IN ({twins}) AND user_id IN "
                 f"(SELECT user_id FROM {schema}.transactions)"
             )
+        if fresh:  # what the deletes took out, for the Parquet copies
+            stage.deleted = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT value FROM json_each(?) WHERE value NOT IN "
+                    "(SELECT transaction_id FROM transactions)",
+                    (json.dumps(sorted(set(candidates))),),
+                )
+            ]
         for user_id, item_id, cursor in stage.cursors:
             conn.execute(
                 "INSERT INTO sync_cursors VALUES (?,?,?,?) ON CONFLICT(user_id, item_id) "
@@ -362,6 +495,20 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> None:
                 (user_id, item_id, cursor, datetime.now(UTC).isoformat()),
             )
         bump_version(conn)
+    return fresh
+
+
+def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Drop the ledger tables' own indexes (not their keys); the statements that rebuild them."""
+    marks = ",".join("?" * len(WRITE_ORDER))
+    found = conn.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({marks})",
+        WRITE_ORDER,
+    ).fetchall()
+    for name, _ in found:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
 
 
 def read_table(
