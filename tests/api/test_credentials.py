@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -232,6 +233,16 @@ def test_forty_concurrent_attempts_reach_at_most_five_password_checks(
     seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checks = _count_checks(monkeypatch)
+    # Widen the window between counting the failures and recording this one (the insert's
+    # timestamp is formatted in between): without one write transaction around both, every
+    # thread would count zero failures and all 40 would reach the check.
+    real_iso = auth._iso
+
+    def slow_iso(when: datetime) -> str:
+        time.sleep(0.05)
+        return real_iso(when)
+
+    monkeypatch.setattr(auth, "_iso", slow_iso)
     outcomes: list[str] = []
     start = threading.Barrier(40)
 
