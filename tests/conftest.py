@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -29,6 +32,17 @@ def shared_data() -> Path:
     if not path.exists():
         pytest.skip("../shared/data is not beside this checkout")
     return path
+
+
+@pytest.fixture
+def seed_config() -> dict[str, Any]:
+    """The configuration block of the persona design seed (../shared/seeds), read where it lies."""
+    for seed in sorted((SHARED / "seeds").glob("*")):
+        found = re.search(r"Extend `config\.json`:\s*```json\n(.*?)```", seed.read_text(), re.S)
+        if found:
+            block: dict[str, Any] = json.loads(found.group(1))
+            return block
+    pytest.skip("the persona design seed is not beside this checkout")
 
 
 @pytest.fixture(autouse=True, scope="session")

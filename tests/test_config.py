@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -12,32 +13,6 @@ from spendsense.config import Settings, load_settings, reference, reference_mark
 from spendsense.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
-SEED_BLOCK = {
-    "personas": {
-        "output_db": "data/spendsense.db",
-        "output_parquet": "data/features/persona_assignments.parquet",
-        "windows": [30, 180],
-        "as_of_date": None,
-        "thresholds": {
-            "persona_1": {"utilization_threshold": 0.50},
-            "persona_2": {"pay_gap_days_threshold": 45, "buffer_months_threshold": 1.0},
-            "persona_3": {
-                "recurring_merchant_count_threshold": 3,
-                "monthly_spend_threshold": 50.0,
-                "subscription_share_threshold": 0.10,
-            },
-            "persona_4": {
-                "growth_rate_threshold": 0.02,
-                "net_inflow_monthly_threshold": 200.0,
-                "max_utilization_threshold": 0.30,
-            },
-            "persona_5": {
-                "pct_days_below_100_threshold": 0.30,
-                "balance_volatility_threshold": 1.0,
-            },
-        },
-    }
-}
 
 
 def _write(tmp_path: Path, body: object, name: str = "config.yaml") -> Path:
@@ -75,8 +50,8 @@ def test_every_unknown_key_is_reported_and_a_far_one_gets_no_guess(tmp_path: Pat
     assert "'zzz'" in message and "'signals.qqq'" in message and "did you mean" not in message
 
 
-def test_the_seed_block_loads_as_json(tmp_path: Path) -> None:
-    settings = load_settings(_write(tmp_path, SEED_BLOCK, "config.json"))
+def test_the_seed_block_loads_as_json(tmp_path: Path, seed_config: dict[str, Any]) -> None:
+    settings = load_settings(_write(tmp_path, seed_config, "config.json"))
     assert settings.personas.windows == [30, 180]
     assert settings.personas.thresholds == Settings().personas.thresholds
 

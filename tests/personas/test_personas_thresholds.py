@@ -94,31 +94,8 @@ def test_thresholds_come_from_config(assign_one: Assign) -> None:
     assert crit["threshold"] == 0.70 and crit["met"] is False
 
 
-def test_seed_config_block_loads_as_is() -> None:
-    seed_block = {
-        "output_db": "data/spendsense.db",
-        "output_parquet": "data/features/persona_assignments.parquet",
-        "windows": [30, 180],
-        "as_of_date": None,
-        "thresholds": {
-            "persona_1": {"utilization_threshold": 0.50},
-            "persona_2": {"pay_gap_days_threshold": 45, "buffer_months_threshold": 1.0},
-            "persona_3": {
-                "recurring_merchant_count_threshold": 3,
-                "monthly_spend_threshold": 50.0,
-                "subscription_share_threshold": 0.10,
-            },
-            "persona_4": {
-                "growth_rate_threshold": 0.02,
-                "net_inflow_monthly_threshold": 200.0,
-                "max_utilization_threshold": 0.30,
-            },
-            "persona_5": {
-                "pct_days_below_100_threshold": 0.30,
-                "balance_volatility_threshold": 1.0,
-            },
-        },
-    }
+def test_seed_config_block_loads_as_is(seed_config: dict[str, Any]) -> None:
+    seed_block = seed_config["personas"]
     config = PersonasConfig.model_validate(seed_block)
     assert config.windows == [30, 180]
     assert config.thresholds == PersonasConfig().thresholds

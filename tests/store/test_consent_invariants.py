@@ -176,8 +176,8 @@ def test_revocations_from_separate_processes_are_serialised(data: Path) -> None:
         assert _leftovers(data, user) == {}, user
 
 
-def test_revocation_during_a_run_is_not_undone(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A user who revokes while the stages run gets no outputs from that run, SQLite or Parquet."""
+def _revoke_while_computing(data: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make the next run's stages revoke a granted user's consent once computed; that user."""
     settings = Settings(data_dir=data)
     user = _granted(data)[0]
     real = pipeline.compute_stages
@@ -188,7 +188,13 @@ def test_revocation_during_a_run_is_not_undone(data: Path, monkeypatch: pytest.M
         return outputs
 
     monkeypatch.setattr(pipeline, "compute_stages", compute_then_revoke)
-    pipeline.run_pipeline(settings, log=lambda _: None)
+    return user
+
+
+def test_revocation_during_a_run_is_not_undone(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user who revokes while the stages run gets no outputs from that run, SQLite or Parquet."""
+    user = _revoke_while_computing(data, monkeypatch)
+    pipeline.run_pipeline(Settings(data_dir=data), log=lambda _: None)
     assert _leftovers(data, user) == {}
 
 
@@ -196,17 +202,10 @@ def test_revocation_during_a_parquet_run_is_not_undone(
     data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`run --ledger` over a data folder with a store: a revocation while it computes holds."""
-    settings = Settings(data_dir=data)
-    user = _granted(data)[0]
-    real = pipeline.compute_stages
-
-    def compute_then_revoke(*args: object, **kwargs: object) -> pipeline.StageOutputs:
-        outputs = real(*args, **kwargs)  # type: ignore[arg-type]
-        services.change_consent(settings, user, "revoke", source="web", actor=f"user:{user}")
-        return outputs
-
-    monkeypatch.setattr(pipeline, "compute_stages", compute_then_revoke)
-    summary = pipeline.run_pipeline_parquet(settings, data / "ledger", log=lambda _: None)
+    user = _revoke_while_computing(data, monkeypatch)
+    summary = pipeline.run_pipeline_parquet(
+        Settings(data_dir=data), data / "ledger", log=lambda _: None
+    )
     assert summary.users == len(_granted(data)) + 1  # the user was computed, then revoked
     assert _leftovers(data, user) == {}
 
