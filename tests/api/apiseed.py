@@ -9,6 +9,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from spendsense.config import Settings
 from spendsense.guardrails.disclosure import offer_disclosure
 from spendsense.store.auth import create_customer_token, create_operator, create_operator_token
@@ -29,6 +31,16 @@ def csrf_of(html: str) -> str:
     match = CSRF.search(html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def sign_in(client: TestClient, username: str = "alice", password: str = PASSWORD) -> int:
+    """Sign in through the console's form (CSRF token from the page); the answer's status."""
+    form = {
+        "username": username,
+        "password": password,
+        "csrf_token": csrf_of(client.get("/login").text),
+    }
+    return client.post("/login", data=form, follow_redirects=False).status_code
 
 
 @dataclass

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from apiseed import PASSWORD, Seeded, csrf_of
+from apiseed import PASSWORD, Seeded, csrf_of, sign_in
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -197,16 +197,7 @@ def test_wrong_csrf_token_on_login_is_refused(
     assert "Your sign-in form expired" in r.text
     # refused before the password check: nothing counted against the account
     assert seeded.conn.execute("SELECT COUNT(*) FROM login_attempts").fetchone()[0] == 0
-    ok = client.post(
-        "/login",
-        data={
-            "username": "alice",
-            "password": PASSWORD,
-            "csrf_token": csrf_of(client.get("/login").text),
-        },
-        follow_redirects=False,
-    )
-    assert ok.status_code == 303
+    assert sign_in(client) == 303
 
 
 def _count_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import pytest
-from apiseed import PASSWORD, Seeded, csrf_of
+from apiseed import Seeded, sign_in
 from fastapi.testclient import TestClient
 
 SHAMING = "Stop wasting your money, you are irresponsible."
@@ -149,12 +149,7 @@ def test_flag_and_unflag_are_traced_without_content_checks(
 
 def test_console_override_refusal_shows_the_reason(client: TestClient, seeded: Seeded) -> None:
     console = client
-    login = {
-        "username": "alice",
-        "password": PASSWORD,
-        "csrf_token": csrf_of(client.get("/login").text),
-    }
-    assert client.post("/login", data=login).status_code == 200
+    assert sign_in(client) == 303
     page = console.get("/console/users/u1").text
     csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
     r = console.post(
@@ -181,12 +176,7 @@ def test_offers_carry_partner_terms_and_their_disclosure_in_api_and_console(
     assert (education["partner"], education["offer_terms"], education["offer_disclosure"]) == (
         None, None, None,
     )  # fmt: skip
-    login = {
-        "username": "alice",
-        "password": PASSWORD,
-        "csrf_token": csrf_of(client.get("/login").text),
-    }
-    client.post("/login", data=login)
+    assert sign_in(client) == 303
     page = client.get("/console/users/u1").text
     card = page.split('id="rec-r2"')[1].split("</article>")[0]
     assert "Partner offer from Meridian Card Co." in card
@@ -201,12 +191,7 @@ def test_console_trace_shows_the_review_history_readably(
 ) -> None:
     r = _act(client, seeded, "r1", "override", version=1, item_id="edu_hysa_basics", reason="fit")
     assert r.status_code == 200
-    login = {
-        "username": "alice",
-        "password": PASSWORD,
-        "csrf_token": csrf_of(client.get("/login").text),
-    }
-    client.post("/login", data=login)
+    assert sign_in(client) == 303
     page = client.get("/console/users/u1").text
     card = page.split('id="rec-r1"')[1].split("</article>")[0]
     trace = card.split('class="decision-trace"')[1]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from apiseed import PASSWORD, Seeded, csrf_of
+from apiseed import Seeded, csrf_of, sign_in
 from fastapi.testclient import TestClient
 
 from spendsense.api.hardening import RedactSecrets, redact
@@ -100,12 +100,7 @@ def test_a_real_date_still_passes(client: TestClient, seeded: Seeded) -> None:
 
 
 def _signed_in(client: TestClient) -> TestClient:
-    login = {
-        "username": "alice",
-        "password": PASSWORD,
-        "csrf_token": csrf_of(client.get("/login").text),
-    }
-    assert client.post("/login", data=login, follow_redirects=False).status_code == 303
+    assert sign_in(client) == 303
     return client
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiseed import AS_OF, PASSWORD, Seeded, csrf_of
+from apiseed import AS_OF, Seeded, csrf_of, sign_in
 from fastapi.testclient import TestClient
 
 from spendsense.guardrails.disclosure import DISCLOSURE, offer_disclosure
@@ -131,12 +131,7 @@ def test_bulk_flag_needs_a_reason_and_is_bounded(client: TestClient, seeded: See
 
 def test_console_bulk_form(client: TestClient, seeded: Seeded) -> None:
     _add(seeded, "o_u1", "u1", "offer", "off_credit_union_consolidation")
-    login = {
-        "username": "alice",
-        "password": PASSWORD,
-        "csrf_token": csrf_of(client.get("/login").text),
-    }
-    client.post("/login", data=login)
+    assert sign_in(client) == 303
     page = client.get("/console/review").text
     assert page.index('id="rec-o_u1"') < page.index('id="rec-r1"')  # offers first
     assert 'value="o_u1:1"' in page and 'form="bulk"' in page

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from apiseed import EVIL, PASSWORD, Seeded, csrf_of, seed
+from apiseed import EVIL, PASSWORD, Seeded, csrf_of, seed, sign_in
 from fastapi.testclient import TestClient
 from test_authz_matrix import CUSTOMER, OPEN, OWN_CARD, PARAMS, POLICY, app_routes
 
@@ -23,13 +23,7 @@ def _path(template: str) -> str:
 
 
 def _operator_browser(client: TestClient) -> None:
-    token = csrf_of(client.get("/login").text)
-    r = client.post(
-        "/login",
-        data={"username": "alice", "password": PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
+    assert sign_in(client) == 303
 
 
 def _customer_browser(client: TestClient, seeded: Seeded) -> None:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 
-from apiseed import PASSWORD, Seeded, csrf_of, seed
+from apiseed import Seeded, seed, sign_in
 
 from spendsense.api.app import create_app
 
@@ -30,14 +30,5 @@ def client(seeded: Seeded) -> Iterator[TestClient]:
 @pytest.fixture
 def console(client: TestClient) -> TestClient:
     """A client signed in as the operator 'alice'."""
-    r = client.post(
-        "/login",
-        data={
-            "username": "alice",
-            "password": PASSWORD,
-            "csrf_token": csrf_of(client.get("/login").text),
-        },
-        follow_redirects=False,
-    )
-    assert r.status_code == 303
+    assert sign_in(client) == 303
     return client
