@@ -1,103 +1,234 @@
-"""Benchmark: generate a population, then ingest it end to end (parse, validate, SQLite, Parquet).
+"""Benchmark (issue 14): product ingest + run against a per-user reference, side by side.
 
-Generation and ingest each run in their own subprocess, so each peak RSS
-(resource.getrusage) is its own. Ingest reads the whole generated folder (as
-`spendsense ingest DIR` would), so ground_truth/ must be skipped.
-Usage: python bench/bench_ingest.py [--runs 1000:plaid-json,10000:plaid-json,10000:parquet]
+For each size N, in one run: the generator's Plaid JSON bundles (``spendsense generate
+--users N``, cached under ``--cache``), then
+
+- product: ``spendsense ingest`` then ``spendsense run`` as CLI subprocesses into a fresh
+  data folder;
+- reference: ``bench/naive_bundles.py`` (parses every bundle with ``json`` and computes
+  signals and a persona one user at a time) over the same files.
+
+Each child is waited for with ``os.wait4``, so its wall time, CPU (user + sys: the cores it
+used on average) and peak RSS are its own. The load average is recorded before and after
+each child (the machine is shared). Results: ``bench/results/ingest.json``;
+``--table`` prints the Markdown table of docs/performance.md from it.
+
+    python bench/bench_ingest.py --users 5000,20000 [--cache /tmp/spendsense-bench/bundles]
+    python bench/bench_ingest.py --table
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
+import platform
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-DEFAULT_RUNS = "1000:plaid-json,1000:parquet,10000:plaid-json,10000:parquet"
-RESULTS = Path(__file__).parent / "results" / "ingest.json"
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results" / "ingest.json"
+CLI = [sys.executable, "-m", "spendsense"]
+TARGET_SPEEDUP = 4.0  # the issue's: product ingest + run at least 4x faster than the reference
+TARGET_TX_PER_S = 150_000  # the issue's ingest throughput
+SAMPLE_S = 0.5  # how often a child's CPU time is sampled (for its busiest stretch)
 
 
-def _peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
-def generate(n_users: int, fmt: str, seed: int, out: Path) -> dict[str, object]:
-    """Generate once into ``out``."""
-    from spendsense.synth import generate_population
+def _cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + sys) a live process and its waited-for children have used."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
 
+
+def measure(cmd: list[str], cwd: Path | None = None) -> dict[str, object]:
+    """Run ``cmd``; its wall, CPU, cores used (CPU / wall, overall and in its busiest second)
+    and peak RSS, the load average around it, and its last output line."""
+    before = _load()
     start = time.perf_counter()
-    result = generate_population(n_users, seed, out, fmt)
-    seconds = time.perf_counter() - start
-    return {
-        "seconds": round(seconds, 2),
-        "transactions": result.transactions,
-        "transactions_per_s": round(result.transactions / seconds),
-        "peak_rss_mb": _peak_mb(),
-        "input_mb": round(sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 2**20, 1),
-    }
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        samples: list[tuple[float, float]] = []
+        done = threading.Event()
 
+        def sample() -> None:
+            while not done.wait(SAMPLE_S):
+                cpu = _cpu_s(proc.pid)
+                if cpu is not None:
+                    samples.append((time.perf_counter(), cpu))
 
-def ingest(folder: Path, data_dir: Path) -> dict[str, object]:
-    """``ingest_into_store`` on the generated folder, into a fresh data folder."""
-    from spendsense.config import Settings
-    from spendsense.services import ingest_into_store
-
-    start = time.perf_counter()
-    report = ingest_into_store(Settings(data_dir=data_dir), [folder])
-    seconds = time.perf_counter() - start
-    loaded = report.per_table.get("transactions", (0, 0))[0]
-    return {
-        "seconds": round(seconds, 2),
-        "transactions_loaded": loaded,
-        "transactions_per_s": round(loaded / seconds),
-        "loaded": report.total_loaded,
-        "rejected": report.total_rejected,
-        "per_table": {t: list(v) for t, v in report.per_table.items()},
-        "peak_rss_mb": _peak_mb(),
-    }
-
-
-def _child(*args: str) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        text = out.read().decode(errors="replace").strip()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{text[-2000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    busiest = max(
+        ((c2 - c1) / (t2 - t1) for (t1, c1), (t2, c2) in zip(samples, samples[2:], strict=False)),
+        default=None,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return {
+        "wall_s": round(wall, 2),
+        "user_s": round(usage.ru_utime, 2),
+        "sys_s": round(usage.ru_stime, 2),
+        "cores_used": round(cpu / wall, 2),
+        "cores_used_busiest_1s": round(busiest, 2) if busiest is not None else None,
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "load_before": before,
+        "load_after": _load(),
+        "last_line": text.splitlines()[-1] if text else "",
+    }
+
+
+def bundles(n: int, cache: Path, seed: int) -> tuple[Path, dict[str, object] | None]:
+    """The bundles folder of ``n`` users (generated once into ``cache``); the generation's
+    measurement when it ran now."""
+    folder = cache / f"{n}-seed{seed}"
+    if (folder / "bundles").is_dir():
+        return folder / "bundles", None
+    tmp = cache / f".{n}-seed{seed}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as data:
+        gen = measure(
+            [
+                *CLI,
+                "--data-dir",
+                data,
+                "generate",
+                "--users",
+                str(n),
+                "--seed",
+                str(seed),
+                "--out",
+                str(tmp),
+            ]
+        )
+    tmp.rename(folder)
+    return folder / "bundles", gen
+
+
+def side_by_side(n: int, cache: Path, seed: int, as_of: str) -> dict[str, object]:
+    """One size: product ingest, product run, then the reference, on the same files."""
+    folder, gen = bundles(n, cache, seed)
+    files = sorted(folder.rglob("*.json"))
+    row: dict[str, object] = {
+        "users": n,
+        "files": len(files),
+        "input_mb": round(sum(p.stat().st_size for p in files) / 2**20, 1),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if gen is not None:
+        row["generate"] = gen
+    data = Path(tempfile.mkdtemp(prefix="bench_ingest_", dir=cache))
+    try:
+        ingest = measure([*CLI, "--data-dir", str(data), "ingest", str(folder)])
+        run = measure([*CLI, "--data-dir", str(data), "run", "--as-of", as_of])
+        transactions = _count(data / "ledger" / "transactions.parquet")
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    reference = measure(
+        [sys.executable, str(BENCH / "naive_bundles.py"), str(folder), "--as-of", as_of]
+    )
+    ref = json.loads(str(reference["last_line"]))
+    product_s = float(ingest["wall_s"]) + float(run["wall_s"])  # type: ignore[arg-type]
+    row |= {
+        "transactions": transactions,
+        "reference_transactions": ref["transactions"],
+        "ingest": ingest,
+        "run": run,
+        "reference": reference,
+        "product_s": round(product_s, 2),
+        "speedup": round(float(reference["wall_s"]) / product_s, 2),  # type: ignore[arg-type]
+        "ingest_tx_per_s": round(transactions / float(ingest["wall_s"])),  # type: ignore[arg-type]
+    }
+    return row
+
+
+def _count(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def machine() -> dict[str, object]:
+    import polars as pl
+    import pyarrow
+
+    return {
+        "nproc": os.cpu_count(),
+        "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "polars": pl.__version__,
+        "pyarrow": pyarrow.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def markdown_table(data: dict[str, object]) -> str:
+    """The side-by-side results as the Markdown table in docs/performance.md."""
+    lines = [
+        "| users | transactions | ingest s | run s | product s | reference s | speed-up "
+        "| ingest tx/s | ingest peak RSS | ingest cores used (busiest) | load before |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    rows: dict[str, dict] = data.get("side_by_side", {})  # type: ignore[assignment]
+    for _, r in sorted(rows.items(), key=lambda kv: int(kv[0])):
+        ing, run, ref = r["ingest"], r["run"], r["reference"]
+        lines.append(
+            f"| {r['users']:,} | {r['transactions']:,} | {ing['wall_s']:.0f} | {run['wall_s']:.0f} "
+            f"| {r['product_s']:.0f} | {ref['wall_s']:.0f} | {r['speedup']:.1f}x "
+            f"| {r['ingest_tx_per_s']:,} | {ing['peak_rss_mb'] / 1024:.2f} GB "
+            f"| {ing['cores_used']:.2f} ({ing['cores_used_busiest_1s']:.2f}) "
+            f"| {ing['load_before'][0]:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", default=DEFAULT_RUNS, help="comma list of USERS:FORMAT")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", default="5000,20000", help="comma list of population sizes")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/spendsense-bench/bundles"))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--as-of", default=None, help="default: the generator's as-of")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--generate", nargs=3, help=argparse.SUPPRESS)  # N FMT DIR
-    parser.add_argument("--ingest", nargs=2, help=argparse.SUPPRESS)  # DIR DATA_DIR
+    parser.add_argument("--table", action="store_true", help="Print the results table and stop.")
     args = parser.parse_args()
-    if args.generate:
-        n, fmt, out = args.generate
-        print(json.dumps(generate(int(n), fmt, args.seed, Path(out))))
+    if args.table:
+        print(markdown_table(json.loads(args.out.read_text())))
         return
-    if args.ingest:
-        print(json.dumps(ingest(Path(args.ingest[0]), Path(args.ingest[1]))))
-        return
-    results = []
-    for run in args.runs.split(","):
-        n, fmt = run.split(":")
-        tmp = Path(tempfile.mkdtemp(prefix="bench_ingest_"))
-        try:
-            gen = _child("--generate", n, fmt, str(tmp / "raw"), "--seed", str(args.seed))
-            ing = _child("--ingest", str(tmp / "raw"), str(tmp / "data"))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        row = {"users": int(n), "format": fmt, "generate": gen, "ingest": ing}
+    from spendsense.synth import DEFAULT_AS_OF
+
+    as_of = args.as_of or DEFAULT_AS_OF.isoformat()
+    data = json.loads(args.out.read_text()) if args.out.exists() else {}
+    data["machine"] = machine()
+    data["targets"] = {"speedup": TARGET_SPEEDUP, "ingest_tx_per_s": TARGET_TX_PER_S}
+    for n in (int(s) for s in args.users.split(",") if s.strip()):
+        print(f"{n} users ...", flush=True)
+        row = side_by_side(n, args.cache, args.seed, as_of)
         print(json.dumps(row), flush=True)
-        results.append(row)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"runs": results}, indent=2) + "\n")
+        data.setdefault("side_by_side", {})[str(n)] = row
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(data, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -62,10 +62,13 @@ def owner_lookup(conn: sqlite3.Connection) -> OwnerLookup:
 
     def lookup(table: str, ids: pl.Series) -> pl.DataFrame:
         key = keys[table]
-        rows = conn.execute(
-            f"SELECT {key}, user_id FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids.cast(pl.String).to_list()),),
-        ).fetchall()
+        rows = []  # an empty table (a first load) owns nothing: no need to send it the ids
+        if conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None:
+            rows = conn.execute(
+                f"SELECT {key}, user_id FROM {table} WHERE {key} IN "
+                "(SELECT value FROM json_each(?))",
+                (json.dumps(ids.cast(pl.String).to_list()),),
+            ).fetchall()
         return pl.DataFrame(
             [tuple(r) for r in rows], schema={"id": pl.String, "user_id": pl.String}, orient="row"
         )

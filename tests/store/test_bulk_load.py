@@ -95,6 +95,23 @@ def test_copies_from_the_frames_equal_the_ledger_read_back(
     assert {"idx_transactions_user_date", "idx_transactions_account"} <= indexes
 
 
+def test_a_twin_in_the_same_chunk_is_left_out_of_the_copies_not_rewritten(
+    raw: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dropped: list[str] = []
+    real = ledger.ParquetCopies.drop
+
+    def drop(self: ledger.ParquetCopies, table: str, key: str, ids: list[str]) -> None:
+        dropped.extend(ids)
+        real(self, table, key, ids)
+
+    monkeypatch.setattr(ledger.ParquetCopies, "drop", drop)
+    data = tmp_path / "data"
+    ingest_into_store(Settings(data_dir=data), [raw], chunk_files=7)
+    assert dropped == []  # p_extra was never written: nothing to take out of the copies
+    assert "p_extra" not in _copies(data)["transactions"]["transaction_id"].to_list()
+
+
 def test_a_second_load_reads_the_ledger_back(raw: Path, tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = Settings(data_dir=data)
@@ -148,6 +165,16 @@ def _hostile(bundles: Path, case: str, out: Path) -> Path:
     elif case == "transaction in two chunks":
         again = dict(first["transactions"][1], amount=99.0)
         write(one.with_name("u_0000001.zzzz.sync.json"), {"added": [again]})
+    elif case == "pending and posted twins in two chunks":
+        account = first["accounts"][0]["account_id"]
+        write(
+            one.with_name("u_0000001.zy.sync.json"),
+            {"added": [txn("p_far", account, pending=True)]},
+        )
+        later = out / "zz"  # sorts after the bundles' folders: a later chunk
+        later.mkdir()
+        posted = txn("t_far", account, pending=False, pending_transaction_id="p_far")
+        write(later / "u_0000001.sync.json", {"added": [posted]})
     return out
 
 
@@ -157,6 +184,7 @@ def _hostile(bundles: Path, case: str, out: Path) -> Path:
         "account of another user",
         "removal of another user's transaction",
         "transaction in two chunks",
+        "pending and posted twins in two chunks",
     ],
 )
 def test_a_hostile_fresh_load_keeps_the_rules_and_its_copies_equal_the_read_back(

@@ -94,8 +94,24 @@ class ParquetCopies:
         self.out = out
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.rows = dict.fromkeys(TABLES, 0)
+        self.left_out: set[str] = set()  # pending transactions never written (see ``write``)
 
     def write(self, table: str, rows: pl.DataFrame) -> None:
+        """Append one chunk's rows to the table's copy.
+
+        A pending transaction whose posted twin is in the same chunk (a bundle or sync
+        page holds both) is left out here: ``_apply``'s twin rule deletes it from the
+        ledger, so ``drop`` need not rewrite the copy for it. Twins across chunks, and
+        removals, still go through ``drop``; ``Stage._copies_match`` checks the counts.
+        """
+        if table == "transactions":
+            posted = ~pl.col("pending").fill_null(True)
+            twins = rows.filter(posted & pl.col("pending_transaction_id").is_not_null())
+            named = twins["pending_transaction_id"].unique()
+            if named.len():
+                gone = pl.col("transaction_id").is_in(named.implode())
+                self.left_out.update(rows.filter(gone)["transaction_id"].to_list())
+                rows = rows.filter(~gone)
         arrow = rows.to_arrow()
         if table not in self.writers:
             self.writers[table] = pq.ParquetWriter(
@@ -245,7 +261,8 @@ class Stage:
             copies, self.copies = self.copies, None
             if copies is not None:
                 if exact:
-                    copies.drop("transactions", "transaction_id", self.deleted)
+                    left = [t for t in self.deleted if t not in copies.left_out]
+                    copies.drop("transactions", "transaction_id", left)
                 if exact and self._copies_match(copies):
                     self.published = copies.publish(ledger_version(conn))
                 else:
