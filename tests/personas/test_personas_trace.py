@@ -79,7 +79,7 @@ def test_reasoning_quotes_numbers_for_each_persona(assign_one: Assign) -> None:
     )
     p5 = assign_one(pct_days_below_100=0.45, balance_std=600.0, avg_daily_balance=-20.5)
     assert p5["trace"]["result"]["primary_reasoning"] == (
-        "Matched on 45% of days below $100 (vs 30% threshold) and balance volatility "
+        "Matched on 45% of days below $100.00 (vs 30% threshold) and balance volatility "
         "(std $600.00 vs 1 × average -$20.50). Severity: 0.45. Priority: HIGH."
     )
 

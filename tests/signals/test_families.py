@@ -7,6 +7,7 @@ import pytest
 from signal_builders import AS_OF, LedgerBuilder, day
 
 from spendsense.signals import SignalsConfig, compute_features
+from spendsense.signals.config import LOW_BALANCE_CENTS
 
 
 def features(lb: LedgerBuilder, **cfg: object) -> dict[str, pl.DataFrame]:
@@ -203,8 +204,12 @@ def test_income_on_card_or_business_is_not_income(lb: LedgerBuilder) -> None:
 # --- cash flow ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("cents", "pct"), [(9999, 1.0), (10000, 0.0), (10001, 0.0)])
+@pytest.mark.parametrize(
+    ("cents", "pct"),
+    [(LOW_BALANCE_CENTS - 1, 1.0), (LOW_BALANCE_CENTS, 0.0), (LOW_BALANCE_CENTS + 1, 0.0)],
+)
 def test_low_balance_threshold(cents: int, pct: float) -> None:
+    assert LOW_BALANCE_CENTS == 10_000  # the level the field's name, pct_days_below_100, states
     lb = LedgerBuilder().user().account("chk", current=cents)
     assert row(features(lb), "cash_flow")["pct_days_below_100"] == pct
 

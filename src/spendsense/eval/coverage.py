@@ -13,6 +13,8 @@ from typing import Final
 import polars as pl
 
 from spendsense.eval.result import Metric, metric, share
+from spendsense.personas.reasoning import LOW_BALANCE
+from spendsense.signals.config import LOW_BALANCE_CENTS
 
 KEYS: Final = ["user_id", "window_days"]
 MIN_BEHAVIOURS: Final = 3
@@ -61,8 +63,9 @@ BEHAVIOURS: Final[tuple[tuple[str, str, pl.Expr, str], ...]] = (
     (
         "low_balance_day",
         "cash_flow",
-        pl.col("min_daily_balance").is_not_null() & (pl.col("min_daily_balance") < 100),
-        "at least one day with checking balance below $100",
+        pl.col("min_daily_balance").is_not_null()
+        & (pl.col("min_daily_balance") < LOW_BALANCE_CENTS / 100),
+        f"at least one day with checking balance below {LOW_BALANCE}",
     ),
 )
 

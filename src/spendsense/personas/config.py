@@ -50,7 +50,8 @@ class Persona4Thresholds(Section):
 
 class Persona5Thresholds(Section):
     pct_days_below_100_threshold: float = Field(
-        default=0.30, description="Share of days below $100, at or above."
+        default=0.30,
+        description="Share of days with checking below the low-balance level ($100, fixed), at or above.",
     )
     balance_volatility_threshold: float = Field(
         default=1.0, description="std/mean of daily balance, strictly above."

@@ -16,6 +16,7 @@ from spendsense.personas.config import (
     PersonaThresholds,
 )
 from spendsense.personas.reasoning import (
+    LOW_BALANCE,
     fmt_money,
     fmt_number,
     fmt_pct,
@@ -257,7 +258,7 @@ def persona_4(t: Persona4Thresholds, col: Column = pl.col) -> PersonaRule:
 
 
 def persona_5(t: Persona5Thresholds, col: Column = pl.col) -> PersonaRule:
-    """Cash Flow Stressed: days below $100 ≥ threshold AND balance_std > threshold × mean."""
+    """Cash Flow Stressed: days below the low-balance level ($100) ≥ threshold AND balance_std > threshold × mean."""
     pct_thr, vol_thr = t.pct_days_below_100_threshold, t.balance_volatility_threshold
     pct, std = col("pct_days_below_100"), col("balance_std")
     avg = col("avg_daily_balance")
@@ -271,7 +272,7 @@ def persona_5(t: Persona5Thresholds, col: Column = pl.col) -> PersonaRule:
                 pct_thr,
                 ">=",
                 _ge(col("pct_days_below_100"), pct_thr),
-                fmt_pct(pct) + f" of days below $100 (vs {lit_pct(pct_thr)} threshold)",
+                fmt_pct(pct) + f" of days below {LOW_BALANCE} (vs {lit_pct(pct_thr)} threshold)",
             ),
             Criterion(
                 "balance_volatility",

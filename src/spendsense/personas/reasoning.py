@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from spendsense.signals.config import LOW_BALANCE_CENTS
 from spendsense.text import FORMATS, money
 
 
@@ -44,6 +45,9 @@ def lit_money(value: float) -> str:
     """A threshold in dollars, as every text shows them (``text.money``): 200.0 -> '$200.00'."""
     return money(value) or "$0.00"
 
+
+LOW_BALANCE = lit_money(LOW_BALANCE_CENTS / 100)
+"""The low-balance level as every text names it ("$100.00")."""
 
 _SEP = "\x1f"  # joins phrases internally; never appears in a phrase
 

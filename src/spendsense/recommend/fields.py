@@ -34,8 +34,12 @@ _CARD_FIELDS = (
     "is_overdue",
 )
 _STREAM_FIELDS = ("merchant_name", "frequency", "monthly_amount", "last_amount")
-# Configured levels a text may quote (the values come from the persona thresholds).
-THRESHOLD_FIELDS = ("threshold.utilization_guide", "threshold.utilization_high")
+# Levels a text may quote (from the persona thresholds, and the low-balance level).
+THRESHOLD_FIELDS = (
+    "threshold.utilization_guide",
+    "threshold.utilization_high",
+    "threshold.low_balance",
+)
 
 
 def _field_types() -> dict[str, pl.DataType]:

@@ -23,6 +23,7 @@ from spendsense.personas.evaluators import PersonaRule, persona_rules
 from spendsense.personas.inputs import NEEDED
 from spendsense.personas.reasoning import lit_money, lit_number, lit_pct
 from spendsense.recommend.config import SignalThresholds
+from spendsense.signals.config import LOW_BALANCE_CENTS
 
 _FAMILY_OF: Final[dict[str, str]] = {col: fam for fam, cols in NEEDED.items() for col in cols}
 
@@ -59,6 +60,7 @@ def threshold_values(personas: PersonaThresholds) -> dict[str, float]:
     return {
         "threshold.utilization_guide": utilization_guide(personas),
         "threshold.utilization_high": personas.persona_1.utilization_threshold,
+        "threshold.low_balance": LOW_BALANCE_CENTS / 100,
     }
 
 

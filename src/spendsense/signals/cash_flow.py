@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from spendsense.signals.config import SignalsConfig
+from spendsense.signals.config import LOW_BALANCE_CENTS
 from spendsense.signals.windows import (
     account_balances,
     dollars,
@@ -36,7 +36,6 @@ def cash_flow_features(
     txns: pl.LazyFrame,
     as_of: date,
     window: int,
-    config: SignalsConfig,
 ) -> pl.LazyFrame:
     """Per user with checking: days observed, average/min balance, low days, std, volatility."""
     first_day = window_start(as_of, window) + timedelta(days=1)
@@ -74,7 +73,7 @@ def cash_flow_features(
             ),
         ]
     ).filter(pl.col("days") > 0)
-    low = config.low_balance_threshold * 100
+    low = LOW_BALANCE_CENTS
     # Exact integer sums (cents, cents^2 in Int128) so the result never depends on row order.
     s1 = (pl.col("bal") * pl.col("days")).sum()
     s2 = (pl.col("bal").cast(pl.Int128) ** 2 * pl.col("days")).sum()

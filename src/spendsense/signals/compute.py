@@ -124,7 +124,7 @@ def _window_tables(
         ),
         "income": _per_user(keys, "income", income),
         "cash_flow": _per_user(
-            keys, "cash_flow", cash_flow_features(checking, txns, as_of, window, config)
+            keys, "cash_flow", cash_flow_features(checking, txns, as_of, window)
         ),
         "recurring_streams": _conform(
             "recurring_streams",

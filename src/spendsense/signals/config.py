@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from pydantic import Field
 
 from spendsense.config_section import Section
+
+LOW_BALANCE_CENTS: Final = 10_000
+"""A day whose end-of-day checking balance is below this ($100) is a low day. It is part of
+the definition of ``cash_flow.pct_days_below_100`` (the data contract names the level), so it
+is a constant, not a setting; every text that names the level is built from it."""
 
 DEFAULT_CADENCE_BANDS: dict[str, tuple[int, int]] = {
     "WEEKLY": (6, 8),
@@ -63,9 +70,6 @@ class SignalsConfig(Section):
     minimum_payment_slack_cents: int = Field(
         default=100,
         description="A last payment within this many cents of the minimum counts as minimum-only.",
-    )
-    low_balance_threshold: float = Field(
-        default=100.0, description="Dollars; a day below this counts as low."
     )
     utilization_flags: list[float] = Field(
         default=[0.30, 0.50, 0.80],

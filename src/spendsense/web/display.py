@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from spendsense.personas.reasoning import LOW_BALANCE
+
 Unit = Literal["money", "money_month", "pct", "months", "days", "count", "yesno", "ratio", "text"]
 
 FAMILY_TITLES = {
@@ -72,7 +74,7 @@ COLUMNS: dict[str, dict[str, tuple[str, Unit]]] = {
         "days_observed": ("Days observed", "days"),
         "avg_daily_balance": ("Average daily balance", "money"),
         "min_daily_balance": ("Lowest daily balance", "money"),
-        "pct_days_below_100": ("Days below $100", "pct"),
+        "pct_days_below_100": (f"Days below {LOW_BALANCE}", "pct"),
         "balance_std": ("Balance spread (std)", "money"),
         "balance_volatility": ("Balance volatility (std / mean)", "ratio"),
     },
