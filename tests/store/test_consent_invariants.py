@@ -18,7 +18,8 @@ import pytest
 from spendsense import pipeline, services
 from spendsense.cli import main
 from spendsense.config import Settings
-from spendsense.errors import ConsentRequired
+from spendsense.errors import ConsentRequired, StoreBusy
+from spendsense.store import db
 from spendsense.store.audit import verify_audit_chain
 from spendsense.store.consents import RETAINED_ON_REVOKE, derived_tables
 from spendsense.store.db import connect
@@ -56,6 +57,15 @@ def data(population: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "data"
     shutil.copytree(population, copy)
     return copy
+
+
+HOLD_WRITER_LOCK = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
 
 
 def _granted(data: Path) -> list[str]:
@@ -189,6 +199,29 @@ def _revoke_while_computing(data: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.setattr(pipeline, "compute_stages", compute_then_revoke)
     return user
+
+
+def test_a_revocation_waits_for_a_long_writer_instead_of_failing(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (a long ingest's commit) holds the writer lock past the busy timeout:
+    an ordinary write gives up with StoreBusy, a revocation waits its turn and lands."""
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 300)  # stands for the 30 s default
+    user = _granted(data)[0]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITER_LOCK, str(data / "spendsense.db.writer.lock"), "2.0"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        with pytest.raises(StoreBusy), db.writer_lock(connect(data / "spendsense.db")):
+            pass
+        services.change_consent(Settings(data_dir=data), user, "revoke", source="cli", actor="t")
+        assert holder.poll() == 0, "the revocation went ahead before the other writer finished"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _leftovers(data, user) == {}
 
 
 def test_revocation_during_a_run_is_not_undone(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

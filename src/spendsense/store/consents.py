@@ -14,7 +14,7 @@ import sqlite3
 
 from spendsense.errors import UserError, unknown
 from spendsense.store.audit import append_audit, now_iso
-from spendsense.store.db import bump_version, transaction, writer_lock
+from spendsense.store.db import CONSENT_WAIT_S, bump_version, transaction, writer_lock
 
 CONSENT_ACTIONS = {"grant": "granted", "revoke": "revoked"}
 SOURCES = ("cli", "api", "console", "web", "bundle")
@@ -74,7 +74,7 @@ def change_consent(
     if source not in SOURCES:
         raise UserError(f"consent source must be one of {', '.join(SOURCES)}", field="source")
     status = CONSENT_ACTIONS[action]
-    with writer_lock(conn):
+    with writer_lock(conn, wait_s=CONSENT_WAIT_S):  # waits for a running ingest or run
         when = now_iso()
         with transaction(conn):
             row = conn.execute(

@@ -17,6 +17,9 @@ from spendsense.errors import StoreBusy
 from spendsense.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
+CONSENT_WAIT_S = 900.0
+"""How long a consent change waits for another writer (a long ingest's commit, a run's
+publish) before giving up: a revocation should wait its turn, not be refused after 30 s."""
 
 
 def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
@@ -86,10 +89,10 @@ class _WriterLock:
         self.fd: int | None = None
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
+    def hold(self, wait_s: float) -> Iterator[None]:
         with self.rlock:
             if self.depth == 0 and self.lock_file is not None:
-                self.fd = _flock(self.lock_file)
+                self.fd = _flock(self.lock_file, wait_s)
             self.depth += 1
             try:
                 yield
@@ -100,10 +103,10 @@ class _WriterLock:
                     self.fd = None
 
 
-def _flock(path: Path) -> int:
-    """An exclusive flock on ``path`` (created if need be), waiting up to the busy timeout."""
+def _flock(path: Path, wait_s: float) -> int:
+    """An exclusive flock on ``path`` (created if need be), waiting up to ``wait_s``."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + wait_s
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -136,10 +139,11 @@ def _lock_for(conn: sqlite3.Connection) -> _WriterLock:
 
 
 @contextmanager
-def writer_lock(conn: sqlite3.Connection) -> Iterator[None]:
+def writer_lock(conn: sqlite3.Connection, *, wait_s: float | None = None) -> Iterator[None]:
     """Hold the data folder's writer lock (re-entrant): SQLite writes and Parquet rewrites
-    that must not interleave with another writer's go inside it."""
-    with _lock_for(conn).hold():
+    that must not interleave with another writer's go inside it. Another process holding it
+    is waited for up to ``wait_s`` (default: the busy timeout), then :class:`StoreBusy`."""
+    with _lock_for(conn).hold(BUSY_TIMEOUT_MS / 1000 if wait_s is None else wait_s):
         yield
 
 
