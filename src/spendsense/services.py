@@ -129,6 +129,7 @@ def ingest_into_store(
                 chunk_rows=chunk_rows,
                 on_file=None if progress is None else lambda n, of: progress("reading", n, of),
                 owner_lookup=owner_lookup(conn),
+                staged_lookup=stage.staged_ids,
             ):
                 if strict_owner:
                     _refuse_foreign(batch.rejects)

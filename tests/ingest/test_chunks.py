@@ -6,10 +6,14 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from ingest_helpers import account, bundle, ingest_paths, txn, write
 
+import spendsense.ingest as ingest_package
+import spendsense.store.ledger as ledger
 from spendsense.config import Settings
 from spendsense.ingest import ingest_chunks
+from spendsense.ingest.validate import Seen, finish
 from spendsense.services import ingest_into_store
 from spendsense.store.db import connect
 from spendsense.store.ledger import read_table
@@ -105,3 +109,39 @@ def test_store_applies_all_chunks_once_and_idempotently(tmp_path: Path) -> None:
     assert read_table(conn, "transactions").equals(stored)
     assert read_table(conn, "users")["user_id"].to_list() == ["u1", "u2", "u3"]
     assert not list((settings.data_dir / "quarantine").glob("*.tmp"))
+
+
+def test_store_finds_duplicates_of_earlier_chunks_in_the_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the store, earlier chunks' transaction ids are looked up in the stage by its
+    index, a chunk's own ids at a time: nothing of them accumulates in memory."""
+    folder = _inputs(tmp_path / "raw")
+    asked: list[tuple[str, list[str], list[str]]] = []
+    real = ledger.Stage.staged_ids
+
+    def staged_ids(self: ledger.Stage, table: str, ids: pl.Series) -> pl.Series:
+        found = real(self, table, ids)
+        asked.append((table, sorted(ids.to_list()), sorted(found.to_list())))
+        return found
+
+    kept: list[Seen] = []
+    monkeypatch.setattr(ledger.Stage, "staged_ids", staged_ids)
+    monkeypatch.setattr(ingest_package, "finish", lambda seen: kept.append(seen) or finish(seen))
+    report = ingest_into_store(Settings(data_dir=tmp_path / "data"), [folder], chunk_files=1)
+    assert report.per_table["transactions"] == (2, 2)
+    transactions = [(ids, found) for table, ids, found in asked if table == "transactions"]
+    # one lookup per chunk, of its own ids: u1 (t1), u1.transactions (t9), u2 (t1, found), u3
+    assert transactions == [(["t1"], []), (["t9"], []), (["t1"], ["t1"]), (["t3"], [])]
+    assert kept[0].taken["transactions"] == []  # the stage holds them, not memory
+
+
+def test_stage_staged_ids_are_those_of_the_staged_table(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "spendsense.db")
+    batch = ingest_paths([_inputs(tmp_path / "raw")])
+    with ledger.staging(conn) as stage:
+        assert stage.staged_ids("transactions", pl.Series(["t1"])).to_list() == []
+        stage.add(batch)
+        found = stage.staged_ids("transactions", pl.Series(["t9", "t2", "t1", "zz"]))
+        assert sorted(found.to_list()) == ["t1", "t9"]
+        assert stage.staged_ids("accounts", pl.Series(["a1", "t1"])).to_list() == ["a1"]

@@ -26,7 +26,7 @@ from spendsense.ingest.sandbox import read_sandbox
 from spendsense.ingest.shapes import prepare, read_mapped
 from spendsense.ingest.staging import Staged
 from spendsense.ingest.tabular import read_tabular_parts, utf8_bytes
-from spendsense.ingest.validate import Seen, finish, validate_chunk
+from spendsense.ingest.validate import Seen, StagedLookup, finish, validate_chunk
 from spendsense.ledger.batch import LedgerBatch
 
 __all__ = ["ingest_chunks", "write_quarantine"]
@@ -138,6 +138,7 @@ def ingest_chunks(
     on_file: Callable[[int, int], object] | None = None,
     native: bool = True,
     owner_lookup: OwnerLookup | None = None,
+    staged_lookup: StagedLookup | None = None,
 ) -> Iterator[LedgerBatch]:
     """Read and validate the files under ``paths`` a chunk at a time, in bounded memory.
 
@@ -161,6 +162,10 @@ def ingest_chunks(
             for what it cannot take; False reads every file the per-file way (for tests).
         owner_lookup: the store's owners of ids, so a record that is another user's is
             rejected (see ``ingest.ownership``).
+        staged_lookup: where the caller stages the batches (``store.ledger.Stage.staged_ids``):
+            duplicates of transactions and liabilities of earlier chunks are looked up there
+            instead of kept in memory. The caller must then stage each batch before it asks
+            for the next one.
 
     Raises InputUnreadable when a single input, or every input, cannot be read (after the
     other chunks were yielded: the caller must not have applied them yet).
@@ -174,7 +179,7 @@ def ingest_chunks(
         raise InputUnreadable(
             "no JSON, CSV or Parquet files found in " + ", ".join(map(str, paths))
         )
-    seen = Seen.of(known_account_ids, known_user_ids, owner_lookup)
+    seen = Seen.of(known_account_ids, known_user_ids, owner_lookup, staged_lookup)
 
     def validated(staged: Staged) -> LedgerBatch:
         if rules is not None:

@@ -28,6 +28,13 @@ _IDS = pl.Series(dtype=pl.String)
 # Called with (table, normalised frame) before references and duplicates are checked:
 # money conventions of the input (``conventions.Conventions.adjust``).
 Adjust = Callable[[str, pl.DataFrame], pl.DataFrame]
+# (table, ids) -> those of ``ids`` that earlier chunks of this ingest already staged: the
+# store's staged table, looked up by its index (``store.ledger.Stage.staged_ids``)
+StagedLookup = Callable[[str, pl.Series], pl.Series]
+# Tables whose ids no later rule reads: with a ``StagedLookup`` their duplicates against
+# earlier chunks are found in the stage, and their ids are not kept in memory (users and
+# accounts are: references and placeholder users need them; a few per user)
+LOOKED_UP = ("transactions", *LIABILITY_TABLES)
 
 
 def _same(table: str, frame: pl.DataFrame) -> pl.DataFrame:
@@ -42,15 +49,18 @@ def _ids(values: set[str] | None) -> pl.Series:
 class Seen:
     """What earlier chunks of an ingest leave for later ones (ids only, never rows).
 
-    ``taken``: ids loaded per table (a later row with one is a duplicate); ``owners``:
-    accounts loaded, with their user (rows without a user take their account's);
-    ``known_accounts``/``known_users``: already stored; ``implicit``: users referenced but
-    not yet described (a placeholder row at the end, unless a later chunk describes them).
+    ``taken``: ids loaded per table (a later row with one is a duplicate), one Series per
+    chunk; ``owners``: accounts loaded, with their user (rows without a user take their
+    account's); ``known_accounts``/``known_users``: already stored; ``implicit``: users
+    referenced but not yet described (a placeholder row at the end, unless a later chunk
+    describes them); ``staged``: where the ids of ``LOOKED_UP`` tables are found instead of
+    ``taken`` (each lookup costs the chunk's ids, not everything loaded before: O(rows)
+    over an ingest where ``taken`` costs O(rows x chunks)).
     """
 
     known_accounts: pl.Series = field(default_factory=lambda: _IDS)
     known_users: pl.Series = field(default_factory=lambda: _IDS)
-    taken: dict[str, pl.Series] = field(default_factory=lambda: dict.fromkeys(KEYED, _IDS))
+    taken: dict[str, list[pl.Series]] = field(default_factory=lambda: {t: [] for t in KEYED})
     owners: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema={"account_id": pl.String, "_owner": pl.String})
     )
@@ -58,6 +68,7 @@ class Seen:
         default_factory=lambda: pl.DataFrame(schema={"user_id": pl.String, "source": pl.String})
     )
     lookup: O.OwnerLookup | None = None  # stored owners of ids (None: no store to check)
+    staged: StagedLookup | None = None  # ids staged by earlier chunks (None: kept in ``taken``)
 
     @classmethod
     def of(
@@ -65,13 +76,36 @@ class Seen:
         known_account_ids: set[str] | None,
         known_user_ids: set[str] | None,
         lookup: O.OwnerLookup | None = None,
+        staged: StagedLookup | None = None,
     ) -> Seen:
         return cls(
-            known_accounts=_ids(known_account_ids), known_users=_ids(known_user_ids), lookup=lookup
+            known_accounts=_ids(known_account_ids),
+            known_users=_ids(known_user_ids),
+            lookup=lookup,
+            staged=staged,
         )
 
+    def _in_stage(self, table: str) -> bool:
+        return self.staged is not None and table in LOOKED_UP
+
+    def loaded(self, table: str, ids: pl.Series) -> pl.Series:
+        """Those of ``ids`` (or a superset) that earlier chunks loaded into ``table``."""
+        if self._in_stage(table):
+            assert self.staged is not None
+            wanted = ids.cast(pl.String).drop_nulls().unique()
+            return self.staged(table, wanted) if wanted.len() else _IDS
+        return self.ids(table)
+
+    def ids(self, table: str) -> pl.Series:
+        """Every id earlier chunks loaded into ``table`` (not for ``LOOKED_UP`` with a stage)."""
+        assert not self._in_stage(table), f"{table} ids are in the stage"
+        parts = self.taken[table]
+        return pl.concat(parts) if parts else _IDS
+
     def take(self, table: str, ids: pl.Series) -> None:
-        self.taken[table] = pl.concat([self.taken[table], ids.cast(pl.String)]).rechunk()
+        """Record the ids this chunk loads (the stage records its own)."""
+        if not self._in_stage(table) and ids.len():
+            self.taken[table].append(ids.cast(pl.String))
 
 
 def _split(
@@ -232,13 +266,13 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
         accounts = T.accounts(staged.table("accounts"))
     accounts = adjust("accounts", accounts)
     accounts = O.stored_owner(O.file_owner(accounts), "accounts", "account_id", seen.lookup)
-    good["accounts"], bad = _split(accounts, "account_id", seen.taken["accounts"])
+    good["accounts"], bad = _split(accounts, "account_id", seen.ids("accounts"))
     batch.rejects.extend(_rejects("accounts", bad, staged))
     seen.take("accounts", good["accounts"]["account_id"])
     seen.owners = pl.concat(
         [seen.owners, good["accounts"].select("account_id", pl.col("user_id").alias("_owner"))]
     )
-    known = [seen.known_accounts, seen.taken["accounts"]]
+    known = [seen.known_accounts, seen.ids("accounts")]
     for table in ("transactions", *LIABILITY_TABLES):
         frame = _normalised(table, staged, seen.owners)
         if frame is None or frame.height == 0:
@@ -249,18 +283,18 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
         key = PRIMARY_KEYS[table][0]
         if table == "transactions":
             frame = O.stored_owner(frame, table, key, seen.lookup)
-        good[table], bad = _split(frame, key, seen.taken[table])
+        good[table], bad = _split(frame, key, seen.loaded(table, frame[key]))
         batch.rejects.extend(_rejects(table, bad, staged))
         seen.take(table, good[table][key])
     users = _normalised("users", staged)
     if users is None:
         users = T.users(staged.table("users"))
     users = O.file_owner(users)
-    explicit, bad = _split(users, "user_id", seen.taken["users"])
+    explicit, bad = _split(users, "user_id", seen.ids("users"))
     batch.rejects.extend(_rejects("users", bad, staged))
     seen.take("users", explicit["user_id"])
     implicit = _implicit_users(
-        good, explicit, [seen.known_users, seen.taken["users"], seen.implicit["user_id"]]
+        good, explicit, [seen.known_users, seen.ids("users"), seen.implicit["user_id"]]
     )
     seen.implicit = pl.concat([seen.implicit, implicit])
     batch.add("users", explicit)
@@ -283,6 +317,6 @@ def finish(seen: Seen) -> LedgerBatch:
     """The last part of an ingest: a placeholder row (consent none) for each user referenced
     by loaded rows but described by no chunk and not already stored."""
     batch = LedgerBatch()
-    implicit = seen.implicit.filter(~pl.col("user_id").is_in(seen.taken["users"].implode()))
+    implicit = seen.implicit.filter(~pl.col("user_id").is_in(seen.ids("users").implode()))
     batch.add("users", implicit.with_columns(pl.lit("none").alias("consent_status")))
     return batch

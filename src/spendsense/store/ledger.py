@@ -47,6 +47,7 @@ BULK_CACHE_KIB = 256 * 1024  # SQLite page cache while a batch is written
 ADBC_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 EXPORT_CHUNK_ROWS = 1_000_000  # rows per Arrow batch when the ledger is exported to Parquet
 STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
+PROBE = "spendsense_probe"  # temporary table of ids looked up in the stage (``staged_ids``)
 
 
 def sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
@@ -222,6 +223,9 @@ class Stage:
             if frame.height:
                 rows = _rows(table, frame)
                 cur.adbc_ingest(table, sql_frame(rows).to_arrow(), mode="create_append")
+                if not self.written[table]:  # for ``staged_ids``; kept up by later appends
+                    key = PRIMARY_KEYS[table][0]
+                    cur.execute(f"CREATE INDEX {STAGE}_{table}_key ON {table}({key})")
                 self.written[table] += rows.height
                 if self.copies is not None:
                     self.copies.write(table, rows)
@@ -230,6 +234,31 @@ class Stage:
         self.removed.extend(batch.removed_transaction_ids)
         self.snapshots.extend(batch.snapshots)
         self.cursors.extend(batch.cursors)
+
+    def staged_ids(self, table: str, ids: pl.Series) -> pl.Series:
+        """Those of ``ids`` already staged in ``table`` (by earlier chunks of an ingest).
+
+        The ids go to a temporary table and are looked up by the staged table's index on
+        its key, so a chunk costs its own ids, however much was staged before it.
+        """
+        assert self.adbc is not None, "already applied"
+        found = pl.Series(dtype=pl.String)
+        if not self.written.get(table) or ids.len() == 0:
+            return found
+        key = PRIMARY_KEYS[table][0]
+        cur = self.adbc.cursor()
+        try:
+            probe = pl.DataFrame({"id": ids.cast(pl.String)}).to_arrow()
+            cur.adbc_ingest(PROBE, probe, mode="replace", temporary=True)
+            cur.execute(
+                f"SELECT p.id FROM temp.{PROBE} p WHERE EXISTS "
+                f"(SELECT 1 FROM {table} s WHERE s.{key} = p.id)"
+            )
+            frame = pl.from_arrow(cur.fetch_arrow_table())
+        finally:
+            cur.close()
+        assert isinstance(frame, pl.DataFrame)
+        return frame["id"].cast(pl.String) if frame.height else found
 
     @property
     def empty(self) -> bool:
