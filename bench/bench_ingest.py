@@ -139,6 +139,7 @@ def side_by_side(n: int, cache: Path, seed: int, as_of: str) -> dict[str, object
         "files": len(files),
         "input_mb": round(sum(p.stat().st_size for p in files) / 2**20, 1),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
     }
     if gen is not None:
         row["generate"] = gen
@@ -179,6 +180,16 @@ def warm_up(files: list[Path], cache: Path, as_of: str) -> None:
         measure([*CLI, "--data-dir", str(data), "ingest", str(few)])
         measure([*CLI, "--data-dir", str(data), "run", "--as-of", as_of])
         measure([sys.executable, str(BENCH / "naive_bundles.py"), str(few), "--as-of", as_of])
+
+
+def _commit() -> str | None:
+    """The code measured: $BENCH_COMMIT (a snapshot outside git), else git's HEAD."""
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=BENCH, capture_output=True, text=True
+    )
+    return out.stdout.strip() or None
 
 
 def _count(path: Path) -> int:
