@@ -6,7 +6,7 @@ path instead. Each entry says who calls it.
 
 # ruff: noqa
 from spendsense.api import app
-from spendsense.cli import PlainCommand
+from spendsense.cli import PlainCommand, _PlainValue
 from spendsense.config import reference_markdown
 from spendsense.guardrails import delivery
 from spendsense.recommend.verify import verify_rationales
@@ -19,6 +19,7 @@ app.healthz  # a FastAPI route
 app.app_from_env  # uvicorn --factory entry point (docs/api.md)
 PlainCommand.collect_usage_pieces  # click calls these when it renders --help
 PlainCommand.format_options
+_PlainValue._coerce_value  # Typer's RuntimeParam.coerce calls it for each value
 display.SignalRow.meets  # console/user.html calls it per window
 reference_markdown  # scripts/config_reference.py writes docs/configuration.md with it
 verify_rationales  # the independent rationale check bench/bench_recommend.py runs

@@ -2,18 +2,22 @@
 
 Start-up is kept short on purpose: this module imports only Typer at the top, and every
 command imports what it needs (Polars, the pipeline, FastAPI, Rich) inside its body, so that
-``--help``, ``consent``, ``operator`` and ``customer`` never load them. See docs/decisions.md,
-"CLI start-up: heavy imports where they are used"; tests/cli/test_startup.py guards it.
+``--help``, ``consent``, ``operator`` and ``customer`` never load them; nor Pydantic (see
+``_PlainValue``). See docs/decisions.md, "CLI start-up: heavy imports where they are used";
+tests/cli/test_usability.py guards it.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer._coercion import RuntimeParam
+from typer._param_types import coerce_cli_path
 from typer.core import TyperCommand, TyperGroup
 
 from spendsense.errors import SpendSenseError, UserError
@@ -26,8 +30,77 @@ if TYPE_CHECKING:
     from spendsense.config import Settings
 
 
+_NUMBER_WORDS = {int: ("a valid integer", "an integer"), float: ("a valid number", "a number")}
+_BOOL_WORDS = {
+    **dict.fromkeys(("1", "on", "t", "true", "y", "yes"), True),
+    **dict.fromkeys(("", "0", "off", "f", "false", "n", "no"), False),
+}
+
+
+@dataclass(frozen=True)
+class _PlainValue(RuntimeParam):
+    """A str, bool, int, float or Path value converted without Typer's Pydantic adapters.
+
+    Typer builds a Pydantic ``TypeAdapter`` for every value it converts, and importing Pydantic
+    alone costs about a quarter of a second: every command would pay it before doing anything.
+    These five kinds need no Pydantic; the messages are the ones Typer's adapters give.
+    Anything else (choices, lists, dates, custom parsers) keeps Typer's conversion.
+    """
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        kind, info = self.annotation, self.parameter_info
+        if kind is Path:
+            return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+        if kind is bool and not isinstance(value, bool):
+            if (flag := _BOOL_WORDS.get(str(value).strip().lower())) is None:
+                raise typer.BadParameter(
+                    "Input should be a valid boolean, unable to interpret input",
+                    ctx=ctx, param=param,
+                ) from None  # fmt: skip
+            return flag
+        if kind is str or isinstance(value, kind):
+            number = value
+        else:
+            try:
+                number = kind(str(value).strip())
+            except ValueError:
+                valid, noun = _NUMBER_WORDS[kind]
+                raise typer.BadParameter(
+                    f"Input should be {valid}, unable to parse string as {noun}",
+                    ctx=ctx, param=param,
+                ) from None  # fmt: skip
+        if info.min is not None and number < info.min:
+            raise typer.BadParameter(
+                f"Input should be greater than or equal to {info.min}", ctx=ctx, param=param
+            )
+        if info.max is not None and number > info.max:
+            raise typer.BadParameter(
+                f"Input should be less than or equal to {info.max}", ctx=ctx, param=param
+            )
+        return number
+
+
+def _plain_values(params: list[Any]) -> list[Any]:
+    """Give each plain str/bool/int/float/Path parameter the Pydantic-free conversion above."""
+    for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", True) is not None:
+            continue
+        info = descriptor.parameter_info
+        plain = descriptor.annotation in (str, bool, Path) or (
+            descriptor.annotation in _NUMBER_WORDS and not info.clamp
+        )
+        if plain and info.parser is None and not descriptor.is_choice:
+            param._runtime_param = _PlainValue(info, descriptor.annotation)
+    return params
+
+
 class PlainCommand(TyperCommand):
-    """Classic help: arguments by their metavar (``PATH...``), none of Typer's ``<type>`` tags."""
+    """Classic help: arguments by their metavar (``PATH...``), none of Typer's ``<type>`` tags;
+    values converted without Pydantic (``_PlainValue``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_values(super().get_params(ctx))
 
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -51,9 +124,13 @@ class PlainCommand(TyperCommand):
 
 
 class PlainGroup(TyperGroup):
-    """A command group whose commands default to ``PlainCommand``."""
+    """A command group whose commands default to ``PlainCommand`` (its own options converted
+    as theirs are)."""
 
     command_class = PlainCommand
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_values(super().get_params(ctx))
 
 
 def _argument_name(param: Any) -> str:
@@ -135,6 +212,21 @@ class State:
     @settings.setter
     def settings(self, value: Settings) -> None:
         self._settings = value
+
+    @property
+    def folder(self) -> Path:
+        """The data folder, without building the settings unless a configuration file is given."""
+        if self._settings is None and self.config is None:
+            from spendsense.paths import resolve_data_dir
+
+            return resolve_data_dir(self.data_dir)
+        return self.settings.data_dir
+
+    @property
+    def db_path(self) -> Path:
+        from spendsense.paths import db_path
+
+        return db_path(self.folder)
 
 
 STATE = State()
@@ -488,7 +580,9 @@ def consent_revoke(
 def _consent(user_id: str, action: str, actor: str) -> None:
     from spendsense.services import change_consent
 
-    result = change_consent(STATE.settings, user_id, action, source="cli", actor=actor)
+    result = change_consent(
+        lambda: STATE.settings, user_id, action, source="cli", actor=actor, db_path=STATE.db_path
+    )
     done = " (recomputed)" if result["recomputed"] else ""
     console.print(f"{user_id}: consent {result['status']} at {result['changed_at']}{done}")
 
@@ -501,7 +595,7 @@ def personas_history(user_id: Annotated[str, typer.Argument(metavar="USER_ID")])
     from spendsense.store.db import connect
     from spendsense.store.personas import persona_history
 
-    frame = persona_history(connect(STATE.settings.db_path), user_id)
+    frame = persona_history(connect(STATE.db_path), user_id)
     if frame.height == 0:
         raise UserError(
             f"no persona assignments for {user_id!r} (unknown user, no consent, or not run yet)"
@@ -528,7 +622,7 @@ def runs_list() -> None:
     from spendsense.store.db import connect
     from spendsense.store.runs import list_runs
 
-    rows = list_runs(connect(STATE.settings.db_path))
+    rows = list_runs(connect(STATE.db_path))
     if not rows:
         console.print("no runs yet: `spendsense run` computes the outputs")
         return
@@ -617,7 +711,7 @@ def operator_create(
     from spendsense.store.auth import create_operator, create_operator_token, operator_exists
     from spendsense.store.db import connect
 
-    conn = connect(STATE.settings.db_path)
+    conn = connect(STATE.db_path)
     if exist_ok and operator_exists(conn, username):
         console.print(_operator_exists(username))
         return
@@ -638,7 +732,7 @@ def operator_create(
 
 def _operator_exists(username: str) -> str:
     """What to tell an operator whose account is already there (``make demo`` run again)."""
-    data = STATE.settings.data_dir
+    data = STATE.folder
     reset = _password_command()
     how = (
         f"spendsense --data-dir {data} operator {reset} {username}"
@@ -666,7 +760,7 @@ def audit_verify() -> None:
     from spendsense.store.audit import verify_audit_chain
     from spendsense.store.db import connect
 
-    ok, problems = verify_audit_chain(connect(STATE.settings.db_path))
+    ok, problems = verify_audit_chain(connect(STATE.db_path))
     for problem in problems:
         console.print(problem, markup=False)
     if not ok:
@@ -687,7 +781,7 @@ def customer_token(
     from spendsense.store.auth import create_customer_token
     from spendsense.store.db import connect
 
-    conn = connect(STATE.settings.db_path)
+    conn = connect(STATE.db_path)
     console.print(create_customer_token(conn, user_id, actor="cli", ttl=timedelta(days=days)))
 
 
@@ -697,7 +791,7 @@ def customer_revoke(user_id: Annotated[str, typer.Argument(metavar="USER_ID")]) 
     from spendsense.store.auth import revoke_customer_tokens
     from spendsense.store.db import connect
 
-    count = revoke_customer_tokens(connect(STATE.settings.db_path), user_id, actor="cli")
+    count = revoke_customer_tokens(connect(STATE.db_path), user_id, actor="cli")
     console.print(f"revoked {count} token(s) of {user_id}; their open sessions ended too")
 
 
@@ -713,7 +807,7 @@ def token_revoke(
     from spendsense.store.db import connect
 
     secret = token or typer.prompt("token", hide_input=True)
-    revoked = revoke_token(connect(STATE.settings.db_path), secret, actor="cli")
+    revoked = revoke_token(connect(STATE.db_path), secret, actor="cli")
     console.print(f"token {revoked} revoked")
 
 
@@ -723,7 +817,7 @@ def operator_disable(username: Annotated[str, typer.Argument(metavar="USERNAME")
     from spendsense.store.auth import set_operator_disabled
     from spendsense.store.db import connect
 
-    set_operator_disabled(connect(STATE.settings.db_path), username, True, actor="cli")
+    set_operator_disabled(connect(STATE.db_path), username, True, actor="cli")
     console.print(f"operator {username!r} disabled; sessions ended and tokens revoked")
 
 
@@ -733,7 +827,7 @@ def operator_enable(username: Annotated[str, typer.Argument(metavar="USERNAME")]
     from spendsense.store.auth import set_operator_disabled
     from spendsense.store.db import connect
 
-    set_operator_disabled(connect(STATE.settings.db_path), username, False, actor="cli")
+    set_operator_disabled(connect(STATE.db_path), username, False, actor="cli")
     console.print(f"operator {username!r} enabled")
 
 
@@ -764,7 +858,7 @@ def operator_reset_password(
         secret = secrets.token_urlsafe(12)
     if not secret:
         secret = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-    reset_password(connect(STATE.settings.db_path), username, secret, actor="cli")
+    reset_password(connect(STATE.db_path), username, secret, actor="cli")
     console.print(f"password of {username!r} reset; their sessions ended")
     if random_password:
         console.print(f"password (shown once): {secret}", markup=False)

@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field, ValidationError
 from spendsense.config_section import Section
 from spendsense.errors import ConfigError
 from spendsense.guardrails.delivery import DEFAULT_POLICY, DESCRIPTIONS, DeliveryPolicy
+from spendsense.paths import DEFAULT_DATA_DIR, resolve_data_dir
+from spendsense.paths import db_path as db_path_of
 from spendsense.personas.config import PersonasConfig
 from spendsense.recommend.config import RecommendConfig
 from spendsense.signals.config import SignalsConfig
@@ -25,7 +27,7 @@ class Settings(Section):
     anywhere is an error that names the closest known one)."""
 
     data_dir: Path = Field(
-        default=Path("data"), description="Where the database, features and reports live."
+        default=DEFAULT_DATA_DIR, description="Where the database, features and reports live."
     )
     signals: SignalsConfig = Field(
         default=SignalsConfig(), description="Signal windows, recurring detection, levels."
@@ -64,7 +66,7 @@ class Settings(Section):
 
     @property
     def db_path(self) -> Path:
-        return self.data_dir / "spendsense.db"
+        return db_path_of(self.data_dir)
 
     @property
     def windows(self) -> list[int]:
@@ -86,10 +88,8 @@ def load_settings(config_file: Path | None = None, data_dir: Path | None = None)
         if not isinstance(loaded, dict):
             raise ConfigError(f"{config_file}: configuration must be a mapping")
         raw = loaded
-    if data_dir is not None:
-        raw["data_dir"] = data_dir
-    elif "data_dir" not in raw and os.environ.get("SPENDSENSE_DATA_DIR"):
-        raw["data_dir"] = os.environ["SPENDSENSE_DATA_DIR"]
+    if data_dir is not None or "data_dir" not in raw:  # the argument, else the file's, else env
+        raw["data_dir"] = resolve_data_dir(data_dir)
     if "delivery_policy" not in raw and os.environ.get("SPENDSENSE_DELIVERY_POLICY"):
         raw["delivery_policy"] = os.environ["SPENDSENSE_DELIVERY_POLICY"]
     try:

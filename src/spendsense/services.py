@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spendsense.config import Settings
 from spendsense.errors import OwnershipConflict, UserError
 from spendsense.store import consents
 from spendsense.store.audit import append_audit
@@ -25,6 +24,7 @@ from spendsense.store.outcome import ApplyOutcome
 if TYPE_CHECKING:
     import polars as pl
 
+    from spendsense.config import Settings
     from spendsense.ingest.ownership import OwnerLookup
     from spendsense.ingest.quarantine import RejectGroup
     from spendsense.ledger.batch import Reject
@@ -221,21 +221,23 @@ def _audit_ingest(conn: sqlite3.Connection, report: IngestReport, actor: str) ->
 
 
 def change_consent(
-    settings: Settings,
+    settings: Settings | Callable[[], Settings],
     user_id: str,
     action: str,
     *,
     source: str,
     actor: str,
     reason: str | None = None,
+    db_path: Path | None = None,
 ) -> dict[str, object]:
     """Change consent through the one consent service; a grant recomputes the user at once.
 
     Revoking purges everything derived (``store.consents.change_consent``); granting then
     computes the user's signals, personas and recommendations from their ledger, so the
-    page they return to is current rather than empty or stale.
+    page they return to is current rather than empty or stale. The CLI passes ``db_path``
+    and a function that builds the settings, so a revocation never builds them (start-up).
     """
-    conn = connect(settings.db_path)
+    conn = connect(db_path if db_path is not None else _settings(settings).db_path)
     result = consents.change_consent(
         conn, user_id, action, source=source, actor=actor, reason=reason
     )
@@ -244,8 +246,12 @@ def change_consent(
         from spendsense import pipeline  # the stages: Polars, only when there is work
 
         try:
-            pipeline.recompute_user(settings, user_id)
+            pipeline.recompute_user(_settings(settings), user_id)
             result["recomputed"] = True
         except UserError:  # no transactions yet: nothing to compute until data arrives
             pass
     return result
+
+
+def _settings(settings: Settings | Callable[[], Settings]) -> Settings:
+    return settings() if callable(settings) else settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -77,7 +78,11 @@ def test_usage_errors_name_the_option_and_suggest(
     assert hint.startswith("Try 'spendsense") and hint.endswith("--help' for help.")
 
 
-HEAVY = ("polars", "pyarrow", "numpy", "fastapi", "starlette", "rich", "matplotlib", "yaml")
+HEAVY = (
+    "polars", "pyarrow", "numpy", "pydantic", "fastapi", "starlette", "uvicorn", "jinja2",
+    "rich", "matplotlib", "yaml", "argon2",
+)  # fmt: skip
+LIGHT_CPU_S = 0.5  # the issue's bound: light commands start in well under half a second
 PROBE = """
 import sys
 from spendsense.cli import main
@@ -85,26 +90,72 @@ try:
     main(sys.argv[1:])
 except SystemExit:
     pass
-print("LOADED", *[m for m in {heavy!r} if m in sys.modules])
+print("LOADED", *sorted({{m.split(".")[0] for m in sys.modules}} & {heavy!r}))
 """
+LIGHT_COMMANDS = [
+    ["--help"], ["consent", "grant", "nobody"], ["consent", "revoke", "nobody"],
+    ["operator", "--help"], ["operator", "disable", "nobody"], ["customer", "token", "nobody"],
+    ["customer", "revoke", "nobody"], ["token", "revoke", "no-such-token"], ["runs", "list"],
+    ["audit", "verify"],
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["--help"], ["consent", "grant", "nobody"], ["operator", "--help"],
-     ["customer", "token", "nobody"], ["runs", "list"]],
-)  # fmt: skip
+def _probe(data_dir: Path, argv: list[str]) -> tuple[str, float]:
+    """Run one command in a fresh interpreter: the heavy modules it loaded and its CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=set(HEAVY)), "--data-dir", str(data_dir), *argv],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result.stdout.strip().splitlines()[-1], cpu
+
+
+@pytest.mark.parametrize("argv", LIGHT_COMMANDS, ids=" ".join)
 def test_light_commands_do_not_import_heavy_modules(data_dir: Path, argv: list[str]) -> None:
-    """Help, consent, operator and customer start fast: Polars & co. load only where used."""
+    """Help, consent, operator, customer, token, runs and audit start fast: Polars, Pydantic
+    (settings and Typer's value conversion) & co. load only where used; CPU under 0.5 s.
+
+    The CPU bound is the best of three runs, so a busy machine does not fail it."""
     from spendsense.store.db import connect
 
     connect(data_dir / "spendsense.db").close()  # migrated already, as after `make demo`
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), "--data-dir", str(data_dir), *argv],
-        capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    loaded = result.stdout.strip().splitlines()[-1]
+    loaded, cpu = _probe(data_dir, argv)
     assert loaded == "LOADED", loaded
+    for _ in range(2):
+        if cpu < LIGHT_CPU_S:
+            break
+        cpu = min(cpu, _probe(data_dir, argv)[1])
+    assert cpu < LIGHT_CPU_S, f"{' '.join(argv)}: {cpu:.2f} s CPU to start"
+
+
+def test_light_commands_find_the_database_the_settings_name(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Without building the settings, a light command still uses --data-dir, else a
+    configuration file's data_dir, else $SPENDSENSE_DATA_DIR (here the data_dir fixture)."""
+    from spendsense.config import load_settings
+    from spendsense.store.db import connect
+
+    given, configured = tmp_path / "given", tmp_path / "configured"
+    config = tmp_path / "settings.json"
+    config.write_text(json.dumps({"data_dir": str(configured)}))
+    cases = [
+        ([], data_dir), (["--data-dir", str(given)], given), (["--config", str(config)], configured),
+        (["--config", str(config), "--data-dir", str(given)], given),
+    ]  # fmt: skip
+    for i, (argv, folder) in enumerate(cases):
+        folder.mkdir(exist_ok=True)
+        config_file = config if "--config" in argv else None
+        data_arg = given if "--data-dir" in argv else None
+        assert load_settings(config_file, data_arg).data_dir == folder  # the one rule
+        main([*argv, "operator", "create", f"op-{i}", "--random-password"])
+        with connect(folder / "spendsense.db") as conn:
+            names = {r[0] for r in conn.execute("SELECT username FROM operators")}
+        assert f"op-{i}" in names, (argv, folder)
+    capsys.readouterr()
 
 
 def _bundle(user: str, bad: int) -> dict[str, Any]:

@@ -6,10 +6,9 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from spendsense.paths import DB_NAME
 from spendsense.store.ledger import LEDGER_DIR
 from spendsense.store.outputs import FEATURES_DIR
-
-DB_NAME = "spendsense.db"
 
 
 def copy_data_dir(src: Path, dst: Path) -> Path:
