@@ -105,9 +105,13 @@ def load_content(settings: Settings) -> Catalog:
     otherwise cost more than the user's own stages.
     """
 
-    root = Path(settings.content_dir or CONTENT_DIR).resolve()
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    key = (str(root), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    root = settings.content_dir or CONTENT_DIR
+    if isinstance(root, Path):
+        root = root.resolve()
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        key = (str(root), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    else:  # the catalog inside the wheel the package was imported from: fixed for the process
+        key = (str(root),)
     if key not in _CATALOGS:
         _CATALOGS.clear()
         _CATALOGS[key] = load_catalog(root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from spendsense.recommend.catalog import (
     load_catalog,
     parse_catalog,
 )
+from spendsense.recommend.insights import load_insights
 from spendsense.recommend.triggers import SIGNAL_IDS
 
 GOOD_OFFER = {
@@ -98,3 +100,17 @@ def test_load_from_a_copy(tmp_path: Path) -> None:
     (tmp_path / "offers" / "a.yaml").write_text(_doc([GOOD_OFFER]))
     assert [o.id for o in load_catalog(tmp_path).offers] == ["off_ok"]
     assert CONTENT_DIR.is_dir()
+
+
+def test_the_catalog_and_insights_load_from_inside_a_zip(tmp_path: Path) -> None:
+    """As on Spark executors, where spendsense is imported from the zip ``--py-files`` ships."""
+    shipped = Path(str(CONTENT_DIR))
+    archive = tmp_path / "spendsense.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted(p for p in shipped.rglob("*") if p.is_file()):
+            zipped.write(path, f"spendsense/content/{path.relative_to(shipped).as_posix()}")
+    inside = zipfile.Path(archive, "spendsense/content/")
+    catalog = load_catalog(inside)
+    assert catalog.version == load_catalog().version
+    assert catalog.items == load_catalog().items
+    assert load_insights(inside) == load_insights()

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
@@ -32,8 +33,11 @@ from spendsense.recommend.fields import FIELD_TYPES
 from spendsense.recommend.rationale import compiled_templates, parse_template, template_problems
 from spendsense.recommend.triggers import SIGNAL_IDS
 
-CONTENT_DIR = Path(str(resources.files("spendsense").joinpath("content")))
-"""The catalog shipped inside the package (``spendsense/content``, package data in the wheel)."""
+CONTENT_DIR: Traversable = resources.files("spendsense") / "content"
+"""The catalog shipped inside the package (``spendsense/content``, package data in the wheel).
+
+A folder when the package is installed; a folder inside the wheel when it is imported from
+the wheel itself, as Spark's driver and executors do with ``spark-submit --py-files``."""
 
 
 class CatalogError(ConfigError):
@@ -300,13 +304,21 @@ def parse_catalog(documents: Mapping[str, str]) -> Catalog:
     return Catalog(tuple(education), tuple(offers), catalog_version(documents), tuple(rejected))
 
 
-def load_catalog(root: Path = CONTENT_DIR) -> Catalog:
-    """Read and validate every ``*.yaml`` under ``root/education`` and ``root/offers``."""
-    paths = sorted([*root.glob("education/*.yaml"), *root.glob("offers/*.yaml")])
-    if not paths:
-        raise CatalogError(f"{root}: no catalog files under education/ or offers/")
+def load_catalog(root: Traversable = CONTENT_DIR) -> Catalog:
+    """Read and validate every ``*.yaml`` under ``root/education`` and ``root/offers``.
+
+    ``root`` is a folder or a folder inside a zip (:data:`CONTENT_DIR` imported from a wheel).
+    """
     try:
-        documents = {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in paths}
+        documents = {
+            f"{sub}/{entry.name}": entry.read_text(encoding="utf-8")
+            for sub in ("education", "offers")
+            if (root / sub).is_dir()
+            for entry in (root / sub).iterdir()
+            if entry.name.endswith(".yaml") and entry.is_file()
+        }
     except OSError as exc:
         raise CatalogError(f"{root}: cannot read the catalog: {exc}") from exc
+    if not documents:
+        raise CatalogError(f"{root}: no catalog files under education/ or offers/")
     return parse_catalog(documents)

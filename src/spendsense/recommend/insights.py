@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -145,11 +146,12 @@ def _load(path: Path, mtime_ns: int) -> tuple[Insight, ...]:
     return parse_insights(path.read_text(encoding="utf-8"), path.name)
 
 
-def load_insights(root: Path = CONTENT_DIR) -> tuple[Insight, ...]:
+def load_insights(root: Traversable = CONTENT_DIR) -> tuple[Insight, ...]:
     """``root/insights.yaml``, parsed once per process while the file is unchanged."""
     path = root / INSIGHTS_FILE
     try:
-        mtime = path.stat().st_mtime_ns
+        if isinstance(path, Path):
+            return _load(path, path.stat().st_mtime_ns)
+        return parse_insights(path.read_text(encoding="utf-8"), path.name)  # inside a wheel
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read the insights: {exc}") from exc
-    return _load(path, mtime)

@@ -1,7 +1,10 @@
-"""Spark entry points: ``spark-submit -m``-style job and the ``run --engine spark`` glue.
+"""Spark entry points: the ``spark-submit`` job and the ``run --engine spark`` glue.
 
-spark-submit --py-files spendsense.whl job.py --ledger s3://.../ledger --out s3://.../out
+spark-submit --py-files spendsense.zip job.py --ledger s3a://.../ledger --out s3a://.../out
 python -m spendsense.spark.job --ledger DIR/ledger --out /tmp/out --as-of 2026-10-31
+
+``spendsense.zip`` is the wheel under a .zip name (executors put only .zip/.egg/.jar
+``--py-files`` on their path); docs/spark.md has the whole recipe for a cluster.
 """
 
 from __future__ import annotations
