@@ -1,5 +1,5 @@
 """``spark-submit`` of the job on a real standalone cluster (a master, two workers) matches the
-embedded engine row for row: the recipe of docs/spark.md, on one machine."""
+embedded engine row for row: the recipe of docs/performance.md ("On a real cluster"), on one machine."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def node_python(root: Path) -> Path:
 def spark_submit(
     cluster: StandaloneCluster, python: Path, package: Path, events: Path, *job_args: str
 ) -> subprocess.CompletedProcess[str]:
-    """The job, as docs/spark.md submits it, plus this test's event log; killed when too slow."""
+    """The job, as docs/performance.md submits it, plus this test's event log; killed when too slow."""
     command = [
         str(cluster.spark_home / "bin" / "spark-submit"),
         *("--master", cluster.url),

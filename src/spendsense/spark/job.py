@@ -4,7 +4,7 @@ spark-submit --py-files spendsense.zip job.py --ledger s3a://.../ledger --out s3
 python -m spendsense.spark.job --ledger DIR/ledger --out /tmp/out --as-of 2026-10-31
 
 ``spendsense.zip`` is the wheel under a .zip name (executors put only .zip/.egg/.jar
-``--py-files`` on their path); docs/spark.md has the whole recipe for a cluster.
+``--py-files`` on their path); docs/performance.md ("On a real cluster") has the recipe.
 """
 
 from __future__ import annotations
