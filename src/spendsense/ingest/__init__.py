@@ -21,6 +21,7 @@ from spendsense.ingest.mapping import Mapping, load_mapping
 from spendsense.ingest.native import Document, read_native
 from spendsense.ingest.ownership import OwnerLookup
 from spendsense.ingest.plaid import kind_of, read_plaid, stamp_of, user_from_name
+from spendsense.ingest.prefetch import read_ahead
 from spendsense.ingest.quarantine import write_quarantine
 from spendsense.ingest.sandbox import read_sandbox
 from spendsense.ingest.shapes import prepare, read_mapped
@@ -180,12 +181,27 @@ def ingest_chunks(
             "no JSON, CSV or Parquet files found in " + ", ".join(map(str, paths))
         )
     seen = Seen.of(known_account_ids, known_user_ids, owner_lookup, staged_lookup)
-
-    def validated(staged: Staged) -> LedgerBatch:
+    read = _staged_chunks(files, user_id, rules, native, max_files, max_rows, on_file)
+    for staged in read_ahead(read):
         if rules is not None:
             prepare(staged, rules)
-        return validate_chunk(staged, seen, adjust)
+        yield validate_chunk(staged, seen, adjust)
+    yield finish(seen)
 
+
+def _staged_chunks(
+    files: list[Path],
+    user_id: str | None,
+    rules: Mapping | None,
+    native: bool,
+    max_files: int,
+    max_rows: int,
+    on_file: Callable[[int, int], object] | None,
+) -> Iterator[Staged]:
+    """The files read into staged chunks (see ``ingest_chunks``), not yet validated.
+
+    Raises InputUnreadable when a single input, or every input, cannot be read.
+    """
     staged = Staged()
     counts = [0]  # files read
     errors: list[InputUnreadable] = []
@@ -210,7 +226,7 @@ def ingest_chunks(
                     staged.extend(part, seq=seq)
                     if staged.rows + pending_rows >= max_rows:
                         _read_pending(pending, staged, counts, errors, user_id)
-                        yield validated(staged)
+                        yield staged
                         staged, pending, pending_rows = Staged(), [], 0
                 counts[0] += 1
             except InputUnreadable as exc:
@@ -218,7 +234,7 @@ def ingest_chunks(
                 staged.file_rejects.append((str(path), "file", "file", exc.message, None))
         if in_chunk >= max_files or staged.rows + pending_rows >= max_rows:
             _read_pending(pending, staged, counts, errors, user_id)
-            yield validated(staged)
+            yield staged
             staged, pending, pending_rows, in_chunk = Staged(), [], 0, 0
     _read_pending(pending, staged, counts, errors, user_id)
     if on_file is not None:
@@ -239,8 +255,7 @@ def ingest_chunks(
         or staged.typed
         or staged.chunks
     ):
-        yield validated(staged)
-    yield finish(seen)
+        yield staged
 
 
 def _read_pending(
