@@ -282,3 +282,26 @@ def test_parquet_export_matches_sqlite_when_values_start_late(
     for t in TABLES:
         assert lazy[t].collect().equals(read_table(conn, t)), t
     assert lazy["transactions"].collect()["name"].drop_nulls().to_list() == ["Late"]
+
+
+def test_a_scratch_adbc_connection_skips_journal_and_fsync_and_still_commits(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    import pyarrow as pa
+
+    from spendsense.store.db import scratch_adbc
+
+    path = tmp_path / "scratch.db"
+    with scratch_adbc(path) as adbc:
+        cur = adbc.cursor()
+        cur.adbc_ingest("t", pa.table({"x": [1, 2, 3]}), mode="create_append")
+        cur.execute("PRAGMA journal_mode")
+        journal = cur.fetchall()
+        cur.execute("PRAGMA synchronous")
+        synchronous = cur.fetchall()
+        cur.close()
+        adbc.commit()
+    assert (journal, synchronous) == ([("off",)], [(0,)])
+    assert sqlite3.connect(path).execute("SELECT count(*) FROM t").fetchone() == (3,)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from spendsense.errors import StoreBusy
 from spendsense.store.migrations import MIGRATIONS
@@ -199,6 +200,25 @@ def scratch_file(conn: sqlite3.Connection) -> Iterator[Path]:
     main = database_file(conn)
     with scratch_dir(Path(main).parent if main else Path(tempfile.gettempdir())) as folder:
         yield folder / "scratch.db"
+
+
+def scratch_adbc(path: Path) -> Any:
+    """An ADBC connection (``adbc_driver_sqlite.dbapi``) to a ``scratch_file``: no rollback
+    journal and no fsync, since the file is thrown away whatever happens to the process.
+
+    The pragmas are set between transactions (the driver opens one at connect), then the
+    connection is back to explicit commits.
+    """
+    import adbc_driver_sqlite.dbapi as adbc_sqlite
+
+    conn = adbc_sqlite.connect(str(path))
+    conn.adbc_connection.set_autocommit(True)
+    with conn.cursor() as cur:
+        for pragma in ("journal_mode=OFF", "synchronous=OFF"):
+            cur.execute(f"PRAGMA {pragma}")
+            cur.fetchall()
+    conn.adbc_connection.set_autocommit(False)
+    return conn
 
 
 def sweep_scratch(parent: Path) -> list[Path]:

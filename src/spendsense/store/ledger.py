@@ -19,6 +19,7 @@ from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform, empty
 from spendsense.store.db import (
     bump_version,
     ledger_version,
+    scratch_adbc,
     scratch_dir,
     scratch_file,
     sweep_scratch,
@@ -203,7 +204,7 @@ class Stage:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.adbc: adbc_sqlite.Connection | None = adbc_sqlite.connect(str(path))
+        self.adbc: adbc_sqlite.Connection | None = scratch_adbc(path)
         self.written = dict.fromkeys(WRITE_ORDER, 0)
         self.removed: list[tuple[str, str]] = []  # (user_id, transaction_id)
         self.snapshots: list[str] = []

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 
-from spendsense.store.db import scratch_file
+from spendsense.store.db import scratch_adbc, scratch_file
 from spendsense.store.files import write_parquet_atomic
 from spendsense.store.ledger import sql_frame, sql_rows
 from spendsense.store.tables import OUTPUT_TABLES, Table
@@ -46,7 +45,7 @@ def bulk_sources(
         yield {}
         return
     with scratch_file(conn) as path:
-        with adbc_sqlite.connect(str(path)) as adbc:
+        with scratch_adbc(path) as adbc:
             cur = adbc.cursor()
             for table, frame in big.items():
                 ordered = frame.sort(list(table.key), maintain_order=True)
