@@ -212,19 +212,27 @@ def machine() -> dict[str, object]:
     }
 
 
+def _cpu(child: dict[str, float]) -> float:
+    return child["user_s"] + child["sys_s"]
+
+
 def markdown_table(data: dict[str, object]) -> str:
     """The side-by-side results as the Markdown table in docs/performance.md."""
     lines = [
-        "| users | transactions | ingest s | run s | product s | reference s | speed-up "
-        "| ingest tx/s | ingest peak RSS | ingest cores used (busiest) | load before |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| code | users | transactions | ingest s (CPU s) | run s (CPU s) | product s "
+        "| reference s (CPU s) | speed-up | ingest tx/s | ingest peak RSS "
+        "| ingest cores used (busiest 1 s) | load before |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    rows: dict[str, dict] = data.get("side_by_side", {})  # type: ignore[assignment]
-    for _, r in sorted(rows.items(), key=lambda kv: int(kv[0])):
+    found = [("before", r) for r in data.get("before", {}).values()]  # type: ignore[attr-defined]
+    found += [("now", r) for r in data.get("side_by_side", {}).values()]  # type: ignore[attr-defined]
+    for when, r in sorted(found, key=lambda kr: (kr[0] != "before", int(kr[1]["users"]))):
         ing, run, ref = r["ingest"], r["run"], r["reference"]
+        code = f"{when} ({str(r.get('commit', '?')).split()[0]})"
         lines.append(
-            f"| {r['users']:,} | {r['transactions']:,} | {ing['wall_s']:.0f} | {run['wall_s']:.0f} "
-            f"| {r['product_s']:.0f} | {ref['wall_s']:.0f} | {r['speedup']:.1f}x "
+            f"| {code} | {r['users']:,} | {r['transactions']:,} "
+            f"| {ing['wall_s']:.0f} ({_cpu(ing):.0f}) | {run['wall_s']:.0f} ({_cpu(run):.0f}) "
+            f"| {r['product_s']:.0f} | {ref['wall_s']:.0f} ({_cpu(ref):.0f}) | {r['speedup']:.2f}x "
             f"| {r['ingest_tx_per_s']:,} | {ing['peak_rss_mb'] / 1024:.2f} GB "
             f"| {ing['cores_used']:.2f} ({ing['cores_used_busiest_1s']:.2f}) "
             f"| {ing['load_before'][0]:.1f} |"
