@@ -72,6 +72,16 @@ class StandaloneCluster:
         """The master's JSON status: workers, active and completed applications."""
         return _get_json(f"{self.master_ui}/json/")
 
+    def completed_app(self, name: str, seconds: float = 15) -> Any:
+        """The one completed application called ``name`` (recorded as its driver disconnects)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            apps = [a for a in self.master_state()["completedapps"] if a["name"] == name]
+            if apps or time.monotonic() > deadline:
+                assert len(apps) == 1, f"completed applications named {name}: {apps}"
+                return apps[0]
+            time.sleep(0.5)
+
     def worker_state(self, ui: str) -> Any:
         """A worker's JSON status: its running and finished executors."""
         return _get_json(f"{ui}/json/")

@@ -56,14 +56,15 @@ def node_python(root: Path) -> Path:
 def spark_submit(
     cluster: StandaloneCluster, python: Path, package: Path, events: Path, *job_args: str
 ) -> subprocess.CompletedProcess[str]:
-    """The job, as docs/performance.md submits it, plus this test's event log; killed when too slow."""
+    """The job, as docs/performance.md submits it, plus this test's event log and a small shuffle;
+    killed when too slow."""
     command = [
         str(cluster.spark_home / "bin" / "spark-submit"),
         *("--master", cluster.url),
         *("--py-files", str(package)),
         *("--conf", f"spark.pyspark.python={python}"),
         *("--conf", "spark.scheduler.minRegisteredResourcesRatio=1.0"),
-        *("--conf", "spark.sql.shuffle.partitions=4"),
+        *("--conf", "spark.sql.shuffle.partitions=2"),
         *("--conf", "spark.eventLog.enabled=true"),
         *("--conf", f"spark.eventLog.dir={events.as_uri()}"),
         *("--conf", "spark.eventLog.compress=false"),
@@ -147,7 +148,7 @@ def test_spark_submit_on_a_standalone_cluster_matches_embedded(
 
     # It ran on the cluster: the master completed the application, an executor of it ran on
     # each worker, and both executors finished tasks.
-    (app,) = [a for a in spark_cluster.master_state()["completedapps"] if a["name"] == "spendsense"]
+    app = spark_cluster.completed_app("spendsense")
     assert app["state"] == "FINISHED"
     for ui in spark_cluster.worker_uis:
         state = spark_cluster.worker_state(ui)
