@@ -56,8 +56,7 @@ def node_python(root: Path) -> Path:
 def spark_submit(
     cluster: StandaloneCluster, python: Path, package: Path, events: Path, *job_args: str
 ) -> subprocess.CompletedProcess[str]:
-    """The job, as docs/performance.md submits it, plus this test's event log and a small shuffle;
-    killed when too slow."""
+    """The job as docs/performance.md submits it, plus an event log and a small shuffle."""
     command = [
         str(cluster.spark_home / "bin" / "spark-submit"),
         *("--master", cluster.url),
