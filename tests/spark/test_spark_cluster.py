@@ -144,6 +144,7 @@ def test_spark_submit_on_a_standalone_cluster_matches_embedded(
         spark = read_spark_table(out / f"{name}.parquet")
         local = pl.read_parquet(embedded.data_dir / "features" / f"{name}.parquet")
         assert_same_rows(local, spark, name)
+        assert report["rows"][name] == spark.height, name  # counted from the blobs, not re-read
 
     # It ran on the cluster: the master completed the application, an executor of it ran on
     # each worker, and both executors finished tasks.

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 TAG = "_table"
-BLOB_SCHEMA = "table string, schema binary, ipc binary"
+BLOB_SCHEMA = "table string, schema binary, ipc binary, rows long"
 
 
 def split_wide(wide: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -101,9 +101,15 @@ def chunk_function(
                         "table": [name],
                         "schema": [_schema_bytes(arrow.schema)],
                         "ipc": [_ipc(out)],
+                        "rows": [out.height],
                     },
                     schema=pa.schema(
-                        [("table", pa.string()), ("schema", pa.binary()), ("ipc", pa.binary())]
+                        [
+                            ("table", pa.string()),
+                            ("schema", pa.binary()),
+                            ("ipc", pa.binary()),
+                            ("rows", pa.int64()),
+                        ]
                     ),
                 )
 
@@ -282,10 +288,13 @@ def run_spark(
         .mapInArrow(chunk_function(job, catalog), BLOB_SCHEMA)
         .persist(StorageLevel.DISK_ONLY)
     )
+    # One pass over the blobs: every schema each table was reported with, and its row count
+    # (so the written folders are not read back to count them).
     schemas: dict[str, list[bytes]] = {}
-    for row in blobs.select("table", "schema").distinct().collect():
-        schemas.setdefault(row["table"], []).append(bytes(row["schema"]))
     rows: dict[str, int] = {}
+    for row in blobs.groupBy("table", "schema").agg(F.sum("rows").alias("rows")).collect():
+        schemas.setdefault(row["table"], []).append(bytes(row["schema"]))
+        rows[row["table"]] = rows.get(row["table"], 0) + int(row["rows"])
     from pyspark.sql.pandas.types import from_arrow_schema
 
     for name, reported in sorted(schemas.items()):
@@ -296,6 +305,5 @@ def run_spark(
         decoded.sortWithinPartitions(*keys).write.mode("overwrite").parquet(
             f"{out_path.rstrip('/')}/{name}.parquet"
         )
-        rows[name] = spark.read.parquet(f"{out_path.rstrip('/')}/{name}.parquet").count()
     blobs.unpersist()
     return SparkRun(as_of, users, n, rows)
