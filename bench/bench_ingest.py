@@ -130,8 +130,11 @@ def bundles(n: int, cache: Path, seed: int) -> tuple[Path, dict[str, object] | N
     return folder / "bundles", gen
 
 
-def side_by_side(n: int, cache: Path, seed: int, as_of: str) -> dict[str, object]:
-    """One size: product ingest, product run, then the reference, on the same files."""
+def side_by_side(
+    n: int, cache: Path, seed: int, as_of: str, ingest_only: bool = False
+) -> dict[str, object]:
+    """One size: product ingest, product run, then the reference, on the same files
+    (``ingest_only``: the ingest alone, for its memory at sizes the others take long at)."""
     folder, gen = bundles(n, cache, seed)
     files = sorted(folder.rglob("*.json"))
     row: dict[str, object] = {
@@ -147,8 +150,14 @@ def side_by_side(n: int, cache: Path, seed: int, as_of: str) -> dict[str, object
     data = Path(tempfile.mkdtemp(prefix="bench_ingest_", dir=cache))
     try:
         ingest = measure([*CLI, "--data-dir", str(data), "ingest", str(folder)])
-        run = measure([*CLI, "--data-dir", str(data), "run", "--as-of", as_of])
         transactions = _count(data / "ledger" / "transactions.parquet")
+        if ingest_only:
+            return row | {
+                "transactions": transactions,
+                "ingest": ingest,
+                "ingest_tx_per_s": round(transactions / float(ingest["wall_s"])),  # type: ignore[arg-type]
+            }
+        run = measure([*CLI, "--data-dir", str(data), "run", "--as-of", as_of])
     finally:
         shutil.rmtree(data, ignore_errors=True)
     reference = measure(
@@ -237,6 +246,19 @@ def markdown_table(data: dict[str, object]) -> str:
             f"| {ing['cores_used']:.2f} ({ing['cores_used_busiest_1s']:.2f}) "
             f"| {ing['load_before'][0]:.1f} |"
         )
+    lines += [
+        "",
+        "| ingest alone (now) | users | transactions | ingest s (CPU s) | tx/s | peak RSS | load before |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    sizes: dict[str, dict] = {**data.get("side_by_side", {}), **data.get("ingest_only", {})}  # type: ignore[dict-item]
+    for _, r in sorted(sizes.items(), key=lambda kv: int(kv[0])):
+        ing = r["ingest"]
+        lines.append(
+            f"| {str(r.get('commit', '?')).split()[0]} | {r['users']:,} | {r['transactions']:,} "
+            f"| {ing['wall_s']:.0f} ({_cpu(ing):.0f}) | {r['ingest_tx_per_s']:,} "
+            f"| {ing['peak_rss_mb'] / 1024:.2f} GB | {ing['load_before'][0]:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -247,6 +269,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--as-of", default=None, help="default: the generator's as-of")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--ingest-only", action="store_true", help="Measure the ingest alone (memory at 100k)."
+    )
     parser.add_argument("--table", action="store_true", help="Print the results table and stop.")
     args = parser.parse_args()
     if args.table:
@@ -260,9 +285,9 @@ def main() -> None:
     data["targets"] = {"speedup": TARGET_SPEEDUP, "ingest_tx_per_s": TARGET_TX_PER_S}
     for n in (int(s) for s in args.users.split(",") if s.strip()):
         print(f"{n} users ...", flush=True)
-        row = side_by_side(n, args.cache, args.seed, as_of)
+        row = side_by_side(n, args.cache, args.seed, as_of, args.ingest_only)
         print(json.dumps(row), flush=True)
-        data.setdefault("side_by_side", {})[str(n)] = row
+        data.setdefault("ingest_only" if args.ingest_only else "side_by_side", {})[str(n)] = row
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(data, indent=2) + "\n")
 
