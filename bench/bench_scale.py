@@ -30,6 +30,11 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scale.json"
 PLOT = ROOT / "docs" / "scaling.png"
+DOC = ROOT / "docs" / "performance.md"
+TABLE_START = (
+    "<!-- scale table: written by `python bench/bench_scale.py --write-doc`; do not edit -->"
+)
+TABLE_END = "<!-- end of scale table -->"
 PART_USERS = 10_000
 COMPUTED_AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -159,14 +164,24 @@ def child_naive(ledger: Path, n: int) -> dict[str, object]:
 
 
 def run_child(args: list[str]) -> dict[str, object]:
-    """Run one measurement in a fresh interpreter; its last stdout line is the JSON result."""
+    """Run one measurement in a fresh interpreter; its last stdout line is the JSON result.
+
+    The child's CPU seconds (user + system, every thread) and the 1-minute load average
+    before and after are recorded beside it: on a shared machine wall time alone misleads.
+    """
+    load_before = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [sys.executable, __file__, *args], capture_output=True, text=True, check=False
     )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result["cpu_s"] = round(cpu, 1)
+    result["load_average_1m_before"] = round(load_before, 1)
     result["load_average_1m"] = round(os.getloadavg()[0], 1)
     return result
 
@@ -231,12 +246,21 @@ def plot(data: dict[str, dict[str, dict[str, object]]], path: Path) -> None:
     plt.close(fig)
 
 
+def _load(r: dict[str, object]) -> str:
+    """The 1-minute load average around a measurement: ``before-after``, or after only."""
+    after = r.get("load_average_1m")
+    before = r.get("load_average_1m_before")
+    if after is None:
+        return "-"
+    return f"{before}-{after}" if before is not None else f"{after}"
+
+
 def markdown_table(data: dict[str, dict[str, dict[str, object]]]) -> str:
-    """The results as the Markdown table in docs/performance.md."""
+    """The results as the Markdown tables in docs/performance.md (between the markers)."""
     lines = [
-        "| engine | users | transactions | wall s | users/s | peak RSS | signals | personas "
-        "| recommendations | read + write |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| engine | users | transactions | chunk | wall s | CPU s | users/s | peak RSS | signals "
+        "| personas | recommendations | read + write | load (1 min) | measured |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
     for kind in ("embedded", "spark"):
         for n, r in sorted(data.get(kind, {}).items(), key=lambda kv: int(kv[0])):
@@ -247,26 +271,38 @@ def markdown_table(data: dict[str, dict[str, dict[str, object]]]) -> str:
             share = {k: f"{100 * v / secs:.0f}%" for k, v in st.items()}
             io = sum(st.get(k, 0.0) for k in ("load ledger", "read chunk", "write"))
             rss = f"{float(r['peak_rss_mb']) / 1024:.1f} GB" if "peak_rss_mb" in r else "n/a"  # type: ignore[arg-type]
+            cpu = f"{float(r['cpu_s']):,.0f}" if "cpu_s" in r else "-"  # type: ignore[arg-type]
+            chunk = f"{int(r['chunk_users']):,}" if "chunk_users" in r else "-"  # type: ignore[call-overload]
             lines.append(
-                f"| {kind} | {int(n):,} | {int(r['transactions']):,} | {secs:,.0f} "  # type: ignore[call-overload]
-                f"| {int(n) / secs:,.0f} | {rss} | {share.get('signals', '-')} "
+                f"| {kind} | {int(n):,} | {int(r['transactions']):,} | {chunk} | {secs:,.0f} "  # type: ignore[call-overload]
+                f"| {cpu} | {int(n) / secs:,.0f} | {rss} | {share.get('signals', '-')} "
                 f"| {share.get('personas', '-')} | {share.get('recommendations', '-')} "
-                f"| {f'{100 * io / secs:.0f}%' if st else '-'} |"
+                f"| {f'{100 * io / secs:.0f}%' if st else '-'} | {_load(r)} "
+                f"| {str(r.get('measured_at', '-'))[:10]} |"
             )
     lines += [
         "",
         "| reference (same users, same ledger) | users | transactions | naive per-user signals s "
-        "| whole-table signals s | speed-up | whole pipeline s |",
-        "|---|--:|--:|--:|--:|--:|--:|",
+        "| whole-table signals s | speed-up | whole pipeline s | load (1 min) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for _, r in sorted(data.get("naive", {}).items(), key=lambda kv: int(kv[0])):
         if "naive_signals_s" in r:
             lines.append(
                 f"| bench/naive_signals.py | {int(r['users']):,} | {int(r['transactions']):,} "  # type: ignore[call-overload]
                 f"| {r['naive_signals_s']} | {r['compute_features_s']} "
-                f"| {r['speedup_signals']}x | {r['whole_pipeline_s']} |"
+                f"| {r['speedup_signals']}x | {r['whole_pipeline_s']} | {_load(r)} |"
             )
     return "\n".join(lines)
+
+
+def doc_with_table(doc: str, data: dict[str, dict[str, dict[str, object]]]) -> str:
+    """``doc`` with the text between the table markers replaced by :func:`markdown_table`."""
+    head, found, rest = doc.partition(TABLE_START)
+    _, found_end, tail = rest.partition(TABLE_END)
+    if not (found and found_end):
+        raise SystemExit(f"{DOC}: the scale table markers are missing")
+    return f"{head}{TABLE_START}\n{markdown_table(data)}\n{TABLE_END}{tail}"
 
 
 def sizes(text: str) -> list[int]:
@@ -289,9 +325,17 @@ def main() -> None:
     parser.add_argument("--ledger", type=Path, default=None)
     parser.add_argument("--users", type=int, default=0)
     parser.add_argument("--table", action="store_true", help="Print the results table and stop.")
+    parser.add_argument(
+        "--write-doc",
+        action="store_true",
+        help="Rewrite the table in docs/performance.md and stop.",
+    )
     args = parser.parse_args()
     if args.table:
         print(markdown_table(json.loads(args.out.read_text())))
+        return
+    if args.write_doc:
+        DOC.write_text(doc_with_table(DOC.read_text(), json.loads(args.out.read_text())))
         return
     if args.child == "embedded":
         print(json.dumps(child_embedded(args.ledger, args.chunk_users)))
@@ -323,6 +367,7 @@ def main() -> None:
         data.setdefault(kind, {})[str(n)] = result
         args.out.write_text(json.dumps(data, indent=2) + "\n")
     plot(data, PLOT)
+    DOC.write_text(doc_with_table(DOC.read_text(), data))
 
 
 if __name__ == "__main__":
