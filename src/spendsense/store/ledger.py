@@ -108,12 +108,14 @@ class ParquetCopies:
         """
         if table == "transactions":
             posted = ~pl.col("pending").fill_null(True)
-            twins = rows.filter(posted & pl.col("pending_transaction_id").is_not_null())
-            named = twins["pending_transaction_id"].unique()
-            if named.len():
-                gone = pl.col("transaction_id").is_in(named.implode())
-                self.left_out.update(rows.filter(gone)["transaction_id"].to_list())
-                rows = rows.filter(~gone)
+            twins = rows.filter(posted & pl.col("pending_transaction_id").is_not_null()).select(
+                "user_id", pl.col("pending_transaction_id").alias("transaction_id")
+            )
+            if twins.height:  # the twin rule is per user: another's posted row names nothing
+                on, twins = ["user_id", "transaction_id"], twins.unique()
+                gone = rows.join(twins, on=on, how="semi", maintain_order="left")
+                self.left_out.update(gone["transaction_id"].to_list())
+                rows = rows.join(twins, on=on, how="anti", maintain_order="left")
         arrow = rows.to_arrow()
         if table not in self.writers:
             self.writers[table] = pq.ParquetWriter(
@@ -505,13 +507,14 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
             raise OwnershipConflict(
                 "nothing was loaded: " + "; ".join(violations) + " (records are never moved)"
             )
+        # (user, pending id) named by staged posted rows: a twin is always its user's own
         twins = (
-            f"SELECT pending_transaction_id FROM {schema}.transactions WHERE "
+            f"SELECT user_id, pending_transaction_id FROM {schema}.transactions WHERE "
             "pending_transaction_id IS NOT NULL AND NOT pending"
         )
         candidates = [t for _, t in stage.removed]
         if fresh and "transactions" in staged:
-            candidates += [r[0] for r in conn.execute(twins)]
+            candidates += [r[1] for r in conn.execute(twins)]
         if stage.removed:
             conn.executemany(
                 "DELETE FROM transactions WHERE transaction_id = ? AND user_id = ?",
@@ -522,9 +525,10 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
                 [(t, u, datetime.now(UTC).isoformat()) for u, t in stage.removed],
             )
         if "transactions" in staged:  # a posted transaction replaces its pending twin
-            conn.execute(
-                f"DELETE FROM transactions WHERE transaction_id IN ({twins}) AND user_id IN "
-                f"(SELECT user_id FROM {schema}.transactions)"
+            conn.execute(  # the first IN finds the rows by key, the second keeps the user's
+                "DELETE FROM transactions WHERE transaction_id IN "
+                f"(SELECT pending_transaction_id FROM ({twins})) "
+                f"AND (user_id, transaction_id) IN ({twins})"
             )
         if fresh:  # what the deletes took out, for the Parquet copies
             stage.deleted = [
