@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,14 @@ from spendsense.store.ledger import LEDGER_DIR, read_table
 def _copies(data: Path) -> dict[str, pl.DataFrame]:
     folder = data / LEDGER_DIR
     return {t: pl.read_parquet(folder / f"{t}.parquet").sort(PRIMARY_KEYS[t]) for t in TABLES}
+
+
+def _ledger(data: Path) -> dict[str, pl.DataFrame]:
+    conn = connect(data / "spendsense.db")
+    return {t: read_table(conn, t) for t in TABLES}
+
+
+DUPLICATE = "duplicate {} '{}' (first occurrence kept)"
 
 
 def _twins(folder: Path) -> Path:
@@ -63,3 +72,71 @@ def test_a_posted_twin_never_deletes_another_users_stored_pending(tmp_path: Path
     ingest_into_store(settings, [raw])
     ids = read_table(connect(settings.db_path), "transactions")["transaction_id"]
     assert sorted(ids.to_list()) == ["p1", "t2"]
+
+
+def _across_chunks(folder: Path) -> Path:
+    """One file a chunk (``chunk_files=1``): u1's bundle (t1, pending p1, card c1 and its
+    liability); u1's sync page repeating t1 and posting p1's twin t5; u1's liabilities
+    response repeating c1's; u2's bundle reusing t1 and naming p1 as its own twin."""
+    folder.mkdir()
+    credit = {"account_id": "c1", "aprs": [], "is_overdue": False, "last_payment_amount": 5}
+    accounts = [account("a1"), account("c1", type="credit", subtype="credit card")]
+    u1 = bundle(
+        "u1",
+        accounts=accounts,
+        transactions=[txn("t1"), txn("p1", pending=True)],
+        liabilities={"credit": [credit]},
+    )
+    write(folder / "u1.json", u1)
+    posted = txn("t5", pending=False, pending_transaction_id="p1")
+    write(folder / "u1.later.json", {"added": [txn("t1", amount=99.0), posted]})
+    write(folder / "u1.liab.json", {"liabilities": {"credit": [dict(credit, is_overdue=True)]}})
+    theirs = [txn("t1", "a2"), txn("t6", "a2", pending=False, pending_transaction_id="p1")]
+    write(folder / "u2.json", bundle("u2", accounts=[account("a2")], transactions=theirs))
+    return folder
+
+
+def _quarantined(path: Path | None) -> list[tuple[str, str, str, str]]:
+    assert path is not None
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return sorted((Path(r["file"]).name, r["position"], r["table"], r["reason"]) for r in rows)
+
+
+@pytest.mark.slow
+def test_chunks_and_paths_agree_on_ledger_copies_and_rejects_and_reruns_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One chunk or one file a chunk, into an empty ledger (rows as staged, copies from the
+    frames) or through the upsert path (copies read back): the same ledger, the same
+    Parquet copies row for row, the same rejects with file and position; a rerun of the
+    same input changes no row."""
+    raw = _across_chunks(tmp_path / "raw")
+    results = []
+    for fresh in (True, False):
+        if not fresh:  # the upsert path, as for a ledger that already holds rows
+            monkeypatch.setattr(ledger, "is_empty", lambda conn: False)
+        for chunk_files in (None, 1):
+            settings = Settings(data_dir=tmp_path / f"data-{fresh}-{chunk_files}")
+            report = ingest_into_store(settings, [raw], chunk_files=chunk_files)
+            stored, copies = _ledger(settings.data_dir), _copies(settings.data_dir)
+            for table in TABLES:
+                assert copies[table].equals(stored[table]), (fresh, chunk_files, table)
+            results.append((stored, _quarantined(report.quarantine)))
+            ingest_into_store(settings, [raw], chunk_files=chunk_files)  # a rerun
+            again = _ledger(settings.data_dir)
+            for table in TABLES:
+                assert again[table].equals(stored[table]), ("rerun", fresh, chunk_files, table)
+                assert _copies(settings.data_dir)[table].equals(stored[table])
+    stored, rejects = results[0]
+    assert sorted(stored["transactions"]["transaction_id"].to_list()) == ["t1", "t5", "t6"]
+    assert stored["liabilities_credit"]["is_overdue"].to_list() == [False]  # the first kept
+    assert rejects == [
+        ("u1.later.json", "added[0]", "transactions", DUPLICATE.format("transaction_id", "t1")),
+        ("u1.liab.json", "liabilities.credit[0]", "liabilities_credit",
+         DUPLICATE.format("account_id", "c1")),
+        ("u2.json", "transactions[0]", "transactions", DUPLICATE.format("transaction_id", "t1")),
+    ]  # fmt: skip
+    for other in results[1:]:
+        assert other[1] == rejects
+        for table in TABLES:
+            assert other[0][table].equals(stored[table]), table
