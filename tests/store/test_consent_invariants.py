@@ -290,3 +290,34 @@ def test_regrant_recomputes_at_once(data: Path) -> None:
     result = services.change_consent(settings, user, "grant", source="web", actor=f"user:{user}")
     assert result["recomputed"] is True
     assert _has_outputs(data, user)
+
+
+LOCK_PROBE = """
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from spendsense.store import consents
+from spendsense.store.db import connect
+
+real = consents.writer_lock
+@contextmanager
+def watched(*args, **kwargs):
+    print("POLARS_AT_LOCK", "polars" in sys.modules)
+    with real(*args, **kwargs):
+        yield
+consents.writer_lock = watched
+conn = connect(Path(sys.argv[1]))
+conn.execute("INSERT INTO users (user_id, consent_status) VALUES ('u1', 'granted')")
+conn.commit()
+consents.change_consent(conn, "u1", "revoke", source="cli", actor="t")
+"""
+
+
+def test_a_revocation_loads_polars_before_it_takes_the_writer_lock(tmp_path: Path) -> None:
+    """Every other writer waits while the lock is held: loading Polars for the Parquet purge
+    (seconds on a busy machine) happens before it, in a fresh process."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOCK_PROBE, str(tmp_path / "spendsense.db")],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    assert "POLARS_AT_LOCK True" in result.stdout, result.stdout + result.stderr

@@ -10,6 +10,7 @@ the user row, the ledger itself, the consent history and the audit log.
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 
 from spendsense.errors import UserError, unknown
@@ -74,6 +75,14 @@ def change_consent(
     if source not in SOURCES:
         raise UserError(f"consent source must be one of {', '.join(SOURCES)}", field="source")
     status = CONSENT_ACTIONS[action]
+    if (
+        status == "revoked"
+        and conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone()
+    ):
+        # Load the Parquet purge (Polars) before taking the writer lock: on a busy machine
+        # the import takes seconds, and every other writer would wait them out. Not for an
+        # unknown user: a mistyped id stays a fast command.
+        importlib.import_module("spendsense.store.outputs")
     with writer_lock(conn, wait_s=CONSENT_WAIT_S):  # waits for a running ingest or run
         when = now_iso()
         with transaction(conn):
@@ -103,7 +112,8 @@ def change_consent(
             )
         if status == "revoked":
             # imported here: Polars is needed only to purge Parquet, and a consent command must
-            # start fast (docs/decisions.md, "CLI start-up: heavy imports where they are used")
+            # start fast (docs/decisions.md, "CLI start-up: heavy imports where they are used");
+            # for a known user it was loaded before the lock (above)
             from spendsense.store.outputs import features_dir_of, purge_user_parquet
 
             features = features_dir_of(conn)
