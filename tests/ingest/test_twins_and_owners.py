@@ -140,3 +140,30 @@ def test_chunks_and_paths_agree_on_ledger_copies_and_rejects_and_reruns_change_n
         assert other[1] == rejects
         for table in TABLES:
             assert other[0][table].equals(stored[table]), table
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["empty ledger", "upsert path"])
+def test_only_a_pending_row_is_replaced_by_its_twin(
+    tmp_path: Path, fresh: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A posted row naming a posted row (itself, or another) as its pending twin deletes
+    nothing: the twin rule replaces a pending transaction, as the signals' rule reads it."""
+    exports: list[Path] = []
+    real = ledger.export_parquet
+    monkeypatch.setattr(ledger, "export_parquet", lambda c, d: exports.append(d) or real(c, d))
+    if not fresh:
+        monkeypatch.setattr(ledger, "is_empty", lambda conn: False)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    rows = [
+        txn("t7", pending=False, pending_transaction_id="t7"),
+        txn("t8", pending=False, pending_transaction_id="t9"),
+        txn("t9", pending=False),
+    ]
+    write(raw / "u1.json", bundle("u1", accounts=[account("a1")], transactions=rows))
+    data = tmp_path / "data"
+    ingest_into_store(Settings(data_dir=data), [raw])
+    ids = read_table(connect(data / "spendsense.db"), "transactions")["transaction_id"]
+    assert ids.to_list() == ["t7", "t8", "t9"]
+    assert _copies(data)["transactions"]["transaction_id"].to_list() == ["t7", "t8", "t9"]
+    assert (exports == []) == fresh  # into an empty ledger the copies come from the frames

@@ -101,8 +101,8 @@ class ParquetCopies:
     def write(self, table: str, rows: pl.DataFrame) -> None:
         """Append one chunk's rows to the table's copy.
 
-        A pending transaction whose posted twin is in the same chunk (a bundle or sync
-        page holds both) is left out here: ``_apply``'s twin rule deletes it from the
+        A pending transaction whose posted twin (of its user) is in the same chunk (a
+        bundle or sync page holds both) is left out here: ``_apply``'s twin rule deletes it from the
         ledger, so ``drop`` need not rewrite the copy for it. Twins across chunks, and
         removals, still go through ``drop``; ``Stage._copies_match`` checks the counts.
         """
@@ -111,11 +111,14 @@ class ParquetCopies:
             twins = rows.filter(posted & pl.col("pending_transaction_id").is_not_null()).select(
                 "user_id", pl.col("pending_transaction_id").alias("transaction_id")
             )
-            if twins.height:  # the twin rule is per user: another's posted row names nothing
-                on, twins = ["user_id", "transaction_id"], twins.unique()
-                gone = rows.join(twins, on=on, how="semi", maintain_order="left")
-                self.left_out.update(gone["transaction_id"].to_list())
-                rows = rows.join(twins, on=on, how="anti", maintain_order="left")
+            if twins.height:  # the rule is per user, and replaces only a pending row
+                named = twins.unique().with_columns(pl.lit(True).alias("_named"))
+                marked = rows.join(
+                    named, on=["user_id", "transaction_id"], how="left", maintain_order="left"
+                )
+                gone = pl.col("_named").fill_null(False) & pl.col("pending").fill_null(False)
+                self.left_out.update(marked.filter(gone)["transaction_id"].to_list())
+                rows = marked.filter(~gone).drop("_named")
         arrow = rows.to_arrow()
         if table not in self.writers:
             self.writers[table] = pq.ParquetWriter(
@@ -507,7 +510,8 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
             raise OwnershipConflict(
                 "nothing was loaded: " + "; ".join(violations) + " (records are never moved)"
             )
-        # (user, pending id) named by staged posted rows: a twin is always its user's own
+        # (user, pending id) named by staged posted rows: a posted row replaces its user's
+        # pending row of that id, never another user's, never a posted one
         twins = (
             f"SELECT user_id, pending_transaction_id FROM {schema}.transactions WHERE "
             "pending_transaction_id IS NOT NULL AND NOT pending"
@@ -528,7 +532,7 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
             conn.execute(  # the first IN finds the rows by key, the second keeps the user's
                 "DELETE FROM transactions WHERE transaction_id IN "
                 f"(SELECT pending_transaction_id FROM ({twins})) "
-                f"AND (user_id, transaction_id) IN ({twins})"
+                f"AND pending AND (user_id, transaction_id) IN ({twins})"
             )
         if fresh:  # what the deletes took out, for the Parquet copies
             stage.deleted = [
