@@ -14,6 +14,7 @@ import pytest
 import spendsense.ingest as ingest_package
 import spendsense.store.ledger as ledger
 from spendsense.config import Settings
+from spendsense.errors import OwnershipConflict
 from spendsense.ledger.schema import TABLES
 from spendsense.services import ingest_into_store
 from spendsense.store.db import SCRATCH_PREFIX, connect
@@ -120,3 +121,28 @@ def test_an_ingest_stopped_between_chunks_changes_nothing(
     ingest_into_store(Settings(data_dir=data), [inputs], chunk_files=1)
     ids = read_table(connect(data / "spendsense.db"), "transactions")["transaction_id"]
     assert ids.to_list() == [f"t_u{i}" for i in range(0 if stored else 1, 5)]
+
+
+def test_an_upload_with_a_foreign_record_in_a_later_chunk_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uploads are all or nothing on ownership (``strict_owner``): chunks 1 and 2 are staged
+    when chunk 3 names another user's account; the whole input is refused, nothing written."""
+    data = tmp_path / "data"
+    ingest_into_store(Settings(data_dir=data), [_inputs(tmp_path / "first", ["u0"])])
+    before = _state(data)
+    upload = _inputs(tmp_path / "raw", ["u1"])
+    txn = _bundle("u1")["transactions"][0]  # type: ignore[index]
+    (upload / "u1.k.json").write_text(json.dumps({"transactions": [dict(txn, transaction_id="x")]}))
+    foreign = dict(txn, transaction_id="y", account_id="a_u0")  # u0's account
+    (upload / "u1.z.json").write_text(json.dumps({"transactions": [foreign]}))
+    staged: list[object] = []
+    real = ledger.Stage.add
+    monkeypatch.setattr(ledger.Stage, "add", lambda self, b: staged.append(b) or real(self, b))
+    with pytest.raises(OwnershipConflict, match="account 'a_u0' belongs to another user"):
+        ingest_into_store(
+            Settings(data_dir=data), [upload], user_id="u1", strict_owner=True, chunk_files=1
+        )
+    assert len(staged) == 2  # u1.json and u1.k.json were staged before u1.z.json was read
+    assert _state(data) == before
+    assert not list(data.rglob(f"{SCRATCH_PREFIX}*"))
