@@ -259,6 +259,23 @@ def markdown_table(data: dict[str, object]) -> str:
             f"| {ing['wall_s']:.0f} ({_cpu(ing):.0f}) | {r['ingest_tx_per_s']:,} "
             f"| {ing['peak_rss_mb'] / 1024:.2f} GB | {ing['load_before'][0]:.1f} |"
         )
+    pairs: list[dict] = data.get("ab_same_load", [])  # type: ignore[assignment]
+    if pairs:
+        lines += [
+            "",
+            "| ingest alone, back to back | users | before s (CPU s) | now s (CPU s) "
+            "| before / now | before RSS | now RSS | load before |",
+            "|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for pair in pairs:
+            old, new = pair["before"]["ingest"], pair["now"]["ingest"]
+            lines.append(
+                f"| {pair['before']['commit']} -> {pair['now']['commit']} "
+                f"| {pair['now']['users']:,} | {old['wall_s']:.0f} ({_cpu(old):.0f}) "
+                f"| {new['wall_s']:.0f} ({_cpu(new):.0f}) | {old['wall_s'] / new['wall_s']:.1f}x "
+                f"| {old['peak_rss_mb'] / 1024:.2f} GB | {new['peak_rss_mb'] / 1024:.2f} GB "
+                f"| {old['load_before'][0]:.1f} / {new['load_before'][0]:.1f} |"
+            )
     return "\n".join(lines)
 
 
