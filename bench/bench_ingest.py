@@ -14,7 +14,7 @@ each child (the machine is shared). Results: ``bench/results/ingest.json``;
 ``--table`` prints the Markdown table of docs/performance.md from it.
 
     python bench/bench_ingest.py --users 5000,20000 [--cache /tmp/spendsense-bench/bundles]
-    python bench/bench_ingest.py --table
+    python bench/bench_ingest.py --table       # or --write-doc: into docs/performance.md
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ RESULTS = BENCH / "results" / "ingest.json"
 CLI = [sys.executable, "-m", "spendsense"]
 TARGET_SPEEDUP = 4.0  # the issue's: product ingest + run at least 4x faster than the reference
 TARGET_TX_PER_S = 150_000  # the issue's ingest throughput
+DOC = BENCH.parent / "docs" / "performance.md"
+TABLE_START = (
+    "<!-- ingest table: written by `python bench/bench_ingest.py --write-doc`; do not edit -->"
+)
+TABLE_END = "<!-- end of ingest table -->"
 SAMPLE_S = 0.5  # how often a child's CPU time is sampled (for its busiest stretch)
 WARM_UP_FILES = 50  # bundles ingested and run untimed first, so every child imports from bytecode
 # children write and use bytecode caches as an installed package does (a shell may turn that off)
@@ -279,6 +284,15 @@ def markdown_table(data: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def doc_with_table(doc: str, data: dict[str, object]) -> str:
+    """``doc`` with the text between the ingest table markers replaced by ``markdown_table``."""
+    head, found, rest = doc.partition(TABLE_START)
+    _, found_end, tail = rest.partition(TABLE_END)
+    if not (found and found_end):
+        raise SystemExit(f"{DOC}: the ingest table markers are missing")
+    return f"{head}{TABLE_START}\n{markdown_table(data)}\n{TABLE_END}{tail}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", default="5000,20000", help="comma list of population sizes")
@@ -290,9 +304,17 @@ def main() -> None:
         "--ingest-only", action="store_true", help="Measure the ingest alone (memory at 100k)."
     )
     parser.add_argument("--table", action="store_true", help="Print the results table and stop.")
+    parser.add_argument(
+        "--write-doc",
+        action="store_true",
+        help="Rewrite the table in docs/performance.md and stop.",
+    )
     args = parser.parse_args()
     if args.table:
         print(markdown_table(json.loads(args.out.read_text())))
+        return
+    if args.write_doc:
+        DOC.write_text(doc_with_table(DOC.read_text(), json.loads(args.out.read_text())))
         return
     from spendsense.synth import DEFAULT_AS_OF
 

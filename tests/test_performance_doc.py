@@ -48,3 +48,22 @@ def test_scale_table_shows_load_cpu_and_date_of_each_result() -> None:
     assert bench.doc_with_table(doc, {"embedded": {"100": result}}) == (
         f"intro\n{bench.TABLE_START}\n{table}\n{bench.TABLE_END}\nrest\n"
     )
+
+
+def _bench_ingest() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "bench_ingest", ROOT / "bench" / "bench_ingest.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ingest_tables_in_the_doc_are_the_results_file() -> None:
+    bench = _bench_ingest()
+    doc = (ROOT / "docs" / "performance.md").read_text()
+    data = json.loads((ROOT / "bench" / "results" / "ingest.json").read_text())
+    assert doc == bench.doc_with_table(doc, data), (
+        "docs/performance.md is stale: python bench/bench_ingest.py --write-doc"
+    )
