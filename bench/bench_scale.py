@@ -27,6 +27,8 @@ from pathlib import Path
 
 import polars as pl
 
+from spendsense.allocator import keep_freed_memory
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "scale.json"
 PLOT = ROOT / "docs" / "scaling.png"
@@ -171,8 +173,10 @@ def run_child(args: list[str]) -> dict[str, object]:
     """
     load_before = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = dict(os.environ)
+    keep_freed_memory(env)  # as `spendsense run` does, before the child loads Polars
     proc = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:

@@ -465,6 +465,9 @@ def run(
     ] = False,
 ) -> None:
     """Compute signals, personas and recommendations for every consented user."""
+    from spendsense.allocator import keep_freed_memory
+
+    keep_freed_memory()  # before Polars loads (the pipeline import below)
     if engine not in ("embedded", "spark"):
         raise UserError(f"--engine must be embedded or spark, not {engine!r}")
     settings = STATE.settings

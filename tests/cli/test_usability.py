@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import sqlite3
@@ -347,3 +348,43 @@ def test_serve_says_which_delivery_policy_customers_get(
     chosen = policy or DEFAULT_POLICY
     assert f"delivery policy {chosen}: customers see {DESCRIPTIONS[chosen]}" in out
     assert len(served) == 1
+
+
+ALLOCATOR_PROBE = """
+import os, sys
+seen = []
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "polars" and not seen:
+            seen.append(os.environ.get(sys.argv[1]))
+sys.meta_path.insert(0, Watch())
+from spendsense.cli import main
+try:
+    main(sys.argv[2:])
+except SystemExit:
+    pass
+print("AT_POLARS_IMPORT", seen)
+"""
+
+
+def test_run_sets_the_allocator_before_polars_loads(data_dir: Path) -> None:
+    """jemalloc reads its setting once, when Polars loads: `run` must set it first."""
+    from spendsense.allocator import ALLOCATOR_ENV, KEEP_FREED_MEMORY
+
+    env = {k: v for k, v in os.environ.items() if k != ALLOCATOR_ENV}
+    result = subprocess.run(
+        [sys.executable, "-c", ALLOCATOR_PROBE, ALLOCATOR_ENV, "--data-dir", str(data_dir), "run"],
+        capture_output=True, text=True, check=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == f"AT_POLARS_IMPORT {[KEEP_FREED_MEMORY]}"
+
+
+def test_an_allocator_setting_already_given_wins() -> None:
+    from spendsense.allocator import ALLOCATOR_ENV, KEEP_FREED_MEMORY, keep_freed_memory
+
+    given = {ALLOCATOR_ENV: "dirty_decay_ms:0"}
+    keep_freed_memory(given)
+    assert given == {ALLOCATOR_ENV: "dirty_decay_ms:0"}
+    empty: dict[str, str] = {}
+    keep_freed_memory(empty)
+    assert empty == {ALLOCATOR_ENV: KEEP_FREED_MEMORY}
