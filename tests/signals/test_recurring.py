@@ -170,6 +170,18 @@ def test_pending_twin_counted_once(lb: LedgerBuilder) -> None:
     assert out["average_amount"].to_list() == [15.0]
 
 
+def test_a_twin_named_by_another_user_or_a_posted_row_is_kept() -> None:
+    """Twins are matched per user and only a pending row is replaced: u2's posted row naming
+    u1's pending id, or u1's posted row naming another posted row, drops nothing of u1's."""
+    lb = LedgerBuilder().user("u1").account("chk").user("u2").account("chk2", user_id="u2")
+    lb.series(every(30, 2, start=32), 1500)
+    lb.tx(day(2), 1500, pending=True, txn_id="p1")
+    lb.tx(day(5), 700, merchant="Cafe", account_id="chk2", user_id="u2", pending_id="p1")
+    lb.tx(day(9), 700, merchant="Cafe", pending_id=lb.txns[0]["transaction_id"])
+    out = streams(lb).filter(pl.col("user_id") == "u1", pl.col("merchant_name") == "Netflix")
+    assert out["transaction_count"].to_list() == [3]
+
+
 def test_refund_is_not_a_charge(lb: LedgerBuilder) -> None:
     lb.series(every(30, 3), 1500)
     lb.tx(day(10), -1500)

@@ -103,21 +103,29 @@ def merchant_key() -> pl.Expr:
 
 
 def drop_pending_twins(txns: pl.LazyFrame) -> pl.LazyFrame:
-    """Drop a pending row whose id a posted row names as its twin: the posted one counts once."""
+    """Drop a pending row whose id a posted row of the same user names as its twin: the
+    posted one counts once. Only a pending row, and only its own user's: another user's
+    posted row naming the id changes nothing (ids are matched per user, as the ledger does)."""
     twins = (
         txns.filter(
             ~pl.col("pending").fill_null(False) & pl.col("pending_transaction_id").is_not_null()
         )
-        .select(pl.col("pending_transaction_id").cast(pl.String))
+        .select("user_id", pl.col("pending_transaction_id").cast(pl.String).alias(_TWIN_ID))
+        .unique()
         .collect()
-        .to_series()
     )
-    if twins.len() == 0:  # the common case: skip hashing every transaction id
+    if twins.height == 0:  # the common case: skip hashing every transaction id
         return txns
-    is_twin = pl.col("pending").fill_null(False) & pl.col("transaction_id").cast(pl.String).is_in(
-        twins.implode()
+    hit = twins.lazy().with_columns(pl.lit(True).alias(_TWIN_HIT))
+    return (
+        txns.with_columns(pl.col("transaction_id").cast(pl.String).alias(_TWIN_ID))
+        .join(hit, on=["user_id", _TWIN_ID], how="left", maintain_order="left")
+        .filter(~(pl.col("pending").fill_null(False) & pl.col(_TWIN_HIT).fill_null(False)))
+        .drop(_TWIN_ID, _TWIN_HIT)
     )
-    return txns.filter(~is_twin)
+
+
+_TWIN_ID, _TWIN_HIT = "_twin_id", "_twin_hit"
 
 
 def _frame(ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], table: str) -> pl.LazyFrame:
