@@ -139,6 +139,7 @@ def ingest_into_store(
                 quarantined.add(batch.rejects)
                 for reject in batch.rejects:
                     rejected[reject.table] = rejected.get(reject.table, 0) + 1
+                del batch  # staged: let it go before the next chunk is validated
             if progress is not None:
                 progress("loading into the ledger", 0, 0)
             written = {} if stage.empty else stage.apply()
