@@ -23,17 +23,35 @@ import pytest
 from spendsense.cli import main
 from spendsense.store.audit import verify_audit_chain
 from spendsense.store.db import SCRATCH_PREFIX, connect
+from spendsense.store.ledger import LEDGER_DIR
 
 AS_OF = "2025-06-30"
 KILLS = 3
 pytestmark = pytest.mark.slow
 
 
-def _cli(data: Path, *args: str, bulk_rows: int | None = None) -> subprocess.Popen[bytes]:
-    """The CLI in a subprocess; ``bulk_rows``: the output frames that go through Arrow."""
+# Replaces ``module:Owner.attr`` with a SIGKILL of the process itself: a kill at one exact point.
+KILL_AT = """
+import importlib, os, signal
+module, _, name = {target!r}.partition(":")
+*owners, attr = name.split(".")
+owner = importlib.import_module(module)
+for part in owners:
+    owner = getattr(owner, part)
+setattr(owner, attr, lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
+"""
+
+
+def _cli(
+    data: Path, *args: str, bulk_rows: int | None = None, kill_at: str | None = None
+) -> subprocess.Popen[bytes]:
+    """The CLI in a subprocess; ``bulk_rows``: the output frames that go through Arrow;
+    ``kill_at``: the function (``module:Owner.attr``) at whose call it is SIGKILLed."""
     code = "import sys; from spendsense.cli import main; main(sys.argv[1:])"
     if bulk_rows is not None:
         code = f"import spendsense.store.outputs as O; O.BULK_ROWS = {bulk_rows}; {code}"
+    if kill_at is not None:
+        code = KILL_AT.format(target=kill_at) + code
     return subprocess.Popen(
         [sys.executable, "-c", code, "--data-dir", str(data), *args],
         stdout=subprocess.DEVNULL,
@@ -58,6 +76,14 @@ def _check_consistent(data: Path) -> None:
     for path in data.rglob("*.parquet"):
         if "raw" not in path.parts:
             pl.read_parquet(path)  # whole files only: a torn write would not read
+
+
+def _ledger_counts_on_restart(data: Path) -> tuple[int, ...]:
+    """The counts the next command sees: it opens the database first, which completes a
+    schema whose migrations a kill cut short (a kill before the first one leaves a database
+    file without tables: the state before the ingest)."""
+    connect(data / "spendsense.db").close()
+    return _ledger_counts(data)
 
 
 def _ledger_counts(data: Path) -> tuple[int, ...]:
@@ -106,9 +132,32 @@ def test_kill_during_ingest_then_rerun(raw: Path, tmp_path: Path) -> None:
             killed += 1
         if (data / "spendsense.db").exists():
             _check_consistent(data)
-            counts = _ledger_counts(data)
+            counts = _ledger_counts_on_restart(data)
             assert counts in ((0, 0, 0, 0), _ledger_counts(raw)), "ingest is all or nothing"
     assert killed >= 1
+    main(["--data-dir", str(data), "ingest", str(bundles)])
+    _check_consistent(data)
+    assert _ledger_counts(data) == _ledger_counts(raw)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["spendsense.store.db:apply_migrations", "spendsense.store.ledger:Stage.apply"],
+    ids=["before-the-schema", "copies-written-not-published"],
+)
+def test_kill_at_a_fixed_point_of_an_ingest(raw: Path, tmp_path: Path, target: str) -> None:
+    """A kill before the schema commits leaves a database without tables; one after the
+    fresh-load copies are written (footers not yet) leaves them in the scratch folder. Both
+    are the state before the ingest: every Parquet file reads whole, and the next ingest
+    loads everything."""
+    data = tmp_path / "data"
+    bundles = raw / "raw" / "bundles"
+    proc = _cli(data, "ingest", str(bundles), kill_at=target)
+    assert proc.wait() == -signal.SIGKILL
+    if target.endswith("Stage.apply"):
+        assert list((data / LEDGER_DIR).glob(f"{SCRATCH_PREFIX}*/*")), "no copies were written"
+    _check_consistent(data)
+    assert _ledger_counts_on_restart(data) == (0, 0, 0, 0)
     main(["--data-dir", str(data), "ingest", str(bundles)])
     _check_consistent(data)
     assert _ledger_counts(data) == _ledger_counts(raw)

@@ -85,8 +85,9 @@ class ParquetCopies:
     """The ledger's Parquet copies written from the frames being loaded (not read back).
 
     One file per table in a scratch folder inside DIR/ledger (swept if a killed ingest left
-    it), a row group per chunk; ``publish`` renames them into place (each atomically), then
-    VERSION. Only valid when the rows loaded are exactly the ledger's rows (``Stage``
+    it), a row group per chunk, named ``<table>.parquet.part`` until ``publish`` renames it
+    into place (each atomically), then VERSION: a file still being written (no footer yet)
+    never matches ``*.parquet``, so a glob over the folder never picks up a killed load's. Only valid when the rows loaded are exactly the ledger's rows (``Stage``
     decides: a load into an empty ledger); otherwise they go with the folder and the
     caller exports by reading the ledger back.
     """
@@ -122,14 +123,14 @@ class ParquetCopies:
         arrow = rows.to_arrow()
         if table not in self.writers:
             self.writers[table] = pq.ParquetWriter(
-                self.folder / f"{table}.parquet", arrow.schema, compression="zstd"
+                self._part(table), arrow.schema, compression="zstd"
             )
         self.writers[table].write_table(arrow)
         self.rows[table] += rows.height
 
     def drop(self, table: str, key: str, ids: list[str]) -> None:
         """Take rows out of one table's copy (rewritten a row group at a time)."""
-        path = self.folder / f"{table}.parquet"
+        path = self._part(table)
         if not ids or table not in self.writers:
             return
         self.writers.pop(table).close()
@@ -145,6 +146,10 @@ class ParquetCopies:
                 writer.write_table(rows.to_arrow())
         kept.replace(path)
 
+    def _part(self, table: str) -> Path:
+        """The table's copy while it is written (not named ``*.parquet`` until published)."""
+        return self.folder / f"{table}.parquet.part"
+
     def close(self) -> None:
         for writer in self.writers.values():
             writer.close()
@@ -155,7 +160,7 @@ class ParquetCopies:
         writer lock, with ``version`` the ledger's as these rows' transaction committed it."""
         self.close()
         for table in TABLES:
-            path = self.folder / f"{table}.parquet"
+            path = self._part(table)
             if not path.exists():
                 empty(table).write_parquet(path)
             path.replace(self.out / f"{table}.parquet")
