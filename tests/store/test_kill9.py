@@ -22,6 +22,7 @@ import pytest
 
 from spendsense.cli import main
 from spendsense.store.audit import verify_audit_chain
+from spendsense.store.db import _SCRATCH_LOCK as SCRATCH_LOCK
 from spendsense.store.db import SCRATCH_PREFIX, connect
 from spendsense.store.ledger import LEDGER_DIR
 
@@ -164,12 +165,17 @@ def test_kill_at_a_fixed_point_of_an_ingest(raw: Path, tmp_path: Path, target: s
 
 
 def test_scratch_of_a_killed_ingest_is_swept_by_the_next(raw: Path, tmp_path: Path) -> None:
-    """SIGKILL an ingest while its scratch database exists; the next ingest removes it."""
+    """SIGKILL an ingest while its scratch folder is in use; the next ingest removes it.
+
+    In use: its lock file exists. A folder killed between being made and getting its lock
+    is left for a minute (it may be one being made: ``test_hardening``), so killing the
+    moment the folder appears made this test fail whenever the ingest was descheduled there.
+    """
     data = tmp_path / "data"
     bundles = raw / "raw" / "bundles"
     proc = _cli(data, "ingest", str(bundles))
     deadline = time.monotonic() + 60
-    while not list(data.glob(f"{SCRATCH_PREFIX}*")) and proc.poll() is None:
+    while not list(data.glob(f"{SCRATCH_PREFIX}*/{SCRATCH_LOCK}")) and proc.poll() is None:
         assert time.monotonic() < deadline, "the ingest never made its scratch folder"
         time.sleep(0.005)
     assert proc.poll() is None, "the ingest finished before it could be killed"
