@@ -95,21 +95,30 @@ def tick(timings: dict[str, float] | None, stage: str, since: float) -> float:
 
 
 _CATALOGS: dict[tuple[object, ...], Catalog] = {}
+_CHECKED: dict[str, tuple[float, tuple[object, ...]]] = {}
+RECHECK_S = 1.0
+"""A catalog folder's files are looked at again (walk and stat) at most this often."""
 
 
 def load_content(settings: Settings) -> Catalog:
     """The education and offer catalog (validated and tone-checked on load).
 
-    Kept per process while its files are unchanged (path, size, mtime): the on-demand
-    path recomputes one user per request, and loading plus planning the catalog would
-    otherwise cost more than the user's own stages.
+    Kept per process while its files are unchanged (path, size, mtime), which is checked at
+    most every :data:`RECHECK_S`: the on-demand path recomputes one user per request and
+    every page request renders cards, and loading plus planning the catalog (or even walking
+    its folder) would otherwise cost more than the request's own work.
     """
 
     root = settings.content_dir or CONTENT_DIR
     if isinstance(root, Path):
         root = root.resolve()
-        files = sorted(p for p in root.rglob("*") if p.is_file())
-        key = (str(root), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+        checked = _CHECKED.get(str(root))
+        if checked is not None and time.monotonic() - checked[0] < RECHECK_S:
+            key = checked[1]
+        else:
+            files = sorted(p for p in root.rglob("*") if p.is_file())
+            key = (str(root), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+            _CHECKED[str(root)] = (time.monotonic(), key)
     else:  # the catalog inside the wheel the package was imported from: fixed for the process
         key = (str(root),)
     if key not in _CATALOGS:

@@ -114,3 +114,28 @@ def test_the_catalog_and_insights_load_from_inside_a_zip(tmp_path: Path) -> None
     assert catalog.version == load_catalog().version
     assert catalog.items == load_catalog().items
     assert load_insights(inside) == load_insights()
+
+
+def test_a_changed_catalog_file_is_picked_up_after_the_recheck_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog is cached per process; its files are looked at again at most every
+    RECHECK_S, and a changed file then gives a new catalog."""
+    import shutil
+
+    from spendsense import stages
+    from spendsense.config import Settings
+
+    monkeypatch.setattr(stages, "RECHECK_S", 3600.0)
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, folder)
+    settings = Settings(data_dir=tmp_path / "data", content_dir=folder)
+    first = stages.load_content(settings)
+    assert stages.load_content(settings) is first
+    offers = folder / "offers" / "partners.yaml"
+    offers.write_text(offers.read_text().replace("Meridian Card Co.", "Meridian Cards Ltd."))
+    assert stages.load_content(settings) is first  # within the interval: not looked at again
+    monkeypatch.setattr(stages, "RECHECK_S", 0.0)
+    changed = stages.load_content(settings)
+    assert changed is not first
+    assert any(o.partner == "Meridian Cards Ltd." for o in changed.offers)

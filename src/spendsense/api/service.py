@@ -6,7 +6,6 @@ import difflib
 import json
 import sqlite3
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +164,9 @@ def user_recommendations(
             "as_of_date": as_of,
             "delivery_policy": policy,
             "items": [recommendation_out(r, policy) for r in items],
-            "page": asdict(page),
-        }
+            "page": page,  # read by attribute (no deep copy of the dataclasses first)
+        },
+        from_attributes=True,
     )
 
 
