@@ -8,7 +8,6 @@ path instead. Each entry says who calls it.
 from spendsense.api import app
 from spendsense.cli import PlainCommand, _PlainValue
 from spendsense.config import reference_markdown
-from spendsense.guardrails import delivery
 from spendsense.recommend.verify import verify_rationales
 from spendsense.spark.convert import convert_synth
 from spendsense import text
@@ -24,8 +23,6 @@ display.SignalRow.meets  # console/user.html calls it per window
 reference_markdown  # scripts/config_reference.py writes docs/configuration.md with it
 verify_rationales  # the independent rationale check bench/bench_recommend.py runs
 convert_synth  # bench/bench_scale.py and the Spark tests build their ledgers with it
-delivery.delivered_sql  # the delivery policy's SQL and frame forms (guardrails/delivery.py)
-delivery.delivered_expr
 rationale.render_template  # one template rendered in Python (tests/test_text.py: the contract)
 text.showable  # the sentence contract's public helpers (docs/decisions.md, text.py)
 text.sentence_problems
