@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -191,16 +190,10 @@ def run_child(args: list[str]) -> dict[str, object]:
 
 
 def machine() -> dict[str, object]:
-    import pyarrow
+    """bench_ingest's machine description, with the Spark and Java versions."""
+    from bench_ingest import machine as base
 
-    info: dict[str, object] = {
-        "nproc": os.cpu_count(),
-        "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "python": platform.python_version(),
-        "polars": pl.__version__,
-        "pyarrow": pyarrow.__version__,
-        "platform": platform.platform(),
-    }
+    info = base()
     try:
         import pyspark
 

@@ -1,4 +1,4 @@
-"""docs/performance.md quotes bench/results/scale.json: its scale table is generated from it."""
+"""docs/performance.md quotes bench/results/scale.json and ingest.json: its tables are generated from them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _bench_scale() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_scale", ROOT / "bench" / "bench_scale.py")
+def _bench(name: str) -> ModuleType:
+    """The benchmark script ``bench/<name>.py`` as a module (its tables are built there)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -20,7 +21,7 @@ def _bench_scale() -> ModuleType:
 
 def test_scale_table_in_the_doc_is_the_results_file() -> None:
     """Edit the results (a rerun) and not regenerating the doc fails here; so does a hand edit."""
-    bench = _bench_scale()
+    bench = _bench("bench_scale")
     doc = (ROOT / "docs" / "performance.md").read_text()
     data = json.loads((ROOT / "bench" / "results" / "scale.json").read_text())
     assert doc == bench.doc_with_table(doc, data), (
@@ -29,7 +30,7 @@ def test_scale_table_in_the_doc_is_the_results_file() -> None:
 
 
 def test_scale_table_shows_load_cpu_and_date_of_each_result() -> None:
-    bench = _bench_scale()
+    bench = _bench("bench_scale")
     result = {
         "users": 100, "consented_users": 90, "transactions": 2_000, "seconds": 10.0,
         "stages_s": {"signals": 5.0, "recommendations": 2.0, "read chunk": 1.0},
@@ -50,18 +51,8 @@ def test_scale_table_shows_load_cpu_and_date_of_each_result() -> None:
     )
 
 
-def _bench_ingest() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "bench_ingest", ROOT / "bench" / "bench_ingest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_ingest_tables_in_the_doc_are_the_results_file() -> None:
-    bench = _bench_ingest()
+    bench = _bench("bench_ingest")
     doc = (ROOT / "docs" / "performance.md").read_text()
     data = json.loads((ROOT / "bench" / "results" / "ingest.json").read_text())
     assert doc == bench.doc_with_table(doc, data), (

@@ -82,7 +82,7 @@ def outcome_names(outcome: pl.Expr) -> pl.Expr:
 def untested_groups(rates: pl.DataFrame, outcome: str = "offer") -> list[str]:
     """The groups too small to test (n < MIN_GROUP), as "attribute=group (n=…)"."""
     small = rates.filter((pl.col("outcome") == outcome) & ~pl.col("tested"))
-    return [f"{r['attribute']}={r['group']} (n={r['n']})" for r in small.iter_rows(named=True)]
+    return small.select(pl.format("{}={} (n={})", "attribute", "group", "n")).to_series().to_list()
 
 
 def group_rates(table: pl.DataFrame) -> pl.DataFrame:
