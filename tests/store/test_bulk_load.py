@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
+from copies_check import assert_run_over_copies_matches_read_back
 
 import spendsense.store.ledger as ledger
 from spendsense.config import Settings
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES
-from spendsense.pipeline import run_pipeline
 from spendsense.services import ingest_into_store
 from spendsense.store.db import connect
 from spendsense.store.ledger import LEDGER_DIR, export_parquet
 from spendsense.synth import generate_population
-
-AT = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def write(path: Path, doc: object) -> None:
@@ -128,27 +124,7 @@ def test_a_second_load_reads_the_ledger_back(raw: Path, tmp_path: Path) -> None:
 def test_a_run_over_the_copies_matches_a_run_over_the_read_back(raw: Path, tmp_path: Path) -> None:
     data = tmp_path / "copies"
     ingest_into_store(Settings(data_dir=data), [raw])
-    other = tmp_path / "read-back"
-    shutil.copytree(data, other)
-    export_parquet(connect(other / "spendsense.db"), other)
-    results = []
-    for folder in (data, other):
-        run_pipeline(Settings(data_dir=folder), log=lambda _: None, computed_at=AT)
-        with sqlite3.connect(folder / "spendsense.db") as conn:
-            tables = ("persona_assignments", "recommendations", "feature_cash_flow")
-            cols = {
-                t: ", ".join(
-                    r[1] for r in conn.execute(f"PRAGMA table_info({t})") if r[1] != "updated_at"
-                )
-                for t in tables
-            }
-            results.append(
-                [
-                    conn.execute(f"SELECT {cols[t]} FROM {t} ORDER BY 1, 2, 3").fetchall()
-                    for t in tables
-                ]
-            )
-    assert results[0] == results[1]
+    assert_run_over_copies_matches_read_back(data, tmp_path)
 
 
 def _hostile(bundles: Path, case: str, out: Path) -> Path:
