@@ -388,3 +388,18 @@ def test_an_allocator_setting_already_given_wins() -> None:
     empty: dict[str, str] = {}
     keep_freed_memory(empty)
     assert empty == {ALLOCATOR_ENV: KEEP_FREED_MEMORY}
+
+
+def test_bulk_commands_do_not_load_pandas(data_dir: Path, tmp_path: Path) -> None:
+    """generate, ingest and run (which write through ADBC) never import pandas: the ADBC
+    DB-API layer's ``pyarrow.dataset`` import alone costs about 1.5 s of CPU per command."""
+    out = tmp_path / "raw"
+    argvs = [["generate", "--users", "4", "--out", str(out)], ["ingest", str(out)], ["run"]]
+    for argv in argvs:
+        result = subprocess.run(
+            [sys.executable, "-c", PROBE.format(heavy={"pandas"}), "--data-dir", str(data_dir),
+             *argv],
+            capture_output=True, text=True, check=True, timeout=120,
+        )  # fmt: skip
+        assert result.stdout.strip().splitlines()[-1] == "LOADED", (argv, result.stdout[-500:])
+    assert (data_dir / "features").is_dir()  # the run got as far as its outputs

@@ -295,13 +295,9 @@ def test_a_scratch_adbc_connection_skips_journal_and_fsync_and_still_commits(
 
     path = tmp_path / "scratch.db"
     with scratch_adbc(path) as adbc:
-        cur = adbc.cursor()
-        cur.adbc_ingest("t", pa.table({"x": [1, 2, 3]}), mode="create_append")
-        cur.execute("PRAGMA journal_mode")
-        journal = cur.fetchall()
-        cur.execute("PRAGMA synchronous")
-        synchronous = cur.fetchall()
-        cur.close()
+        adbc.ingest("t", pa.table({"x": [1, 2, 3]}), "create_append")
+        journal = adbc.query("PRAGMA journal_mode").to_pylist()
+        synchronous = adbc.query("PRAGMA synchronous").to_pylist()
         adbc.commit()
-    assert (journal, synchronous) == ([("off",)], [(0,)])
+    assert (journal, synchronous) == ([{"journal_mode": "off"}], [{"synchronous": 0}])
     assert sqlite3.connect(path).execute("SELECT count(*) FROM t").fetchone() == (3,)

@@ -200,7 +200,9 @@ def _read_part(docs: list[Document], budget: list[int]) -> tuple[list[pa.Table],
 
 
 def _with_seq(table: pa.Table, docs: list[Document]) -> pa.Table:
-    return table.append_column("_seq", pa.array([d.seq for d in docs], pa.int64()))
+    # through Polars: pa.array of a Python list would import pandas (to test it array-like)
+    seqs = pl.Series("_seq", [d.seq for d in docs], dtype=pl.Int64).to_arrow()
+    return table.append_column("_seq", seqs)
 
 
 def read_native(docs: list[Document]) -> NativeResult:

@@ -12,10 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from spendsense.errors import StoreBusy
 from spendsense.store.migrations import MIGRATIONS
+
+if TYPE_CHECKING:  # pyarrow and ADBC are loaded by the commands that write in bulk only
+    from spendsense.store.scratchdb import ScratchDB
 
 BUSY_TIMEOUT_MS = 30_000
 CONSENT_WAIT_S = 900.0
@@ -202,23 +205,12 @@ def scratch_file(conn: sqlite3.Connection) -> Iterator[Path]:
         yield folder / "scratch.db"
 
 
-def scratch_adbc(path: Path) -> Any:
-    """An ADBC connection (``adbc_driver_sqlite.dbapi``) to a ``scratch_file``: no rollback
-    journal and no fsync, since the file is thrown away whatever happens to the process.
+def scratch_adbc(path: Path) -> ScratchDB:
+    """An ADBC connection (``store.scratchdb.ScratchDB``) to a ``scratch_file``: no rollback
+    journal and no fsync, since the file is thrown away whatever happens to the process."""
+    from spendsense.store.scratchdb import ScratchDB
 
-    The pragmas are set between transactions (the driver opens one at connect), then the
-    connection is back to explicit commits.
-    """
-    import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-    conn = adbc_sqlite.connect(str(path))
-    conn.adbc_connection.set_autocommit(True)
-    with conn.cursor() as cur:
-        for pragma in ("journal_mode=OFF", "synchronous=OFF"):
-            cur.execute(f"PRAGMA {pragma}")
-            cur.fetchall()
-    conn.adbc_connection.set_autocommit(False)
-    return conn
+    return ScratchDB(path)
 
 
 def sweep_scratch(parent: Path) -> list[Path]:

@@ -9,13 +9,13 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import polars as pl
 import pyarrow.parquet as pq
 
 from spendsense.errors import OwnershipConflict
 from spendsense.ledger.batch import LedgerBatch
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES, conform, empty
+from spendsense.store import scratchdb
 from spendsense.store.db import (
     bump_version,
     ledger_version,
@@ -28,6 +28,7 @@ from spendsense.store.db import (
 )
 from spendsense.store.files import replacing
 from spendsense.store.outcome import ApplyOutcome
+from spendsense.store.scratchdb import ScratchDB
 
 # Order matters for foreign keys: parents first.
 WRITE_ORDER = (
@@ -45,7 +46,6 @@ LEDGER_DIR = "ledger"
 # must not erase what an earlier bundle said (name, demographics, official name, mask).
 KEEP_KNOWN_VALUES = frozenset({"users", "accounts"})
 BULK_CACHE_KIB = 256 * 1024  # SQLite page cache while a batch is written
-ADBC_BATCH_ROWS = "adbc.sqlite.query.batch_rows"
 EXPORT_CHUNK_ROWS = 1_000_000  # rows per Arrow batch when the ledger is exported to Parquet
 STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
 PROBE = "spendsense_probe"  # temporary table of ids looked up in the stage (``staged_ids``)
@@ -214,7 +214,7 @@ class Stage:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
         self.path = path
-        self.adbc: adbc_sqlite.Connection | None = scratch_adbc(path)
+        self.adbc: ScratchDB | None = scratch_adbc(path)
         self.written = dict.fromkeys(WRITE_ORDER, 0)
         self.removed: list[tuple[str, str]] = []  # (user_id, transaction_id)
         self.snapshots: list[str] = []
@@ -228,19 +228,17 @@ class Stage:
     def add(self, batch: LedgerBatch) -> None:
         """Stage one chunk's rows (each table's sorted by key), removals and cursors."""
         assert self.adbc is not None, "already applied"
-        cur = self.adbc.cursor()
         for table in WRITE_ORDER:
             frame = batch.frames[table]
             if frame.height:
                 rows = _rows(table, frame)
-                cur.adbc_ingest(table, sql_frame(rows).to_arrow(), mode="create_append")
+                self.adbc.ingest(table, sql_frame(rows).to_arrow(), "create_append")
                 if not self.written[table]:  # for ``staged_ids``; kept up by later appends
                     key = PRIMARY_KEYS[table][0]
-                    cur.execute(f"CREATE INDEX {STAGE}_{table}_key ON {table}({key})")
+                    self.adbc.execute(f"CREATE INDEX {STAGE}_{table}_key ON {table}({key})")
                 self.written[table] += rows.height
                 if self.copies is not None:
                     self.copies.write(table, rows)
-        cur.close()
         self.adbc.commit()
         self.removed.extend(batch.removed_transaction_ids)
         self.snapshots.extend(batch.snapshots)
@@ -257,17 +255,14 @@ class Stage:
         if not self.written.get(table) or ids.len() == 0:
             return found
         key = PRIMARY_KEYS[table][0]
-        cur = self.adbc.cursor()
-        try:
-            probe = pl.DataFrame({"id": ids.cast(pl.String)}).to_arrow()
-            cur.adbc_ingest(PROBE, probe, mode="replace", temporary=True)
-            cur.execute(
+        probe = pl.DataFrame({"id": ids.cast(pl.String)}).to_arrow()
+        self.adbc.ingest(PROBE, probe, "replace", temporary=True)
+        frame = pl.from_arrow(
+            self.adbc.query(
                 f"SELECT p.id FROM temp.{PROBE} p WHERE EXISTS "
                 f"(SELECT 1 FROM {table} s WHERE s.{key} = p.id)"
             )
-            frame = pl.from_arrow(cur.fetch_arrow_table())
-        finally:
-            cur.close()
+        )
         assert isinstance(frame, pl.DataFrame)
         return frame["id"].cast(pl.String) if frame.height else found
 
@@ -635,39 +630,37 @@ def _export_tables_arrow(conn: sqlite3.Connection, out: Path) -> bool:
                 conn.execute("COMMIT")
         finally:
             conn.execute(f"DETACH DATABASE {STAGE}")
-        with adbc_sqlite.connect(str(path)) as adbc_conn:
+        with ScratchDB(path) as scratch:
             for table in TABLES:
                 try:
                     with replacing(out / f"{table}.parquet") as tmp:
-                        _export_table(adbc_conn, table, tmp)
-                except adbc_sqlite.Error:
+                        _export_table(scratch, table, tmp)
+                except scratchdb.Error:
                     return False
     return True
 
 
-def _export_table(adbc_conn: adbc_sqlite.Connection, table: str, tmp: Path) -> None:
+def _export_table(scratch: ScratchDB, table: str, tmp: Path) -> None:
     """One table from the scratch copy to ``tmp``, chunk by chunk (rowids follow key order)."""
-    with adbc_conn.cursor() as cur:
-        cur.adbc_statement.set_options(**{ADBC_BATCH_ROWS: str(EXPORT_CHUNK_ROWS)})
-        cur.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}")
-        row = cur.fetchone()
-        last = int(row[0]) if row else 0
-        writer: pq.ParquetWriter | None = None
-        try:
-            for start in range(0, last, EXPORT_CHUNK_ROWS):
-                cur.execute(
+    last = scratch.query(f"SELECT coalesce(max(rowid), 0) AS n FROM {table}")["n"][0].as_py()
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, int(last), EXPORT_CHUNK_ROWS):
+            raw = pl.from_arrow(
+                scratch.query(
                     f"SELECT * FROM {table} WHERE rowid > {start} "
-                    f"AND rowid <= {start + EXPORT_CHUNK_ROWS} ORDER BY rowid"
+                    f"AND rowid <= {start + EXPORT_CHUNK_ROWS} ORDER BY rowid",
+                    batch_rows=EXPORT_CHUNK_ROWS,
                 )
-                raw = pl.from_arrow(cur.fetch_arrow_table())
-                assert isinstance(raw, pl.DataFrame)
-                chunk = _canonical(table, raw).to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, chunk.schema, compression="zstd")
-                writer.write_table(chunk)
-        finally:
-            if writer is not None:
-                writer.close()
+            )
+            assert isinstance(raw, pl.DataFrame)
+            chunk = _canonical(table, raw).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, chunk.schema, compression="zstd")
+            writer.write_table(chunk)
+    finally:
+        if writer is not None:
+            writer.close()
     if writer is None:  # an empty table still gets a file with the canonical schema
         empty(table).write_parquet(tmp)
 

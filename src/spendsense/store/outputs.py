@@ -46,11 +46,9 @@ def bulk_sources(
         return
     with scratch_file(conn) as path:
         with scratch_adbc(path) as adbc:
-            cur = adbc.cursor()
             for table, frame in big.items():
                 ordered = frame.sort(list(table.key), maintain_order=True)
-                cur.adbc_ingest(table.name, _arrow_ready(ordered).to_arrow(), mode="create")
-            cur.close()
+                adbc.ingest(table.name, _arrow_ready(ordered).to_arrow(), "create")
             adbc.commit()
         conn.execute(f"ATTACH DATABASE ? AS {BULK}", (str(path),))
         try:
