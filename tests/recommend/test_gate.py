@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from recommend_builders import AS_OF, GENERATED, HIGH_UTIL, assignments_for, features_for, users_for
 
 from spendsense.guardrails import check
@@ -100,3 +101,38 @@ def test_each_check_names_its_failure(
     )
     assert bad["guardrails_passed"].to_list() == [False]
     assert any(reason in r for r in bad["guardrail_reasons"][0])
+
+
+def test_the_clear_rows_shortcut_gives_the_full_evaluation(
+    catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that pass everything get constant results; they must be what the full check says."""
+    good = {"user_id": "u", "window_days": 30, "item_id": "edu_hysa_basics", "kind": "education",
+            "title": "Savings", "rationale": "You have $800 saved.",
+            "disclosure": check.DISCLOSURE, "offer_disclosure": None, "partner": None}  # fmt: skip
+    changes: list[dict[str, object]] = [
+        {}, {"item_id": "edu_nope"}, {}, {"kind": "offer"}, {"rationale": "You\u2019re so bad."},
+        {"title": None}, {"rationale": None}, {"disclosure": "Trust us."}, {},
+        {"offer_disclosure": "An offer."}, {"title": "Stop wasting money"}, {},
+    ]  # fmt: skip
+    recs = pl.DataFrame(
+        [{**good, **change} for change in changes],
+        schema_overrides={
+            "window_days": pl.Int32,
+            "offer_disclosure": pl.String,
+            "partner": pl.String,
+        },
+    )
+    view = pl.DataFrame(
+        {"user_id": ["u"], "window_days": [30], "income.avg_monthly_income": [100.0],
+         "credit.max_utilization": [0.9], "credit.is_overdue": [True],
+         "savings.has_savings_account": [True], "credit.card_count": [2],
+         "user.age_band": ["18-24"]},
+        schema_overrides={"window_days": pl.Int32, "credit.card_count": pl.Int32},
+    )  # fmt: skip
+    offers = _run(catalog).recommendations.filter(pl.col("kind") == "offer")
+    recs = pl.concat([recs, offers.select(recs.columns).with_columns(user_id=pl.lit("u"))])
+    shortcut = check.guardrail_check(recs, catalog.frame, view)
+    assert shortcut["guardrails_passed"].any() and not shortcut["guardrails_passed"].all()
+    monkeypatch.setattr(check, "_clear", lambda: pl.lit(False))
+    assert_frame_equal(shortcut, check.guardrail_check(recs, catalog.frame, view))

@@ -14,7 +14,7 @@ import polars as pl
 
 from spendsense.guardrails.disclosure import DISCLOSURE, offer_disclosure_expr
 from spendsense.guardrails.eligibility import CHECK_FIELDS, REQUIREMENT_COLUMNS, eligibility_checks
-from spendsense.guardrails.tone import tone_violations_expr
+from spendsense.guardrails.tone import tone_flagged_expr, tone_violations_expr
 
 CHECKS = ("catalog", "tone", "eligibility", "disclosure")
 """The checks, in the order their results and reasons are reported."""
@@ -46,6 +46,10 @@ def guardrail_check(recs: pl.DataFrame, items: pl.DataFrame, view: pl.DataFrame)
     item for this user (education always does). Disclosure: the educational disclosure is
     exact, and an offer names its catalog partner and carries that partner's offer
     disclosure (education carries none).
+
+    Every row is first looked at with booleans only (:func:`_clear`); the lists of fragments,
+    failed checks and reasons are built (:func:`_evaluate`) only for the rows that fail
+    something. A clear row's results are constants: each check passed, nothing listed.
     """
     catalog = items.select(
         "item_id",
@@ -69,8 +73,71 @@ def guardrail_check(recs: pl.DataFrame, items: pl.DataFrame, view: pl.DataFrame)
         .with_row_index("_gi")
         .join(catalog.lazy(), on="item_id", how="left")
         .join(user_fields.lazy(), on=KEYS, how="left")
+        .with_columns(_clear().alias("_clear"))
+        .collect()
     )
-    is_offer = (pl.col("kind") == "offer") & pl.col("_in_catalog").fill_null(False)
+    clear = frame.filter(pl.col("_clear"))
+    passed = clear.select(
+        "_gi",
+        *[pl.lit(True).alias(f"{c}_ok") for c in CHECKS],
+        *[pl.lit([], pl.List(pl.String)).alias(c) for c in _LISTS],
+        pl.lit(True).alias("guardrails_passed"),
+    )
+    failing = frame.filter(~pl.col("_clear"))
+    if failing.height == 0:
+        return passed.select(RESULT_COLUMNS)
+    return (
+        pl.concat([passed, _evaluate(failing).select("_gi", *RESULT_COLUMNS)])
+        .sort("_gi")
+        .select(RESULT_COLUMNS)
+    )
+
+
+_LISTS = ("tone_violations", "eligibility_failed", "guardrail_reasons")
+"""The result columns that list what failed (empty for a row that passes every check)."""
+
+
+def _in_catalog() -> pl.Expr:
+    return pl.col("_in_catalog").fill_null(False)
+
+
+def _catalog_ok() -> pl.Expr:
+    return _in_catalog() & (pl.col("_item_kind") == pl.col("kind")).fill_null(False)
+
+
+def _is_offer() -> pl.Expr:
+    """An offer of the catalog: the rows the eligibility checks apply to (null counts as not)."""
+    return (pl.col("kind") == "offer") & _in_catalog()
+
+
+def _disclosure_ok() -> pl.Expr:
+    expected_offer_disclosure = offer_disclosure_expr("_item_partner")
+    return (pl.col("disclosure") == DISCLOSURE).fill_null(False) & pl.when(
+        pl.col("kind") == "offer"
+    ).then(
+        (pl.col("partner") == pl.col("_item_partner")).fill_null(False)
+        & (pl.col("offer_disclosure") == expected_offer_disclosure).fill_null(False)
+    ).otherwise(pl.col("offer_disclosure").is_null())
+
+
+def _clear() -> pl.Expr:
+    """True where a row passes every check (then :func:`_evaluate` would list nothing for it).
+
+    Eligibility passes where the row is not an offer or every check is true (a null fails,
+    as in :func:`_evaluate`); tone, where neither text has a shaming fragment.
+    """
+    every_check = pl.all_horizontal([ok for _, ok, _ in eligibility_checks()]).fill_null(False)
+    shaming = tone_flagged_expr("title").fill_null(False) | tone_flagged_expr(
+        "rationale"
+    ).fill_null(False)
+    return (
+        _catalog_ok() & (~_is_offer().fill_null(False) | every_check) & ~shaming & _disclosure_ok()
+    )
+
+
+def _evaluate(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every check's outcome, with the fragments, failed checks and reasons, row by row."""
+    is_offer = _is_offer()
     no_list = pl.lit([], pl.List(pl.String))
     eligibility = eligibility_checks()
     failed_ids = pl.concat_list(
@@ -82,24 +149,17 @@ def guardrail_check(recs: pl.DataFrame, items: pl.DataFrame, view: pl.DataFrame)
             for _, ok, why in eligibility
         ]
     ).list.drop_nulls()
-    expected_offer_disclosure = offer_disclosure_expr("_item_partner")
-    results = (
-        frame.with_columns(
-            catalog_ok=pl.col("_in_catalog").fill_null(False)
-            & (pl.col("_item_kind") == pl.col("kind")).fill_null(False),
+    return (
+        frame.lazy()
+        .with_columns(
+            catalog_ok=_catalog_ok(),
             tone_violations=pl.concat_list(
                 tone_violations_expr("title").fill_null(no_list),
                 tone_violations_expr("rationale").fill_null(no_list),
             ),
             eligibility_failed=pl.when(is_offer).then(failed_ids).otherwise(no_list),
             _eligibility_why=pl.when(is_offer).then(failed_why).otherwise(no_list),
-            disclosure_ok=(pl.col("disclosure") == DISCLOSURE).fill_null(False)
-            & pl.when(pl.col("kind") == "offer")
-            .then(
-                (pl.col("partner") == pl.col("_item_partner")).fill_null(False)
-                & (pl.col("offer_disclosure") == expected_offer_disclosure).fill_null(False)
-            )
-            .otherwise(pl.col("offer_disclosure").is_null()),
+            disclosure_ok=_disclosure_ok(),
         )
         .with_columns(
             tone_ok=pl.col("tone_violations").list.len() == 0,
@@ -139,11 +199,8 @@ def guardrail_check(recs: pl.DataFrame, items: pl.DataFrame, view: pl.DataFrame)
             ).list.drop_nulls(),
         )
         .with_columns(guardrails_passed=pl.col("guardrail_reasons").list.len() == 0)
-        .sort("_gi")
-        .select(RESULT_COLUMNS)
         .collect()
     )
-    return results
 
 
 def checks_summary(row: dict[str, object]) -> dict[str, object]:

@@ -102,9 +102,22 @@ def tone_violations(text: str) -> list[str]:
     return [m.group(0) for m in _COMPILED.finditer(_normalise(text))]
 
 
-def tone_violations_expr(column: str) -> pl.Expr:
-    """Polars expression: the list of shaming fragments in string ``column`` (empty list when fine)."""
+def _normalised_expr(column: str) -> pl.Expr:
     normalised = pl.col(column)
     for mark in _APOSTROPHES:
         normalised = normalised.str.replace_all(mark, "'", literal=True)
-    return normalised.str.extract_all(shaming_regex())
+    return normalised
+
+
+def tone_violations_expr(column: str) -> pl.Expr:
+    """Polars expression: the list of shaming fragments in string ``column`` (empty list when fine)."""
+    return _normalised_expr(column).str.extract_all(shaming_regex())
+
+
+def tone_flagged_expr(column: str) -> pl.Expr:
+    """Polars expression: True where :func:`tone_violations_expr` finds a fragment (null for null).
+
+    The same text and pattern, without building a list per row: the cheap first look of a
+    check over many rows, which lists the fragments only where this is True.
+    """
+    return _normalised_expr(column).str.contains(shaming_regex())
