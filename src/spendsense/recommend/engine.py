@@ -126,13 +126,8 @@ def recommend(
             personas_json.gather(at_row).alias("_personas_json"),
             item_json.gather(at_item).alias("_item_json"),
         )
+        .hstack(matched_signals(chosen, rows, plan))
         .lazy()
-        .join(
-            matched_signals(chosen.lazy(), rows.lazy(), plan),
-            on=[ROW, "item_code"],
-            how="left",
-            maintain_order="left",
-        )
         .with_columns(pl.lit(as_of).alias("as_of_date"))
         .pipe(ids)
         .pipe(with_disclosure)
