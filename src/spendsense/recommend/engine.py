@@ -129,10 +129,11 @@ def recommend(
         .hstack(matched_signals(chosen, rows, plan))
         .lazy()
         .with_columns(pl.lit(as_of).alias("as_of_date"))
-        .pipe(ids)
+        .pipe(ids, as_of)
         .pipe(with_disclosure)
         .with_columns(
             trace_json(
+                as_of=as_of,
                 catalog_version=catalog.version,
                 config_version=config_version,
                 generated_at=generated_at,

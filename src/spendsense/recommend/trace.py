@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 
@@ -14,13 +14,17 @@ GATE = json.dumps({"checks": list(CHECKS), "passed": True}, separators=(",", ":"
 """Every stored trace passed the gate (guardrails.check): failing rows are never stored."""
 
 
-def ids(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Deterministic ``recommendation_id`` and ``trace_id`` from user, window, date and item."""
+def ids(frame: pl.LazyFrame, as_of: date) -> pl.LazyFrame:
+    """Deterministic ``recommendation_id`` and ``trace_id`` from user, window, date and item.
+
+    Every row is at ``as_of`` (the run's date): the date is printed once, not per row
+    (``strftime`` over a column cost more than the rest of the ids).
+    """
     stem = pl.concat_str(
         [
             pl.col("user_id"),
             pl.col("window_days").cast(pl.String),
-            pl.col("as_of_date").dt.strftime("%Y%m%d"),
+            pl.lit(as_of.strftime("%Y%m%d")),
             pl.col("item_id"),
         ],
         separator=":",
@@ -60,11 +64,13 @@ def trace_parts(rows: pl.DataFrame, items: pl.DataFrame) -> tuple[pl.Series, pl.
     return personas, item
 
 
-def trace_json(*, catalog_version: str, config_version: str, generated_at: datetime) -> pl.Expr:
+def trace_json(
+    *, as_of: date, catalog_version: str, config_version: str, generated_at: datetime
+) -> pl.Expr:
     """The trace document: personas, signals and values used, rule, item, checks, tone, score.
 
     Reads the pre-encoded ``_personas_json`` and ``_item_json`` columns (see
-    :func:`trace_parts`); every row has passed the tone check. Members keep the order
+    :func:`trace_parts`); every row is at ``as_of`` and has passed the tone check. Members keep the order
     of one nested ``json_encode``: ids, item, rule, personas, signals, eligibility,
     tone, the guardrail gate, rank, versions, then the item's cited values.
     """
@@ -87,7 +93,7 @@ def trace_json(*, catalog_version: str, config_version: str, generated_at: datet
                 pl.col("recommendation_id"),
                 pl.col("user_id"),
                 pl.col("window_days"),
-                pl.col("as_of_date").dt.strftime("%Y-%m-%d").alias("as_of_date"),
+                pl.lit(as_of.isoformat()).alias("as_of_date"),
             ),
             pl.lit(',"item":'),
             pl.col("_item_json"),
