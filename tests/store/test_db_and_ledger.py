@@ -301,3 +301,48 @@ def test_a_scratch_adbc_connection_skips_journal_and_fsync_and_still_commits(
         adbc.commit()
     assert (journal, synchronous) == ([{"journal_mode": "off"}], [{"synchronous": 0}])
     assert sqlite3.connect(path).execute("SELECT count(*) FROM t").fetchone() == (3,)
+
+
+def _second_user(transaction_id: str, on_account: str) -> LedgerBatch:
+    """u2 with an account a2, and a transaction ``transaction_id`` of u2's on ``on_account``."""
+    b = LedgerBatch()
+    b.add("users", pl.DataFrame({"user_id": ["u2"], "name": ["Bo"], "consent_status": ["granted"]}))
+    b.add(
+        "accounts",
+        pl.DataFrame(
+            {"account_id": ["a2"], "user_id": ["u2"], "type": ["depository"],
+             "subtype": ["checking"], "holder_category": ["personal"], "current_cents": [5_00]}
+        ),
+    )  # fmt: skip
+    b.add(
+        "transactions",
+        pl.DataFrame(
+            {"transaction_id": [transaction_id], "account_id": [on_account], "user_id": ["u2"],
+             "date": [date(2026, 10, 3)], "amount_cents": [700], "pending": [False]}
+        ),
+    )  # fmt: skip
+    return b
+
+
+@pytest.mark.parametrize(
+    ("transaction_id", "on_account", "reason"),
+    [
+        ("t1", "a2", "transaction_id 't1' belongs to another user"),
+        ("t9", "a1", "transaction_id 't9' is on account 'a1', another user's"),
+    ],
+)
+def test_a_fresh_load_refuses_a_record_staged_twice_under_two_owners(
+    tmp_path: Path, transaction_id: str, on_account: str, reason: str
+) -> None:
+    """Into an empty ledger, the store's own ownership check still catches what validation
+    let through: u1's t1 staged again by u2 in a later chunk (the upsert keeps the first
+    owner, so the ledger holds a row fewer than was staged), or u2's row on u1's account."""
+    from spendsense.errors import OwnershipConflict
+
+    conn = connect(tmp_path / "s.db")
+    with pytest.raises(OwnershipConflict, match=reason), staging(conn) as stage:
+        assert stage.fresh
+        stage.add(_batch())
+        stage.add(_second_user(transaction_id, on_account))
+        stage.apply()
+    assert read_table(conn, "transactions").is_empty() and read_table(conn, "users").is_empty()

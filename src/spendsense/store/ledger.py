@@ -49,6 +49,7 @@ BULK_CACHE_KIB = 256 * 1024  # SQLite page cache while a batch is written
 EXPORT_CHUNK_ROWS = 1_000_000  # rows per Arrow batch when the ledger is exported to Parquet
 STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
 PROBE = "spendsense_probe"  # temporary table of ids looked up in the stage (``staged_ids``)
+TWINS = "spendsense_twins"  # the staged posted transactions' pending twins (``_twins``)
 
 
 def sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
@@ -79,6 +80,15 @@ def _rows(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     keys = list(PRIMARY_KEYS[table])
     frame = conform(table, frame).unique(subset=keys, keep="last", maintain_order=True)
     return frame.sort(keys)
+
+
+def _twins(rows: pl.DataFrame) -> pl.DataFrame:
+    """(user, pending id) named by posted transactions: each replaces its user's pending
+    row of that id, never another user's, never a posted one (``_apply``)."""
+    posted = ~pl.col("pending").fill_null(True) & pl.col("pending_transaction_id").is_not_null()
+    return rows.filter(posted).select(
+        pl.col("user_id").cast(pl.String), pl.col("pending_transaction_id").cast(pl.String)
+    )
 
 
 class ParquetCopies:
@@ -239,6 +249,8 @@ class Stage:
                 self.written[table] += rows.height
                 if self.copies is not None:
                     self.copies.write(table, rows)
+                if table == "transactions":
+                    self.adbc.ingest(TWINS, _twins(rows).to_arrow(), "create_append")
         self.adbc.commit()
         self.removed.extend(batch.removed_transaction_ids)
         self.snapshots.extend(batch.snapshots)
@@ -455,18 +467,26 @@ def _replace_snapshots(conn: sqlite3.Connection, staged: set[str], schema: str) 
         )
 
 
-def _ownership_violations(conn: sqlite3.Connection, staged: set[str], schema: str) -> list[str]:
-    """Staged rows whose stored owner differs (the upsert never moves them): should be none."""
+def _ownership_violations(
+    conn: sqlite3.Connection, staged: set[str], schema: str, once: frozenset[str] = frozenset()
+) -> list[str]:
+    """Staged rows whose stored owner differs (the upsert never moves them): should be none.
+
+    ``once``: tables loaded into an empty ledger that hold as many rows as were staged, so
+    no staged row met another of its key: every stored row is a staged row as it was, and
+    only their accounts need checking (a full join less per table).
+    """
     found: list[str] = []
     for table in ("accounts", *LEDGER_ROWS):
         if table not in staged:
             continue
         key = PRIMARY_KEYS[table][0]
-        rows = conn.execute(
-            f"SELECT s.{key} FROM {schema}.{table} s JOIN main.{table} m ON m.{key} = s.{key} "
-            "WHERE m.user_id != s.user_id LIMIT 5"
-        ).fetchall()
-        found += [f"{key} '{r[0]}' belongs to another user" for r in rows]
+        if table not in once:
+            rows = conn.execute(
+                f"SELECT s.{key} FROM {schema}.{table} s JOIN main.{table} m "
+                f"ON m.{key} = s.{key} WHERE m.user_id != s.user_id LIMIT 5"
+            ).fetchall()
+            found += [f"{key} '{r[0]}' belongs to another user" for r in rows]
         if table != "accounts":
             rows = conn.execute(
                 f"SELECT s.{key}, s.account_id FROM {schema}.{table} s JOIN main.accounts a "
@@ -503,22 +523,21 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
                     f"(SELECT * FROM {source} WHERE user_id NOT IN (SELECT user_id FROM {PRIOR}))"
                 )
             conn.execute(_upsert_sql(table, source, order))
+        once = frozenset(
+            t
+            for t in staged
+            if fresh
+            for (stored,) in [conn.execute(f"SELECT COUNT(*) FROM main.{t}").fetchone()]
+            if stored == stage.written[t]
+        )
         for sql in indexes:
             conn.execute(sql)
-        violations = _ownership_violations(conn, staged, schema)
+        violations = _ownership_violations(conn, staged, schema, once)
         if violations:
             raise OwnershipConflict(
                 "nothing was loaded: " + "; ".join(violations) + " (records are never moved)"
             )
-        # (user, pending id) named by staged posted rows: a posted row replaces its user's
-        # pending row of that id, never another user's, never a posted one
-        twins = (
-            f"SELECT user_id, pending_transaction_id FROM {schema}.transactions WHERE "
-            "pending_transaction_id IS NOT NULL AND NOT pending"
-        )
-        candidates = [t for _, t in stage.removed]
-        if fresh and "transactions" in staged:
-            candidates += [r[1] for r in conn.execute(twins)]
+        twins = f"SELECT user_id, pending_transaction_id FROM {schema}.{TWINS}"  # see _twins
         if stage.removed:
             conn.executemany(
                 "DELETE FROM transactions WHERE transaction_id = ? AND user_id = ?",
@@ -535,12 +554,15 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
                 f"AND pending AND (user_id, transaction_id) IN ({twins})"
             )
         if fresh:  # what the deletes took out, for the Parquet copies
+            named = "SELECT value AS id FROM json_each(?)"
+            if "transactions" in staged:
+                named += f" UNION SELECT pending_transaction_id FROM {schema}.{TWINS}"
             stage.deleted = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT value FROM json_each(?) WHERE value NOT IN "
-                    "(SELECT transaction_id FROM transactions)",
-                    (json.dumps(sorted(set(candidates))),),
+                    f"SELECT id FROM ({named}) WHERE id NOT IN "
+                    "(SELECT transaction_id FROM transactions) ORDER BY id",
+                    (json.dumps([t for _, t in stage.removed]),),
                 )
             ]
         for user_id, item_id, cursor in stage.cursors:
