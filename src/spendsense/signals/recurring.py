@@ -19,6 +19,7 @@ from spendsense.signals.windows import (
     income_expr,
     merchant_key,
     ratio,
+    window_start,
 )
 
 STREAM_KEY = ("user_id", "direction", "merchant_key")
@@ -85,7 +86,8 @@ def charges(
 
     ``base`` holds the candidate transactions (strings included); ``ch`` holds one row per
     stream and day (same-day charges merged) for streams with at least two days, sorted by
-    stream id ``sid`` then date, with ``ri`` pointing at the day's last row in ``base``.
+    stream id ``sid`` then date, with ``ri`` pointing at the day's last row in ``base`` (in
+    ledger order).
     Sorting and grouping run on integer codes, never on the strings.
     """
     lf = _ensure_columns(txns.lazy())
@@ -117,12 +119,20 @@ def charges(
         .collect()
         .with_row_index("ri")
     )
-    # One 64-bit stream key (user code, direction, merchant code): a two-column sort.
+    # One 64-bit stream key (user code, direction, merchant code) and, when the codes leave
+    # room, the day in its low bits: a one-column sort (else stream key, then date). The
+    # sort is stable, so same-day charges keep their ledger order (the last one names the day).
     user = pl.col("user_id").cast(pl.Categorical).to_physical().cast(pl.UInt64)
     inflow = (pl.col("direction") == "inflow").cast(pl.UInt64)
     merchant = pl.col("merchant_key").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    top_user, top_merchant = base.select(user.max(), merchant.max()).row(0)
+    merchant_bits = int(top_merchant or 0).bit_length()
+    day_bits = max(lookback_days - 1, 0).bit_length()
+    fits = (2 * int(top_user or 0) + 1).bit_length() + merchant_bits + day_bits <= 64
+    day = (pl.col("date") - pl.lit(window_start(as_of, lookback_days))).dt.total_days() - 1
+    order = [pl.col("key") * (1 << day_bits) + day.cast(pl.UInt64)] if fits else ["key", "date"]
     keyed = base.lazy().select(
-        "ri", "date", "amount_cents", key=(user * 2 + inflow) * (1 << 32) + merchant
+        "ri", "date", "amount_cents", key=(user * 2 + inflow) * (1 << merchant_bits) + merchant
     )
     same_key = (pl.col("key") == pl.col("key").shift(1)).fill_null(False)
     same_day = pl.col("same_key") & (pl.col("date") == pl.col("date").shift(1)).fill_null(False)
@@ -132,7 +142,7 @@ def charges(
     before_run = pl.when(~pl.col("same_day")).then(run_total.shift(1).fill_null(0)).forward_fill()
     last_of_day = ~pl.col("same_day").shift(-1).fill_null(False)
     ch = (
-        keyed.sort("key", "date", maintain_order=False)
+        keyed.sort(order, maintain_order=True)
         .with_columns(same_key=same_key)
         .with_columns(same_day=same_day)
         .with_columns(day_total=run_total - before_run)
