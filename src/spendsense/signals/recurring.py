@@ -157,7 +157,12 @@ def charges(
 
 def restrict(charges: pl.DataFrame, as_of: date, lookback_days: int) -> pl.DataFrame:
     """Charges of a longer lookback cut to a shorter one (streams keep at least two days)."""
-    return charges.filter(in_window(as_of, lookback_days)).filter(pl.len().over("sid") >= 2)
+    # Rows stay sorted by stream: a stream keeps two days iff a kept row has a neighbour of
+    # its stream (no window function over the streams).
+    sid = pl.col("sid")
+    return charges.filter(in_window(as_of, lookback_days)).filter(
+        (sid == sid.shift(1)).fill_null(False) | (sid == sid.shift(-1)).fill_null(False)
+    )
 
 
 def _mapped(col: str, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr:
