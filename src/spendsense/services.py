@@ -67,7 +67,7 @@ def owner_lookup(conn: sqlite3.Connection) -> OwnerLookup:
             rows = conn.execute(
                 f"SELECT {key}, user_id FROM {table} WHERE {key} IN "
                 "(SELECT value FROM json_each(?))",
-                (json.dumps(ids.cast(pl.String).to_list()),),
+                (json.dumps(ids.cast(pl.String).unique().to_list()),),
             ).fetchall()
         return pl.DataFrame(
             [tuple(r) for r in rows], schema={"id": pl.String, "user_id": pl.String}, orient="row"

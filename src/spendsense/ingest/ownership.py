@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-# (table, ids) -> the stored rows with those ids: a frame of ``id`` and ``user_id``
+# (table, ids, repeats allowed) -> the stored rows with those ids: a frame of ``id``, ``user_id``
 OwnerLookup = Callable[[str, pl.Series], pl.DataFrame]
 OWNERSHIP_NOTE = "records are never moved between users"
 NOT_THEIRS = f"is not one of this user's transactions ({OWNERSHIP_NOTE})"
@@ -58,7 +58,7 @@ def stored_owner(
     """Reject records whose ``key`` is already stored under another user."""
     if lookup is None or frame.height == 0:
         return frame
-    stored = lookup(table, frame[key].drop_nulls().unique())
+    stored = lookup(table, frame[key].drop_nulls())  # the lookup makes them unique if it must
     if stored.height == 0:
         return frame
     owners = stored.select(pl.col("id").alias(key), pl.col("user_id").alias("_stored_owner"))

@@ -92,7 +92,7 @@ class Seen:
         """Those of ``ids`` (or a superset) that earlier chunks loaded into ``table``."""
         if self._in_stage(table):
             assert self.staged is not None
-            wanted = ids.cast(pl.String).drop_nulls().unique()
+            wanted = ids.cast(pl.String).drop_nulls()  # (a chunk's own repeats are few)
             return self.staged(table, wanted) if wanted.len() else _IDS
         return self.ids(table)
 

@@ -257,7 +257,7 @@ class Stage:
         self.cursors.extend(batch.cursors)
 
     def staged_ids(self, table: str, ids: pl.Series) -> pl.Series:
-        """Those of ``ids`` already staged in ``table`` (by earlier chunks of an ingest).
+        """Those of ``ids`` (repeats allowed) already staged in ``table`` by earlier chunks.
 
         The ids go to a temporary table and are looked up by the staged table's index on
         its key, so a chunk costs its own ids, however much was staged before it.
