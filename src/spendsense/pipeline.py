@@ -160,7 +160,10 @@ def run_pipeline_parquet(
             clock = time.perf_counter()
             part = slice_users(ledger, chunk)
             clock = tick(timings, "read chunk", clock)
-            outputs = compute_stages(part, as_of, settings, computed_at, catalog, timings)
+            # The Parquet contract has no traces: none are built (compute_stages, traces=).
+            outputs = compute_stages(
+                part, as_of, settings, computed_at, catalog, timings, traces=False
+            )
             clock = time.perf_counter()
             writer.write(named_tables(outputs))
             counts.append(persona_counts(outputs.assignments))

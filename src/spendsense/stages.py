@@ -51,17 +51,21 @@ def compute_stages(
     computed_at: datetime,
     catalog: Catalog | None = None,
     timings: dict[str, float] | None = None,
+    *,
+    traces: bool = True,
 ) -> StageOutputs:
     """The pure chain for one chunk of users: signals -> personas -> recommendations.
 
-    ``timings``, when given, accumulates seconds per stage (for the benchmarks).
+    ``timings``, when given, accumulates seconds per stage (for the benchmarks). ``traces``
+    False builds no persona or decision trace (``assignment_trace`` null, ``traces``
+    empty): for runs that store only the Parquet contract, which has neither.
     """
 
     clock = time.perf_counter()
     signals_cfg = settings.signals.model_copy(update={"windows": settings.windows})
     features = compute_features(ledger, as_of, signals_cfg)
     clock = tick(timings, "signals", clock)
-    assignments = assign_personas(features, settings.personas, computed_at)
+    assignments = assign_personas(features, settings.personas, computed_at, traces=traces)
     clock = tick(timings, "personas", clock)
     users = ledger["users"]
     users_df = users.collect() if isinstance(users, pl.LazyFrame) else users
@@ -75,6 +79,7 @@ def compute_stages(
         config_version=settings.version,
         config=settings.recommend,
         personas=settings.personas.thresholds,
+        traces=traces,
     )
     tick(timings, "recommendations", clock)
     extra = {

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from spendsense.personas import PERSONA_METADATA
+from spendsense.personas import PERSONA_METADATA, PersonasConfig, assign_personas
 
 Assign = Callable[..., dict[str, Any]]
 
@@ -106,6 +107,19 @@ def test_user_with_only_some_families_still_gets_a_row(
     )
     assert out["user_id"].to_list() == ["a", "b"]
     assert out["assignment_id"].to_list() == ["pa:a:30:2025-11-04", "pa:b:30:2025-11-04"]
+
+
+def test_without_traces_only_the_trace_is_left_out(
+    make_features: Callable[[list[dict[str, Any]]], dict[str, pl.DataFrame]],
+) -> None:
+    """traces=False (runs that store no trace): assignment_trace null, every other column equal."""
+    features = make_features([{**SEED_USER, "user_id": "a"}, {"user_id": "b"}])
+    at = datetime(2025, 11, 4, 12, 0, tzinfo=UTC)
+    full = assign_personas(features, PersonasConfig(), at)
+    bare = assign_personas(features, PersonasConfig(), at, traces=False)
+    assert bare.columns == full.columns and bare.schema == full.schema
+    assert bare["assignment_trace"].null_count() == bare.height == 2
+    assert bare.drop("assignment_trace").equals(full.drop("assignment_trace"))
 
 
 def test_no_per_row_python_in_the_stage() -> None:

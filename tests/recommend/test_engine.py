@@ -163,3 +163,25 @@ def test_deterministic(catalog: Catalog) -> None:
     assert a.recommendations.equals(b.recommendations)
     assert a.traces.equals(b.traces)
     assert parse_catalog({}).version == parse_catalog({}).version
+
+
+def test_without_traces_every_other_table_is_the_same(
+    mixed: RecommendationResult, catalog: Catalog
+) -> None:
+    """traces=False (runs that store no trace) builds none and changes nothing else."""
+    users = {
+        "hu": HIGH_UTIL,
+        "sub": SUBS,
+        "cash": CASH,
+        "save": SAVER,
+        "var": VARIABLE,
+        "stable": {},
+    }
+    personas = {"hu": (1, 3), "sub": (3, None), "cash": (5, 2), "save": (4, None), "var": (2, 5),
+                "stable": (None, None)}  # fmt: skip
+    bare = recommend(features_for(users), assignments_for(personas), users_for(list(users)),
+                     catalog, as_of=AS_OF, generated_at=GENERATED, config_version="test",
+                     traces=False)  # fmt: skip
+    assert bare.traces.height == 0 and bare.traces.schema == mixed.traces.schema
+    for table in ("recommendations", "exclusions", "shortfalls"):
+        assert getattr(bare, table).equals(getattr(mixed, table)), table

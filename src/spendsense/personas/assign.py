@@ -45,7 +45,11 @@ def assignment_id() -> pl.Expr:
 
 
 def assign_personas(
-    features: Mapping[str, pl.DataFrame], config: PersonasConfig, computed_at: datetime
+    features: Mapping[str, pl.DataFrame],
+    config: PersonasConfig,
+    computed_at: datetime,
+    *,
+    traces: bool = True,
 ) -> pl.DataFrame:
     """Evaluate the five personas for every (user_id, window_days, as_of_date) at once.
 
@@ -55,6 +59,9 @@ def assign_personas(
             as null/0 and the trace lists it under ``missing_features``.
         config: thresholds and the within-priority severity comparison.
         computed_at: when this run happened (passed in: stages never read the clock).
+        traces: build ``assignment_trace``; False leaves it null, for runs that store no
+            trace (the Parquet-only outputs leave it out): its reasoning sentences and JSON
+            are most of this stage's work.
 
     Returns:
         The persona_assignments columns, sorted by the key.
@@ -63,10 +70,15 @@ def assign_personas(
     wide = join_features(features)
     evaluated = evaluate(wide, rules)
     ranked = rank_personas(evaluated, rules, config.severity_comparison, config.tie_decimals)
-    chosen = (
-        choose(ranked, rules)
-        .with_columns(persona_reasoning_columns(rules))
-        .with_columns(reasoning_columns(rules))
+    chosen = choose(ranked, rules)
+    if traces:
+        chosen = chosen.with_columns(persona_reasoning_columns(rules)).with_columns(
+            reasoning_columns(rules)
+        )
+    trace = (
+        trace_json(rules, config.severity_comparison)
+        if traces
+        else pl.lit(None, pl.String).alias("assignment_trace")
     )
     return chosen.select(
         assignment_id(),
@@ -74,6 +86,6 @@ def assign_personas(
         *(f"primary_{f}" for f in PERSONA_FIELDS),
         *(f"secondary_{f}" for f in PERSONA_FIELDS),
         "status",
-        trace_json(rules, config.severity_comparison),
+        trace,
         pl.lit(computed_at).alias("computed_at"),
     ).collect()

@@ -79,6 +79,7 @@ def recommend(
     config_version: str,
     config: RecommendConfig | None = None,
     personas: PersonaThresholds | None = None,
+    traces: bool = True,
 ) -> RecommendationResult:
     """Choose 3-5 education items and 1-3 eligible offers per consented user and window.
 
@@ -86,7 +87,9 @@ def recommend(
     strengths, one row per user and window), the scored candidates, the rendered
     rationales, and the final tables. Long frames carry the user frame's row index
     (``_row``) and an item code instead of string keys until the end. ``personas`` are
-    the persona thresholds, which the triggers share with the persona rules.
+    the persona thresholds, which the triggers share with the persona rules. With
+    ``traces`` False no decision trace is built and ``traces`` comes back empty (for runs
+    that store none); every other table is the same.
     """
     cfg = config or RecommendConfig()
     rules = personas or PersonaThresholds()
@@ -116,30 +119,31 @@ def recommend(
     tone_ok = rendered.filter(pl.col("tone_violations").list.len() == 0).sort("_pos")
     chosen = select_top(tone_ok.lazy(), cfg).collect()
 
-    personas_json, item_json = trace_parts(rows, plan.items)
     at_row, at_item = chosen[ROW], chosen["item_code"]
     traced = (
         chosen.drop("stable")
         .hstack(rows.select(*KEYS, *PERSONA_COLUMNS)[at_row])
         .hstack(plan.items.select("kind", "title", "category", "partner", "offer_terms")[at_item])
-        .with_columns(
+    )
+    trace = pl.lit(None, pl.String)
+    if traces:
+        personas_json, item_json = trace_parts(rows, plan.items)
+        traced = traced.with_columns(
             personas_json.gather(at_row).alias("_personas_json"),
             item_json.gather(at_item).alias("_item_json"),
+        ).hstack(matched_signals(chosen, rows, plan))
+        trace = trace_json(
+            as_of=as_of,
+            catalog_version=catalog.version,
+            config_version=config_version,
+            generated_at=generated_at,
         )
-        .hstack(matched_signals(chosen, rows, plan))
-        .lazy()
+    traced = (
+        traced.lazy()
         .with_columns(pl.lit(as_of).alias("as_of_date"))
         .pipe(ids, as_of)
         .pipe(with_disclosure)
-        .with_columns(
-            trace_json(
-                as_of=as_of,
-                catalog_version=catalog.version,
-                config_version=config_version,
-                generated_at=generated_at,
-            ).alias("trace"),
-            pl.lit("proposed").alias("status"),
-        )
+        .with_columns(trace.alias("trace"), pl.lit("proposed").alias("status"))
         .collect()
     )
     # The gate every stored item and every operator write passes (guardrails.check).
@@ -176,7 +180,7 @@ def recommend(
     )
     return RecommendationResult(
         recommendations=traced.select(RECOMMENDATION_COLUMNS),
-        traces=traced.select(TRACE_COLUMNS),
+        traces=traced.select(TRACE_COLUMNS) if traces else traced.select(TRACE_COLUMNS).clear(),
         exclusions=exclusions,
         shortfalls=_shortfalls(rows, chosen, rendered, plan, cfg),
     )

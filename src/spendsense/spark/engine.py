@@ -93,7 +93,14 @@ def chunk_function(
                 continue
             keep = pl.DataFrame({"user_id": chunk}, schema={"user_id": pl.String})
             part = {name: f.join(keep, on="user_id", how="semi") for name, f in ledger.items()}
-            outputs = compute_stages(part, job.as_of, job.settings, job.computed_at, catalog.value)
+            outputs = compute_stages(
+                part,
+                job.as_of,
+                job.settings,
+                job.computed_at,
+                catalog.value,
+                traces=job.operational,  # only the whole frames carry traces
+            )
             for name, out in named_tables(outputs, job.operational).items():
                 arrow = out.to_arrow()
                 yield pa.RecordBatch.from_pydict(
