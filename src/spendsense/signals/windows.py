@@ -102,10 +102,11 @@ def merchant_key() -> pl.Expr:
     )
 
 
-def drop_pending_twins(txns: pl.LazyFrame) -> pl.LazyFrame:
-    """Drop a pending row whose id a posted row of the same user names as its twin: the
-    posted one counts once. Only a pending row, and only its own user's: another user's
-    posted row naming the id changes nothing (ids are matched per user, as the ledger does)."""
+def pending_twin_rows(txns: pl.LazyFrame) -> pl.Series | None:
+    """Row numbers of the pending rows whose id a posted row of the same user names as its
+    twin (None when no posted row names one): the posted one counts once. Only a pending row,
+    and only its own user's: another user's posted row naming the id changes nothing (ids are
+    matched per user, as the ledger does)."""
     pending = pl.col("pending").fill_null(False)
     twins = (
         txns.filter(~pending & pl.col("pending_transaction_id").is_not_null())
@@ -114,19 +115,30 @@ def drop_pending_twins(txns: pl.LazyFrame) -> pl.LazyFrame:
         .collect()
     )
     if twins.height == 0:  # the common case: skip hashing every transaction id
-        return txns
+        return None
     # Only pending rows can go: match those few against the twins, not every transaction id
     # (a string join over all of them cost more than the rest of the scope).
-    indexed = txns.with_row_index(_ROW)
-    dropped = (
-        indexed.filter(pending)
+    return (
+        txns.with_row_index(_ROW)
+        .filter(pending)
         .select(_ROW, "user_id", pl.col("transaction_id").cast(pl.String).alias(_TWIN_ID))
         .join(twins.lazy(), on=["user_id", _TWIN_ID], how="semi")
-        .select(_ROW)
         .collect()
-        .to_series()
+        .get_column(_ROW)
     )
-    return indexed.filter(~pl.col(_ROW).is_in(dropped)).drop(_ROW)
+
+
+def not_twin(rows: pl.Series | None) -> pl.Expr:
+    """On a frame numbered by ``with_row_index(_ROW)``: the row is not in ``rows``."""
+    return pl.lit(True) if rows is None else ~pl.col(_ROW).is_in(rows.implode())
+
+
+def drop_pending_twins(txns: pl.LazyFrame) -> pl.LazyFrame:
+    """``txns`` without the pending rows of :func:`pending_twin_rows`."""
+    rows = pending_twin_rows(txns)
+    if rows is None:
+        return txns
+    return txns.with_row_index(_ROW).filter(not_twin(rows)).drop(_ROW)
 
 
 _TWIN_ID, _ROW = "_twin_id", "_row"
@@ -230,17 +242,13 @@ def build_scope(
     accounts_df = accounts.with_columns(
         pl.col("account_id", "user_id").cast(pl.Categorical)
     ).collect()
-    raw = (
-        drop_pending_twins(_frame(ledger, "transactions"))
-        .select(TXN_COLUMNS)
-        .with_columns(pl.col("account_id", "user_id").cast(pl.Categorical))
-        .collect()
-    )
+    frame = _frame(ledger, "transactions")
+    twins = pending_twin_rows(frame)
     # Account kinds as bits in a lookup indexed by the account's categorical code: a gather
-    # instead of a 15M-row hash join (bit 0: in scope, i.e. personal and consented).
+    # instead of a 15M-row hash join (bit 0: in scope, i.e. personal and consented). Codes
+    # past the accounts' are clipped to the last slot, which no account holds (0: out of scope).
     acc_codes = accounts_df.get_column("account_id").to_physical()
-    top = pl.concat([acc_codes, raw.get_column("account_id").to_physical()]).max()
-    size = cast(int, top or 0) + 1
+    size = cast(int, acc_codes.max() if acc_codes.len() else 0) + 2
     kinds = ("is_depository", "is_checking", "is_savings", "is_card", "is_credit")
     bits = accounts_df.select(
         pl.sum_horizontal(
@@ -249,11 +257,15 @@ def build_scope(
         ).cast(pl.UInt8)
     ).to_series()
     lookup = pl.zeros(size, pl.UInt8, eager=True).scatter(acc_codes, bits)
-    # Categoricals keep 15M rows compact and make every later group-by and join integer work.
+    account_code = pl.col("account_id").to_physical().clip(upper_bound=size - 1)
+    # Categoricals keep 15M rows compact and make every later group-by and join integer work;
+    # one pass drops the twins and the rows out of scope.
     txns = (
-        raw.lazy()
-        .with_columns(bits=pl.lit(lookup).gather(pl.col("account_id").to_physical()))
-        .filter((pl.col("bits") & 1) > 0)
+        frame.with_row_index(_ROW)
+        .select(_ROW, *TXN_COLUMNS)
+        .with_columns(pl.col("account_id", "user_id").cast(pl.Categorical))
+        .with_columns(bits=pl.lit(lookup).gather(account_code))
+        .filter(((pl.col("bits") & 1) > 0) & not_twin(twins))
         .with_columns(
             **{k: (pl.col("bits") & (2 << i)) > 0 for i, k in enumerate(kinds)},
             merchant_name=pl.col("merchant_name").cast(pl.Categorical),
@@ -261,7 +273,7 @@ def build_scope(
             pfc_primary=pl.col("pfc_primary").cast(pl.Categorical),
             pfc_detailed=pl.col("pfc_detailed").cast(pl.Categorical),
         )
-        .drop("bits", "transaction_id")
+        .drop(_ROW, "bits", "transaction_id")
         .collect()
     )
     txns = with_merchant_keys(txns)
