@@ -7,6 +7,7 @@ per-charge test uses the sorted order or window expressions over the stream id.
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 import polars as pl
 
@@ -170,6 +171,49 @@ def _mapped(col: str, mapping: dict[str, object], dtype: pl.DataType) -> pl.Expr
     return pl.col(col).replace_strict(mapping, default=None, return_dtype=dtype)
 
 
+def _gap_tests(lo: int, hi: int, jitter: int) -> tuple[pl.Expr, pl.Expr]:
+    """A gap within a cadence's band (widened by the jitter), and one only in twice the band
+    (a missed charge)."""
+    gap = pl.col("gap")
+    in_band = gap.is_between(lo - jitter, hi + jitter)
+    return in_band, gap.is_between(2 * lo - jitter, 2 * hi + jitter) & ~in_band
+
+
+def _explainable(ch: pl.DataFrame, config: SignalsConfig) -> pl.DataFrame:
+    """The charges of streams some cadence could explain: every gap in its band or twice it,
+    at most ``max_missed_payments`` of them twice it (what the stream filter below requires of
+    the cadence it picks). Most streams (a grocer visited every few days) fail for every
+    cadence: dropping them first leaves the per-stream sums a third of the rows."""
+    allowed = config.max_missed_payments
+    misfits = []
+    for i, (lo, hi) in enumerate(config.cadence_bands.values()):
+        in_band, in_double = _gap_tests(lo, hi, config.gap_jitter_days)
+        # A gap outside both weighs more than the missed charges allowed: a sum within the
+        # allowance means no such gap and few enough missed charges.
+        weight = (
+            pl.when(pl.col("gap").is_null() | in_band)
+            .then(pl.lit(0, pl.UInt32))
+            .when(in_double)
+            .then(pl.lit(1, pl.UInt32))
+            .otherwise(pl.lit(allowed + 1, pl.UInt32))
+        )
+        misfits.append(weight.sum().alias(f"misfit_{i}"))
+    if ch.height == 0 or not misfits:
+        return ch
+    explained = (
+        ch.lazy()
+        .group_by("sid")
+        .agg(misfits)
+        .filter(pl.any_horizontal(pl.col(f"misfit_{i}") <= allowed for i in range(len(misfits))))
+        .collect()
+        .get_column("sid")
+    )
+    # A lookup indexed by the stream id: a gather, not a join back onto every charge.
+    size = cast(int, ch.get_column("sid").max()) + 1
+    keep = pl.zeros(size, pl.Boolean, eager=True).scatter(explained, True)
+    return ch.filter(pl.lit(keep).gather(pl.col("sid")))
+
+
 def streams_from_charges(
     base: pl.DataFrame, charges: pl.DataFrame, as_of: date, config: SignalsConfig
 ) -> pl.LazyFrame:
@@ -195,19 +239,18 @@ def streams_from_charges(
         )
         .with_columns(seg_id=(~pl.col("same") | pl.col("jump")).cum_sum())
         .collect()  # reused by several group-bys below: compute once
-        .lazy()
     )
     jitter = config.gap_jitter_days
     semi_bands = {**bands, "SEMI_MONTHLY": bands.get("BIWEEKLY", (12, 17))}
     gap, amount = pl.col("gap"), pl.col("amount_cents")
+    ch = _explainable(ch, config).lazy()
     # One pass per stream, only sums: for every cadence, the gaps below and within its band
     # (the lower median of the gaps lies in the band iff fewer than k gaps are below it and at
     # least k are at most its top, k = its rank), the gaps in the band widened by the jitter,
     # and those only in twice the band (a missed charge). No per-group sorting, no join back.
     band_counts = []
     for i, (lo, hi) in enumerate(bands.values()):
-        in_band = gap.is_between(lo - jitter, hi + jitter)
-        in_double = gap.is_between(2 * lo - jitter, 2 * hi + jitter) & ~in_band
+        in_band, in_double = _gap_tests(lo, hi, jitter)
         band_counts += [
             (gap < lo).sum().alias(f"below_{i}"),
             (gap <= hi).sum().alias(f"upto_{i}"),
