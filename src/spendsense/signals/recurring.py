@@ -208,10 +208,14 @@ def _explainable(ch: pl.DataFrame, config: SignalsConfig) -> pl.DataFrame:
         .collect()
         .get_column("sid")
     )
-    # A lookup indexed by the stream id: a gather, not a join back onto every charge.
-    size = cast(int, ch.get_column("sid").max()) + 1
-    keep = pl.zeros(size, pl.Boolean, eager=True).scatter(explained, True)
-    return ch.filter(pl.lit(keep).gather(pl.col("sid")))
+    return _of_streams(ch, explained).collect()
+
+
+def _of_streams(ch: pl.DataFrame, sids: pl.Series) -> pl.LazyFrame:
+    """The charges of the streams ``sids``: a lookup indexed by stream id, not a semi-join."""
+    size = cast(int, ch.get_column("sid").max() or 0) + 1
+    keep = pl.zeros(size, pl.Boolean, eager=True).scatter(sids, True)
+    return ch.lazy().filter(pl.lit(keep).gather(pl.col("sid")))
 
 
 def streams_from_charges(
@@ -228,7 +232,7 @@ def streams_from_charges(
     u = pl.when(dom >= dim - 3).then(31 - (dim - dom)).otherwise(dom)
     # Row-wise work on the sorted charges first (shifts need the order), then group-bys and
     # integer joins; no per-group sorting and no string columns per charge.
-    ch = (
+    rows = (
         charges.lazy()
         .with_columns(same=same)
         .with_columns(
@@ -243,7 +247,8 @@ def streams_from_charges(
     jitter = config.gap_jitter_days
     semi_bands = {**bands, "SEMI_MONTHLY": bands.get("BIWEEKLY", (12, 17))}
     gap, amount = pl.col("gap"), pl.col("amount_cents")
-    ch = _explainable(ch, config).lazy()
+    ch_df = _explainable(rows, config)
+    ch = ch_df.lazy()
     # One pass per stream, only sums: for every cadence, the gaps below and within its band
     # (the lower median of the gaps lies in the band iff fewer than k gaps are below it and at
     # least k are at most its top, k = its rank), the gaps in the band widened by the jitter,
@@ -257,7 +262,7 @@ def streams_from_charges(
             in_band.sum().alias(f"ok_{i}"),
             in_double.sum().alias(f"miss_{i}"),
         ]
-    per_stream = ch.group_by("sid").agg(
+    sums = ch.group_by("sid").agg(
         *band_counts,
         pl.col("ri").last(),  # charges are sorted by date within a stream
         pl.len().alias("transaction_count"),
@@ -286,7 +291,7 @@ def streams_from_charges(
         return (pl.col("hi_amount") - med <= tol * med) & (med - pl.col("lo_amount") <= tol * med)
 
     per_stream = (
-        per_stream.with_columns(freq0=cadence)
+        sums.with_columns(freq0=cadence)
         .with_columns(n_ok=pick("ok"), n_missed=pick("miss"))
         .filter(
             pl.col("freq0").is_not_null()
@@ -296,10 +301,9 @@ def streams_from_charges(
         # A spread within the tolerance of the smallest amount is steady around any median.
         .with_columns(narrow=pl.col("hi_amount") - pl.col("lo_amount") <= tol * pl.col("lo_amount"))
         .collect()
-        .lazy()
     )
     medians = (
-        ch.join(per_stream.filter(~pl.col("narrow")).select("sid"), on="sid", how="semi")
+        _of_streams(ch_df, per_stream.filter(~pl.col("narrow")).get_column("sid"))
         .group_by("sid")
         .agg(med=amount.median())
     )
@@ -308,15 +312,15 @@ def streams_from_charges(
         pl.col("transaction_count") < config.both_tolerances_min_charges
     )
     per_stream = (
-        per_stream.join(medians, on="sid", how="left")
+        per_stream.lazy()
+        .join(medians, on="sid", how="left")
         .with_columns(steady_all=pl.col("narrow") | steady(pl.col("med")).fill_null(False))
         .filter(pl.col("steady_all") | ((pl.col("n_jumps") == 1) & ~both))
         .collect()
-        .lazy()
     )
     # One price step: each side of the step must be steady on its own (few streams).
     stepped = (
-        ch.join(per_stream.filter(~pl.col("steady_all")).select("sid"), on="sid", how="semi")
+        _of_streams(ch_df, per_stream.filter(~pl.col("steady_all")).get_column("sid"))
         .group_by("seg_id")
         .agg(
             pl.col("sid").first(),
@@ -331,9 +335,7 @@ def streams_from_charges(
     spread = config.semi_monthly_day_spread
     mid = (pl.col("dom_u").min().over("sid") + pl.col("dom_u").max().over("sid")) / 2
     clusters = (
-        ch.join(
-            per_stream.filter(pl.col("freq0") == "BIWEEKLY").select("sid"), on="sid", how="semi"
-        )
+        _of_streams(ch_df, per_stream.filter(pl.col("freq0") == "BIWEEKLY").get_column("sid"))
         .with_columns(dom_u=pl.when(u >= 29).then(u - 31).otherwise(u))
         .group_by("sid", (pl.col("dom_u") > mid).alias("half"))
         .agg(n=pl.len(), spread=pl.col("dom_u").max() - pl.col("dom_u").min())
@@ -345,9 +347,15 @@ def streams_from_charges(
         )
     )
     agg = (
-        per_stream.join(stepped, on="sid", how="left")
+        per_stream.lazy()
+        .join(stepped, on="sid", how="left")
         .join(clusters, on="sid", how="left")
         .filter(pl.col("steady_all") | pl.col("steps_ok").fill_null(False))
+        .collect()
+    )
+    # The stream's last charge names it: its base row by position, not a join on the row index.
+    named = pl.concat(
+        [agg, base.drop("ri").select(pl.all().gather(agg.get_column("ri")))], how="horizontal"
     )
     semi = (pl.col("freq0") == "BIWEEKLY") & pl.col("semi_days").fill_null(False)
     required = (
@@ -364,7 +372,7 @@ def streams_from_charges(
     predicted = pl.col("last_date").dt.offset_by(next_offset)
     late = pl.lit(as_of) - pl.col("predicted_next_date")
     out = (
-        agg.join(base.lazy(), on="ri", how="left")
+        named.lazy()
         .with_columns(
             pl.col("merchant_key", "display_name", "pfc_primary", "pfc_detailed").cast(pl.String)
         )
