@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -346,3 +346,48 @@ def test_a_fresh_load_refuses_a_record_staged_twice_under_two_owners(
         stage.add(_second_user(transaction_id, on_account))
         stage.apply()
     assert read_table(conn, "transactions").is_empty() and read_table(conn, "users").is_empty()
+
+
+@pytest.mark.parametrize(
+    ("table", "row"),
+    [
+        ("transactions", {"transaction_id": "t9", "account_id": "nope", "user_id": "u1",
+                          "date": date(2026, 10, 3), "amount_cents": 1, "pending": False}),
+        ("accounts", {"account_id": "a9", "user_id": "nobody", "type": "depository"}),
+        ("liabilities_credit", {"account_id": "nope", "user_id": "u1"}),
+        ("consents", {"user_id": "nobody", "status": "granted", "source": "bundle",
+                      "changed_at": datetime(2026, 10, 1, tzinfo=UTC)}),
+    ],
+)  # fmt: skip
+def test_a_fresh_load_checks_every_reference_though_it_inserts_without_foreign_keys(
+    tmp_path: Path, table: str, row: dict[str, object]
+) -> None:
+    """Into an empty ledger rows go in with foreign keys off and are checked in bulk after:
+    a row naming a missing account or user still fails the whole load, and the connection
+    has its foreign keys back on."""
+    conn = connect(tmp_path / "s.db")
+    bad = _batch()
+    bad.add(table, pl.DataFrame([row]))
+    with pytest.raises(Exception, match="FOREIGN KEY constraint failed"):
+        apply_batch(conn, bad)
+    assert all(read_table(conn, t).is_empty() for t in TABLES)
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert apply_batch(conn, _batch())["transactions"] == 2  # and the good batch then loads
+
+
+def test_a_load_that_found_the_ledger_empty_but_lost_the_race_still_checks_references(
+    tmp_path: Path,
+) -> None:
+    """Foreign keys go off when the stage found the ledger empty; if another load commits
+    first, the transaction is no longer a fresh load and every ledger table is checked."""
+    conn = connect(tmp_path / "s.db")
+    bad = _second_user("t9", "nope")
+    with pytest.raises(Exception, match="FOREIGN KEY constraint failed"), staging(conn) as stage:
+        assert stage.fresh
+        stage.add(bad)
+        other = connect(tmp_path / "s.db")
+        apply_batch(other, _batch())  # commits before this stage applies
+        other.close()
+        stage.apply()
+    assert read_table(conn, "transactions")["transaction_id"].to_list() == ["t1", "t2"]
+    assert read_table(conn, "users")["user_id"].to_list() == ["u1"]
