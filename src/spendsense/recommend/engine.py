@@ -12,7 +12,7 @@ from spendsense.guardrails.check import guardrail_check
 from spendsense.guardrails.consent import filter_consented
 from spendsense.guardrails.disclosure import with_disclosure
 from spendsense.guardrails.eligibility import CHECK_FIELDS
-from spendsense.guardrails.tone import tone_violations_expr
+from spendsense.guardrails.tone import tone_flagged_expr, tone_violations_expr
 from spendsense.personas.config import PersonaThresholds
 from spendsense.recommend.candidates import (
     PERSONA_COLUMNS,
@@ -116,7 +116,11 @@ def recommend(
             failed_rows.unique(), on=[ROW, "is_offer"], how="semi"
         )
         rendered = pl.concat([rendered, _render(spare, rows, catalog, plan)])
-    tone_ok = rendered.filter(pl.col("tone_violations").list.len() == 0).sort("_pos")
+    passes = (pl.col("tone_violations").list.len() == 0).fill_null(False)
+    if rendered.select(passes.all()).item():
+        tone_ok = rendered.sort("_pos")  # nothing to filter out
+    else:
+        tone_ok = rendered.filter(passes).sort("_pos")
     chosen = select_top(tone_ok.lazy(), cfg).collect()
 
     at_row, at_item = chosen[ROW], chosen["item_code"]
@@ -149,7 +153,8 @@ def recommend(
     # The gate every stored item and every operator write passes (guardrails.check).
     gate = guardrail_check(traced, catalog.frame, rows.select(*KEYS, *CHECK_FIELDS))
     stopped = traced.select(ROW, "item_code").hstack(gate).filter(~pl.col("guardrails_passed"))
-    traced = traced.filter(gate["guardrails_passed"])
+    if stopped.height:
+        traced = traced.filter(gate["guardrails_passed"])
     tone_failed = rendered.filter(pl.col("tone_violations").list.len() > 0).select(
         ROW,
         "item_code",
@@ -187,11 +192,17 @@ def recommend(
 
 
 def _render(frame: pl.DataFrame, rows: pl.DataFrame, catalog: Catalog, plan: Plan) -> pl.DataFrame:
-    """Rationale, cited values and tone check for the given candidate rows."""
-    frame = frame.join(plan.items.select("item_code", "item_id"), on="item_code", how="left")
-    return render(frame, rows, catalog.compiled).with_columns(
-        tone_violations_expr("rationale").alias("tone_violations")
-    )
+    """Rationale, cited values and tone check for the given candidate rows.
+
+    The fragments are listed only when some rationale is flagged (or missing): otherwise every
+    row's list is empty, without building one per row.
+    """
+    frame = frame.with_columns(plan.items["item_id"].gather(frame["item_code"]))
+    out = render(frame, rows, catalog.compiled)
+    flagged = out.select(tone_flagged_expr("rationale").fill_null(True).any()).item()
+    if flagged:
+        return out.with_columns(tone_violations_expr("rationale").alias("tone_violations"))
+    return out.with_columns(pl.lit([], pl.List(pl.String)).alias("tone_violations"))
 
 
 def _shortfalls(
