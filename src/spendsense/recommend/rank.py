@@ -43,13 +43,28 @@ def limits(cfg: RecommendConfig, stable: pl.Expr | None = None) -> tuple[pl.Expr
     return minimum, maximum
 
 
+def _starts() -> pl.Expr:
+    """True on the first row of each group, in a frame in group order (groups contiguous)."""
+    return pl.any_horizontal([pl.col(c) != pl.col(c).shift() for c in GROUP]).fill_null(True)
+
+
 def _positions(ordered: pl.LazyFrame) -> pl.LazyFrame:
     """``rank`` of each row of a frame already in group and rank order: the distance from
     its group's first row (no hashing, no sort)."""
     index = pl.int_range(pl.len(), dtype=pl.Int64)
-    starts = pl.any_horizontal([pl.col(c) != pl.col(c).shift() for c in GROUP]).fill_null(True)
-    first = pl.when(starts).then(index).forward_fill()
+    first = pl.when(_starts()).then(index).forward_fill()
     return ordered.with_columns((index - first + 1).cast(pl.Int32).alias("rank"))
+
+
+def _any_in_group(flag: pl.Expr) -> pl.Expr:
+    """``flag.any().over(GROUP)`` for a frame in group order, from running counts (no hashing):
+    the group's count at its last row exceeds the count before its first."""
+    ones = flag.fill_null(False).cast(pl.UInt32)
+    count = ones.cum_sum()
+    starts = _starts()
+    before = pl.when(starts).then(count - ones).forward_fill()
+    total = pl.when(starts.shift(-1).fill_null(True)).then(count).backward_fill()
+    return total > before
 
 
 def with_position(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -68,7 +83,7 @@ def cap_primary(ranked: pl.LazyFrame, cfg: RecommendConfig) -> pl.LazyFrame:
     capping k leaves the secondary persona at least one slot.
     """
     primary = pl.col("rule_code") == RULE_IDS.index("primary_persona")
-    has_secondary = (pl.col("rule_code") == RULE_IDS.index("secondary_persona")).any().over(GROUP)
+    has_secondary = _any_in_group(pl.col("rule_code") == RULE_IDS.index("secondary_persona"))
     capped = primary & has_secondary & (pl.col("rank") > cfg.primary_persona_max)
     return _positions(ranked.filter(~capped))
 
