@@ -227,10 +227,11 @@ def _shortfalls(
     kind = pl.when(pl.col("is_offer")).then(pl.lit("offer")).otherwise(pl.lit("education"))
     if short.is_empty():
         return shortfalls(short.with_columns(kind.alias("kind")).lazy()).collect()
-    short_rows = rows.filter(pl.col(ROW).is_in(short[ROW].implode()))
+    in_short = pl.col(ROW).is_in(short[ROW].implode())
+    short_rows = rows.filter(in_short)
     counts = stage_counts(short_rows, plan).collect()
     tone_ok = (
-        rendered.filter(pl.col("tone_violations").list.len() == 0)
+        rendered.filter(in_short & (pl.col("tone_violations").list.len() == 0))
         .group_by(ROW, "is_offer")
         .agg(pl.len().cast(pl.Int32).alias("n_tone_ok"))
     )
