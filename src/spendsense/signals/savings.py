@@ -48,7 +48,7 @@ def savings_history(
     transfers = txns.filter(
         pl.col("is_depository")
         & ~pl.col("is_savings")
-        & pl.col("pfc_detailed").cast(pl.String).is_in(SAVINGS_TRANSFERS).fill_null(False)
+        & pl.col("pfc_detailed").is_in(SAVINGS_TRANSFERS).fill_null(False)
     )
     target = savings.group_by("user_id").agg(pl.col("account_id").min().alias("_target"))
     users = (
