@@ -44,15 +44,16 @@ def subscription_features(
     window: int,
 ) -> pl.LazyFrame:
     """Per user: recurring_merchant_count, monthly_recurring_spend, subscription_spend/share."""
+    counted = counted_streams(streams).select("sid", "user_id", "monthly_amount")
+    # Only the counted streams' charges are summed (a semi-join first, not a sum per stream).
     spend = (
         charges.filter(in_window(as_of, window))
+        .join(counted.select("sid"), on="sid", how="semi")
         .group_by("sid")
         .agg(spend_cents=pl.col("amount_cents").sum())
     )
     active = (
-        counted_streams(streams)
-        .select("sid", "user_id", "monthly_amount")
-        .join(spend, on="sid")
+        counted.join(spend, on="sid")
         .group_by("user_id")
         .agg(
             recurring_merchant_count=pl.len(),
