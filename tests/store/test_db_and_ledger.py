@@ -391,3 +391,27 @@ def test_a_load_that_found_the_ledger_empty_but_lost_the_race_still_checks_refer
         stage.apply()
     assert read_table(conn, "transactions")["transaction_id"].to_list() == ["t1", "t2"]
     assert read_table(conn, "users")["user_id"].to_list() == ["u1"]
+
+
+def test_a_chunk_that_fails_on_the_stage_thread_fails_the_load_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are written on the stage's own thread; an error there reaches the caller at
+    its next call to the stage, and nothing is stored or left behind."""
+    import spendsense.store.ledger as ledger
+
+    conn = connect(tmp_path / "s.db")
+    real = ledger.sql_frame
+
+    def broken(frame: pl.DataFrame) -> pl.DataFrame:
+        if "transaction_id" in frame.columns and "t9" in frame["transaction_id"].to_list():
+            raise OSError("disk full")
+        return real(frame)
+
+    monkeypatch.setattr(ledger, "sql_frame", broken)
+    with pytest.raises(OSError, match="disk full"), staging(conn) as stage:
+        stage.add(_batch())
+        stage.add(_second_user("t9", "a2"))
+        stage.apply()
+    assert all(read_table(conn, t).is_empty() for t in TABLES)
+    assert not [p for p in tmp_path.iterdir() if "scratch" in p.name]

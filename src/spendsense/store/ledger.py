@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -234,12 +236,29 @@ class Stage:
         self.copies: ParquetCopies | None = None  # set by ``staging`` for a fresh load
         self.published: Path | None = None
         self.deleted: list[str] = []  # transactions a fresh load's deletes took out
+        # one chunk is written while the next is read and validated (``add``)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="spendsense-stage")
+        self._pending: Future[None] | None = None
 
     def add(self, batch: LedgerBatch) -> None:
-        """Stage one chunk's rows (each table's sorted by key), removals and cursors."""
+        """Stage one chunk's rows (each table's sorted by key), removals and cursors.
+
+        The rows are written on the stage's own thread (SQLite, Arrow and zstd let go of
+        the interpreter), so the caller validates the next chunk meanwhile; whatever asks
+        the stage next (``staged_ids``, ``add``, ``apply``) waits for it first and gets
+        its error if it failed. Memory holds one more chunk's frames.
+        """
+        assert self.adbc is not None, "already applied"
+        self._wait()
+        self.removed.extend(batch.removed_transaction_ids)
+        self.snapshots.extend(batch.snapshots)
+        self.cursors.extend(batch.cursors)
+        self._pending = self._writer.submit(self._write, dict(batch.frames))
+
+    def _write(self, frames: dict[str, pl.DataFrame]) -> None:
         assert self.adbc is not None, "already applied"
         for table in WRITE_ORDER:
-            frame = batch.frames[table]
+            frame = frames.pop(table)
             if frame.height:
                 rows = _rows(table, frame)
                 self.adbc.ingest(table, sql_frame(rows).to_arrow(), "create_append")
@@ -252,9 +271,12 @@ class Stage:
                 if table == "transactions":
                     self.adbc.ingest(TWINS, _twins(rows).to_arrow(), "create_append")
         self.adbc.commit()
-        self.removed.extend(batch.removed_transaction_ids)
-        self.snapshots.extend(batch.snapshots)
-        self.cursors.extend(batch.cursors)
+
+    def _wait(self) -> None:
+        """Until the chunk being written is (raises what writing it raised)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def staged_ids(self, table: str, ids: pl.Series) -> pl.Series:
         """Those of ``ids`` (repeats allowed) already staged in ``table`` by earlier chunks.
@@ -263,6 +285,7 @@ class Stage:
         its key, so a chunk costs its own ids, however much was staged before it.
         """
         assert self.adbc is not None, "already applied"
+        self._wait()
         found = pl.Series(dtype=pl.String)
         if not self.written.get(table) or ids.len() == 0:
             return found
@@ -281,6 +304,7 @@ class Stage:
     @property
     def empty(self) -> bool:
         """Nothing to write: no rows, no removals (cursors alone do not make a run)."""
+        self._wait()
         return not any(self.written.values()) and not self.removed
 
     def apply(self) -> dict[str, int]:
@@ -292,6 +316,7 @@ class Stage:
         same writer lock as its transaction (``published`` says where), when they hold
         exactly the ledger's rows.
         """
+        self._wait()
         if self.adbc is not None:
             self.adbc.close()  # two copies of SQLite must never have one file open at once
             self.adbc = None
@@ -329,6 +354,12 @@ class Stage:
         )
 
     def close(self) -> None:
+        """Let go of everything (after an error too: a chunk being written is waited for,
+        its own error left to whoever raised first)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            futures_wait([pending])
+        self._writer.shutdown()
         if self.adbc is not None:
             self.adbc.close()
             self.adbc = None
