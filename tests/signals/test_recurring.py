@@ -234,6 +234,20 @@ def test_merchant_key_falls_back_to_normalised_name(lb: LedgerBuilder) -> None:
     assert out["stream_id"][0] == "u1|o|spotify usa"
 
 
+@pytest.mark.parametrize("names", [("NETFLIX", "Netflix"), ("Netflix", "NETFLIX")])
+def test_same_day_charges_the_later_ledger_row_names_the_stream(
+    lb: LedgerBuilder, names: tuple[str, str]
+) -> None:
+    # Two charges on the stream's last day merge into one; of the two spellings (one merchant
+    # key), the row later in the ledger names the stream, whatever the sort does with ties.
+    lb.series(every(30, 3, start=32), 500, merchant="Netflix")
+    for merchant in names:
+        lb.tx(day(2), 500, merchant=merchant)
+    row = streams(lb).row(0, named=True)
+    assert row["merchant_name"] == names[1]
+    assert row["transaction_count"] == 4 and row["last_amount"] == 10.0
+
+
 def test_plaid_fields(lb: LedgerBuilder) -> None:
     lb.series(every(30, 4), [1549, 1549, 1549, 1649])
     row = streams(lb).row(0, named=True)
