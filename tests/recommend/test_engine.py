@@ -33,18 +33,18 @@ def run(
                      catalog, as_of=AS_OF, generated_at=GENERATED, config_version="test")  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def mixed(catalog: Catalog) -> RecommendationResult:
-    users = {
-        "hu": HIGH_UTIL,
-        "sub": SUBS,
-        "cash": CASH,
-        "save": SAVER,
-        "var": VARIABLE,
-        "stable": {},
-    }
+def _mixed() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[int | None, int | None]]]:
+    """Six users, one per persona and a STABLE one: their features and persona pairs."""
+    users = {"hu": HIGH_UTIL, "sub": SUBS, "cash": CASH, "save": SAVER, "var": VARIABLE,
+             "stable": {}}  # fmt: skip
     personas = {"hu": (1, 3), "sub": (3, None), "cash": (5, 2), "save": (4, None), "var": (2, 5),
                 "stable": (None, None)}  # fmt: skip
+    return users, personas
+
+
+@pytest.fixture(scope="module")
+def mixed(catalog: Catalog) -> RecommendationResult:
+    users, personas = _mixed()
     return run(users, personas, catalog)
 
 
@@ -169,16 +169,7 @@ def test_without_traces_every_other_table_is_the_same(
     mixed: RecommendationResult, catalog: Catalog
 ) -> None:
     """traces=False (runs that store no trace) builds none and changes nothing else."""
-    users = {
-        "hu": HIGH_UTIL,
-        "sub": SUBS,
-        "cash": CASH,
-        "save": SAVER,
-        "var": VARIABLE,
-        "stable": {},
-    }
-    personas = {"hu": (1, 3), "sub": (3, None), "cash": (5, 2), "save": (4, None), "var": (2, 5),
-                "stable": (None, None)}  # fmt: skip
+    users, personas = _mixed()
     bare = recommend(features_for(users), assignments_for(personas), users_for(list(users)),
                      catalog, as_of=AS_OF, generated_at=GENERATED, config_version="test",
                      traces=False)  # fmt: skip
