@@ -35,8 +35,8 @@ def run(
 
 def _mixed() -> tuple[dict[str, dict[str, Any]], dict[str, tuple[int | None, int | None]]]:
     """Six users, one per persona and a STABLE one: their features and persona pairs."""
-    users = {"hu": HIGH_UTIL, "sub": SUBS, "cash": CASH, "save": SAVER, "var": VARIABLE,
-             "stable": {}}  # fmt: skip
+    users: dict[str, dict[str, Any]] = {"hu": HIGH_UTIL, "sub": SUBS, "cash": CASH, "save": SAVER,
+                                        "var": VARIABLE, "stable": {}}  # fmt: skip
     personas = {"hu": (1, 3), "sub": (3, None), "cash": (5, 2), "save": (4, None), "var": (2, 5),
                 "stable": (None, None)}  # fmt: skip
     return users, personas
