@@ -34,7 +34,13 @@ import pyarrow as pa
 from spendsense.config import Settings
 from spendsense.errors import UserError
 from spendsense.ledger.schema import PRIMARY_KEYS, TABLES
-from spendsense.stages import compute_stages, load_content, resolve_as_of, user_chunks
+from spendsense.stages import (
+    compute_stages,
+    load_content,
+    resolve_as_of,
+    slice_users,
+    user_chunks,
+)
 from spendsense.store.chunked import named_tables, sort_output
 
 if TYPE_CHECKING:
@@ -91,8 +97,7 @@ def chunk_function(
         for chunk in user_chunks(users, job.settings.chunk_users):
             if not chunk:
                 continue
-            keep = pl.DataFrame({"user_id": chunk}, schema={"user_id": pl.String})
-            part = {name: f.join(keep, on="user_id", how="semi") for name, f in ledger.items()}
+            part = slice_users({name: f.lazy() for name, f in ledger.items()}, chunk)
             outputs = compute_stages(
                 part,
                 job.as_of,
