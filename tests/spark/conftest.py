@@ -118,7 +118,7 @@ def _wait_for_workers(cluster: StandaloneCluster, processes: list[subprocess.Pop
         try:
             state = cluster.master_state()
             alive = sum(w["state"] == "ALIVE" for w in state["workers"])
-        except OSError:
+        except (OSError, ValueError):  # not listening yet, or a starting UI's empty or partial body
             alive = 0
         if alive == WORKERS:
             return
