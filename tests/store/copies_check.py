@@ -37,7 +37,7 @@ def assert_run_over_copies_matches_read_back(data: Path, scratch: Path) -> None:
     from SQLite again: every output table is the same (and not empty)."""
     other = scratch / "read-back"
     shutil.copytree(data, other)
-    export_parquet(connect(other / "spendsense.db"), other)
+    export_parquet(connect(other / "spendsense.db"), other, full=True)
     results = []
     for folder in (data, other):
         run_pipeline(Settings(data_dir=folder), log=lambda _: None, computed_at=AT)

@@ -35,6 +35,7 @@ RETAINED_ON_REVOKE = frozenset(
         "removed_transactions",
         "liabilities_other",
         "customer_sessions",  # credentials: a customer who opts out can still opt back in
+        "ledger_changes",  # the mark that the user's Parquet copy is stale (the revocation's own)
     }
 )
 

@@ -52,6 +52,8 @@ EXPORT_CHUNK_ROWS = 1_000_000  # rows per Arrow batch when the ledger is exporte
 STAGE = "spendsense_stage"  # schema name of the attached scratch database a batch is staged in
 PROBE = "spendsense_probe"  # temporary table of ids looked up in the stage (``staged_ids``)
 TWINS = "spendsense_twins"  # the staged posted transactions' pending twins (``_twins``)
+PARQUET_BASE = "parquet_base"  # meta: the ledger version the copies were last whole at
+CHANGED = "spendsense_changed"  # the users an export rewrites, in its scratch copy
 
 
 def sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
@@ -339,7 +341,9 @@ class Stage:
                     left = [t for t in self.deleted if t not in copies.left_out]
                     copies.drop("transactions", "transaction_id", left)
                 if exact and self._copies_match(copies):
-                    self.published = copies.publish(ledger_version(conn))
+                    version = ledger_version(conn)
+                    self.published = copies.publish(version)
+                    _set_parquet_base(conn, version, mark=None)
                 else:
                     copies.close()  # the folder goes with ``staging``
         return {t: self.written[t] for t in WRITE_ORDER}
@@ -571,7 +575,12 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
         _prepare_outcome(conn, stage, staged, schema)
         if stage.snapshots:
             _replace_snapshots(conn, staged, schema)
-        indexes = _drop_indexes(conn) if fresh else []
+        indexes = _drop_ledger_objects(conn, "index") if fresh else []
+        # the rows of a bulk load are not marked one by one: the copies are whole again
+        # only if this load publishes its own (``Stage.apply``), else the next export is full
+        triggers = _drop_ledger_objects(conn, "trigger") if fresh else []
+        if fresh:
+            conn.execute("DELETE FROM meta WHERE key = ?", (PARQUET_BASE,))
         for table in WRITE_ORDER:  # parents first, for the foreign keys
             if table not in staged:
                 continue
@@ -632,20 +641,23 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
             )
         if stage.fresh:  # foreign keys were off (``Stage.apply``)
             _check_references(conn, fresh)
+        for sql in triggers:
+            conn.execute(sql)
         bump_version(conn)
     return fresh
 
 
-def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
-    """Drop the ledger tables' own indexes (not their keys); the statements that rebuild them."""
+def _drop_ledger_objects(conn: sqlite3.Connection, kind: str) -> list[str]:
+    """Drop the ledger tables' own indexes (not their keys) or triggers; the statements that
+    create them again."""
     marks = ",".join("?" * len(WRITE_ORDER))
     found = conn.execute(
-        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL "
         f"AND tbl_name IN ({marks})",
-        WRITE_ORDER,
+        (kind, *WRITE_ORDER),
     ).fetchall()
     for name, _ in found:
-        conn.execute(f'DROP INDEX "{name}"')
+        conn.execute(f'DROP {kind.upper()} "{name}"')
     return [sql for _, sql in found]
 
 
@@ -685,8 +697,8 @@ def _sqlite_dtype(dtype: pl.DataType) -> pl.DataType:
     return dtype
 
 
-def _export_tables_arrow(conn: sqlite3.Connection, out: Path) -> bool:
-    """Write every ledger table to Parquet through ADBC, ``EXPORT_CHUNK_ROWS`` rows at a time.
+def _export_tables_arrow(conn: sqlite3.Connection, out: Path, changed: int | None) -> bool:
+    """Write the ledger tables to Parquet through ADBC, ``EXPORT_CHUNK_ROWS`` rows at a time.
 
     The ADBC driver carries its own copy of SQLite, and two copies must never open the
     same file at once (closing one drops the other's POSIX locks and can checkpoint the
@@ -694,33 +706,61 @@ def _export_tables_arrow(conn: sqlite3.Connection, out: Path) -> bool:
     into a scratch file (``CREATE TABLE ... AS SELECT``, one read transaction: one
     snapshot), and ADBC reads only that, chunk by chunk of rowids, so memory holds one
     chunk however large the ledger. Each chunk is read as one Arrow batch because the
-    driver types a column from its first batch. False when a column mixes SQLite storage
-    classes: the caller then reads row by row.
+    driver types a column from its first batch. With ``changed`` (a mark of
+    ``ledger_changes``), only the rows of the users marked up to it are copied, and each
+    table's file becomes its old rows of the other users followed by theirs
+    (``_merge_users``). False when a column mixes SQLite storage classes: the caller then
+    reads row by row.
     """
     with scratch_file(conn) as path:
         conn.execute(f"ATTACH DATABASE ? AS {STAGE}", (str(path),))
         try:
             conn.execute("BEGIN")
             try:
+                users = ""
+                if changed is not None:
+                    conn.execute(
+                        f"CREATE TABLE {STAGE}.{CHANGED} AS SELECT user_id "
+                        "FROM main.ledger_changes WHERE mark <= ?",
+                        (changed,),
+                    )
+                    users = f"WHERE user_id IN (SELECT user_id FROM {STAGE}.{CHANGED})"
                 for table, schema in TABLES.items():
                     cols = ", ".join(schema)
                     order = ", ".join(PRIMARY_KEYS[table])
                     conn.execute(
                         f"CREATE TABLE {STAGE}.{table} AS SELECT {cols} FROM main.{table} "
-                        f"ORDER BY {order}"
+                        f"{users} ORDER BY {order}"
                     )
             finally:
                 conn.execute("COMMIT")
         finally:
             conn.execute(f"DETACH DATABASE {STAGE}")
         with ScratchDB(path) as scratch:
+            marked = None
+            if changed is not None:
+                found = pl.from_arrow(scratch.query(f"SELECT user_id FROM {CHANGED}"))
+                assert isinstance(found, pl.DataFrame)
+                marked = found["user_id"].cast(pl.String)
             for table in TABLES:
                 try:
-                    with replacing(out / f"{table}.parquet") as tmp:
-                        _export_table(scratch, table, tmp)
+                    if marked is None:
+                        with replacing(out / f"{table}.parquet") as tmp:
+                            _export_table(scratch, table, tmp)
+                    else:
+                        part = path.parent / f"{table}.parquet"
+                        _export_table(scratch, table, part)
+                        _merge_users(out / f"{table}.parquet", part, marked)
                 except scratchdb.Error:
                     return False
     return True
+
+
+def _merge_users(copy: Path, theirs: Path, users: pl.Series) -> None:
+    """``copy`` without the rows of ``users``, then ``theirs`` (their rows now), streamed."""
+    kept = pl.scan_parquet(copy).filter(~pl.col("user_id").is_in(users.implode()))
+    with replacing(copy) as tmp:
+        pl.concat([kept, pl.scan_parquet(theirs)]).sink_parquet(tmp, compression="zstd")
 
 
 def _export_table(scratch: ScratchDB, table: str, tmp: Path) -> None:
@@ -748,19 +788,60 @@ def _export_table(scratch: ScratchDB, table: str, tmp: Path) -> None:
         empty(table).write_parquet(tmp)
 
 
-def export_parquet(conn: sqlite3.Connection, data_dir: Path) -> Path:
-    """Write every ledger table to DIR/ledger/<table>.parquet atomically (tmp + rename)."""
+def export_parquet(conn: sqlite3.Connection, data_dir: Path, *, full: bool = False) -> Path:
+    """Bring DIR/ledger/<table>.parquet up to the ledger, each file replaced atomically.
+
+    Every change to a ledger table marks its user in ``ledger_changes`` (SQLite triggers,
+    whatever the entry point); ``meta.parquet_base`` is the ledger version the copies were
+    last made whole at. When the copies on disk are that version (their VERSION file), only
+    the marked users' rows are read from SQLite and merged in (none marked: nothing is
+    rewritten); otherwise (no copies yet, a bulk load that did not publish its own, copies
+    from another database), or with ``full``, every table is read back. The marks read
+    are cleared after; a change made meanwhile keeps its mark.
+    """
     out = data_dir / LEDGER_DIR
     out.mkdir(parents=True, exist_ok=True)
     with writer_lock(conn):  # one export at a time; never beside a revocation's purge
         version = ledger_version(conn)
-        if not _export_tables_arrow(conn, out):
+        (mark,) = conn.execute("SELECT coalesce(max(mark), 0) FROM ledger_changes").fetchone()
+        whole = (
+            not full
+            and _copies_version(out) == _parquet_base(conn)
+            and all((out / f"{table}.parquet").exists() for table in TABLES)
+        )
+        merged = whole and (mark == 0 or _export_tables_arrow(conn, out, mark))
+        if not merged and not _export_tables_arrow(conn, out, None):
             for table in TABLES:
                 with replacing(out / f"{table}.parquet") as tmp:
                     read_table(conn, table).write_parquet(tmp)
         with replacing(out / "VERSION") as tmp:
             tmp.write_text(str(version))
+        _set_parquet_base(conn, version, mark)
     return out
+
+
+def _copies_version(out: Path) -> int | None:
+    """The ledger version the Parquet copies in ``out`` were written at (None: none yet)."""
+    try:
+        return int((out / "VERSION").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _parquet_base(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (PARQUET_BASE,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _set_parquet_base(conn: sqlite3.Connection, version: int, mark: int | None) -> None:
+    """The copies are whole at ``version``; the changes marked up to ``mark`` are in them."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (PARQUET_BASE, str(version)),
+        )
+        if mark is not None:
+            conn.execute("DELETE FROM ledger_changes WHERE mark <= ?", (mark,))
 
 
 def read_ledger_parquet(data_dir: Path) -> dict[str, pl.LazyFrame]:
@@ -774,9 +855,9 @@ def read_ledger_parquet(data_dir: Path) -> dict[str, pl.LazyFrame]:
 
 
 def current_ledger(conn: sqlite3.Connection, data_dir: Path) -> dict[str, pl.LazyFrame]:
-    """The ledger's Parquet copies, re-exported first if SQLite moved on since the last export."""
-    version_file = data_dir / LEDGER_DIR / "VERSION"
-    current = ledger_version(conn)
-    if not version_file.exists() or version_file.read_text().strip() != str(current):
+    """The ledger's Parquet copies, brought up to date first if SQLite moved on since."""
+    copies = _copies_version(data_dir / LEDGER_DIR)
+    changed = conn.execute("SELECT 1 FROM ledger_changes LIMIT 1").fetchone() is not None
+    if changed or copies != ledger_version(conn) or copies != _parquet_base(conn):
         export_parquet(conn, data_dir)
     return read_ledger_parquet(data_dir)

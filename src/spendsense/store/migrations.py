@@ -384,7 +384,49 @@ CREATE TABLE removed_transactions (
 )
 """
 
+
+def _changed_users_triggers(tables: tuple[str, ...]) -> str:
+    """Every insert, update and delete of a ledger table marks its user(s) in
+    ``ledger_changes``. A mark is deleted and inserted again, so a marked user gets a new,
+    larger ``mark``: an export that read the marks up to N and clears them after keeps a
+    change made meanwhile. (Not INSERT OR REPLACE: an upsert's conflict policy would
+    override the trigger's.)"""
+    rows = {"insert": ("NEW",), "update": ("OLD", "NEW"), "delete": ("OLD",)}
+    return "".join(
+        f"CREATE TRIGGER {table}_changes_{event} AFTER {event.upper()} ON {table} BEGIN "
+        + " ".join(
+            f"DELETE FROM ledger_changes WHERE user_id = {row}.user_id; "
+            f"INSERT INTO ledger_changes (user_id) VALUES ({row}.user_id);"
+            for row in marks
+        )
+        + " END;\n"
+        for table in tables
+        for event, marks in rows.items()
+    )
+
+
+# The ledger's tables as they were at this migration (a test holds them to ledger.schema.TABLES)
+_LEDGER_TABLES = (
+    "users",
+    "accounts",
+    "transactions",
+    "liabilities_credit",
+    "liabilities_mortgage",
+    "liabilities_student",
+    "liabilities_other",
+    "consents",
+)
+
+# Users whose ledger rows changed since the Parquet copies were last brought up to date
+# (``meta.parquet_base``): an export rewrites only theirs (store/ledger.py, export_parquet).
+LEDGER_CHANGES = """
+CREATE TABLE ledger_changes (
+    mark INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a new mark is above every old one
+    user_id TEXT NOT NULL UNIQUE
+);
+""" + _changed_users_triggers(_LEDGER_TABLES)
+
 MIGRATIONS: list[str] = [
     LEDGER, FEATURES, PERSONAS, RECOMMENDATIONS, OVERSIGHT, OFFER_FIELDS,
-    SAVINGS_INFLOW_SOURCE, LIABILITIES_OTHER, CREDENTIALS, REMOVALS,
+    SAVINGS_INFLOW_SOURCE, LIABILITIES_OTHER, CREDENTIALS, REMOVALS, LEDGER_CHANGES,
 ]  # fmt: skip
