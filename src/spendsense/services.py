@@ -130,6 +130,7 @@ def ingest_into_store(
                 on_file=None if progress is None else lambda n, of: progress("reading", n, of),
                 owner_lookup=owner_lookup(conn),
                 staged_lookup=stage.staged_ids,
+                staged_owners=stage.staged_owners,
             ):
                 if strict_owner:
                     _refuse_foreign(batch.rejects)

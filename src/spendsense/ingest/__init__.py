@@ -140,6 +140,7 @@ def ingest_chunks(
     native: bool = True,
     owner_lookup: OwnerLookup | None = None,
     staged_lookup: StagedLookup | None = None,
+    staged_owners: OwnerLookup | None = None,
 ) -> Iterator[LedgerBatch]:
     """Read and validate the files under ``paths`` a chunk at a time, in bounded memory.
 
@@ -167,6 +168,8 @@ def ingest_chunks(
             duplicates of transactions and liabilities of earlier chunks are looked up there
             instead of kept in memory. The caller must then stage each batch before it asks
             for the next one.
+        staged_owners: the users of those staged ids (``store.ledger.Stage.staged_owners``),
+            so a sync removal of a transaction an earlier chunk added is judged by its user.
 
     Raises InputUnreadable when a single input, or every input, cannot be read (after the
     other chunks were yielded: the caller must not have applied them yet).
@@ -180,7 +183,7 @@ def ingest_chunks(
         raise InputUnreadable(
             "no JSON, CSV or Parquet files found in " + ", ".join(map(str, paths))
         )
-    seen = Seen.of(known_account_ids, known_user_ids, owner_lookup, staged_lookup)
+    seen = Seen.of(known_account_ids, known_user_ids, owner_lookup, staged_lookup, staged_owners)
     read = _staged_chunks(files, user_id, rules, native, max_files, max_rows, on_file)
     for staged in read_ahead(read):
         if rules is not None:

@@ -320,13 +320,13 @@ def _stage(table: pa.Table, by_seq: dict[int, Document], result: NativeResult) -
     staged.snapshots.extend(docs.filter(bundle)["_doc_user"].to_list())  # a bundle: whole ledger
     if sync.height:
         removals = (
-            sync.select("_file", "_doc_user", removed.alias("_r"))
+            sync.select("_file", "_doc_user", removed.alias("_r"), "_seq")
             .with_row_index("_d")
             .explode("_r")
             .with_columns(pl.format("removed[{}]", pl.int_range(pl.len()).over("_d")).alias("_p"))
             .filter(pl.col("_r").is_not_null())
         )
-        staged.removed.extend(removals.select("_file", "_p", "_doc_user", "_r").rows())
+        staged.removed.extend(removals.select("_file", "_p", "_doc_user", "_r", "_seq").rows())
         cursors = sync.filter(pl.col("next_cursor").is_not_null() & (pl.col("next_cursor") != ""))
         item = pl.col("item").struct.field("item_id")
         staged.cursors.extend(

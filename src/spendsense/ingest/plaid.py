@@ -140,7 +140,7 @@ def _removed(staged: Staged, removed: object, file: str, user: str) -> None:
     for i, entry in enumerate(removed):
         tid = entry.get("transaction_id") if isinstance(entry, dict) else None
         if isinstance(tid, str) and tid.strip():
-            staged.removed.append((file, f"removed[{i}]", user, tid.strip()))
+            staged.removed.append((file, f"removed[{i}]", user, tid.strip(), 0))
         else:
             staged.file_rejects.append(
                 (

@@ -33,7 +33,8 @@ class Staged:
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
     typed: dict[str, list[pl.DataFrame]] = field(default_factory=dict)  # read natively
     originals: list[object] = field(default_factory=list)
-    removed: list[tuple[str, str, str, str]] = field(default_factory=list)  # file, pos, user, id
+    # sync removals: file, pos, user, id, the file's place in its chunk (``_seq``)
+    removed: list[tuple[str, str, str, str, int]] = field(default_factory=list)
     snapshots: list[str] = field(default_factory=list)  # users whose bundle (whole ledger) this is
     cursors: list[tuple[str, str, str]] = field(default_factory=list)
     file_rejects: list[tuple[str, str, str, str, object]] = field(default_factory=list)
@@ -110,7 +111,9 @@ class Staged:
                 chunk.seq = seq
         self.chunks.extend(other.chunks)
         self.rows += sum(len(c.records) for c in other.chunks)
-        self.removed.extend(other.removed)
+        self.removed.extend(
+            other.removed if seq is None else [(*r[:4], seq) for r in other.removed]
+        )
         self.snapshots.extend(other.snapshots)
         self.cursors.extend(other.cursors)
         self.file_rejects.extend(other.file_rejects)

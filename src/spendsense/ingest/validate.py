@@ -69,6 +69,9 @@ class Seen:
     )
     lookup: O.OwnerLookup | None = None  # stored owners of ids (None: no store to check)
     staged: StagedLookup | None = None  # ids staged by earlier chunks (None: kept in ``taken``)
+    staged_owners: O.OwnerLookup | None = None  # their users (None: kept in ``stagers``)
+    removals: O.Removals = field(default_factory=O.Removals)  # sync removals, in page order
+    stagers: list[pl.DataFrame] = field(default_factory=list)  # (id, user_id) without a stage
 
     @classmethod
     def of(
@@ -77,12 +80,14 @@ class Seen:
         known_user_ids: set[str] | None,
         lookup: O.OwnerLookup | None = None,
         staged: StagedLookup | None = None,
+        staged_owners: O.OwnerLookup | None = None,
     ) -> Seen:
         return cls(
             known_accounts=_ids(known_account_ids),
             known_users=_ids(known_user_ids),
             lookup=lookup,
             staged=staged,
+            staged_owners=staged_owners,
         )
 
     def _in_stage(self, table: str) -> bool:
@@ -107,6 +112,27 @@ class Seen:
         if not self._in_stage(table) and ids.len():
             self.taken[table].append(ids.cast(pl.String))
 
+    def take_stagers(self, transactions: pl.DataFrame) -> None:
+        """Record who loads this chunk's transactions, unless the stage can say (``staged_by``)."""
+        if self.staged_owners is None and transactions.height:
+            ids = pl.col("transaction_id").cast(pl.String).alias("id")
+            self.stagers.append(transactions.select(ids, pl.col("user_id").cast(pl.String)))
+
+    def staged_by(self, ids: pl.Series) -> pl.DataFrame:
+        """Those of ``ids`` earlier chunks loaded as transactions, with their user (``id``,
+        ``user_id``; the user null when only the ids are known)."""
+        if self.staged_owners is not None:
+            return self.staged_owners("transactions", ids)
+        wanted = ids.cast(pl.String).implode()
+        if self._in_stage("transactions"):
+            found = self.loaded("transactions", ids)
+            return pl.DataFrame(
+                {"id": found, "user_id": pl.Series([None] * found.len(), dtype=pl.String)}
+            )
+        frames = [f.filter(pl.col("id").is_in(wanted)) for f in self.stagers]
+        owners = pl.DataFrame(schema={"id": pl.String, "user_id": pl.String})
+        return pl.concat([owners, *frames]).unique("id", keep="first", maintain_order=True)
+
 
 def _split(
     frame: pl.DataFrame, key: str | None, taken: pl.Series = _IDS
@@ -117,6 +143,8 @@ def _split(
     """
     if key is not None and frame.height:
         ok = pl.col("_reason").is_null()
+        if "_judged" in frame.columns:  # ids a sync removal named: judged in page order
+            ok = ok & ~pl.col("_judged")
         frame = frame.with_columns(pl.int_range(pl.len()).alias("_n"))
         first = pl.col("_n") == pl.col("_n").min().over(pl.when(ok).then(pl.col(key)))
         later = ~first | pl.col(key).is_in(taken.implode()).fill_null(False)
@@ -127,6 +155,7 @@ def _split(
             .alias("_reason")
         ).drop("_n")
     bad = pl.col("_reason").is_not_null()
+    frame = frame.drop("_judged", strict=False)
     return frame.filter(~bad), frame.filter(bad)
 
 
@@ -273,6 +302,7 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
         [seen.owners, good["accounts"].select("account_id", pl.col("user_id").alias("_owner"))]
     )
     known = [seen.known_accounts, seen.ids("accounts")]
+    refused: list[tuple[str, str, str]] | None = None  # sync removals, judged with the rows
     for table in ("transactions", *LIABILITY_TABLES):
         frame = _normalised(table, staged, seen.owners)
         if frame is None or frame.height == 0:
@@ -281,11 +311,22 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
         frame = adjust(table, frame)
         frame = O.account_owner(O.file_owner(_references(frame, known)), seen.owners, seen.lookup)
         key = PRIMARY_KEYS[table][0]
+        twice = False
         if table == "transactions":
             frame = O.stored_owner(frame, table, key, seen.lookup)
+            judged, refused, twice = seen.removals.judge(
+                frame, staged.removed, seen.lookup, seen.staged_by
+            )
+            assert judged is not None
+            frame = judged
         good[table], bad = _split(frame, key, seen.loaded(table, frame[key]))
+        if twice:  # an id removed and added again in this chunk: its last row must win
+            good[table] = good[table].sort(SEQ, maintain_order=True)
         batch.rejects.extend(_rejects(table, bad, staged))
         seen.take(table, good[table][key])
+    if refused is None:
+        _, refused, _ = seen.removals.judge(None, staged.removed, seen.lookup, seen.staged_by)
+    seen.take_stagers(good["transactions"])
     users = _normalised("users", staged)
     if users is None:
         users = T.users(staged.table("users"))
@@ -301,8 +342,6 @@ def validate_chunk(staged: Staged, seen: Seen, adjust: Adjust = _same) -> Ledger
     batch.add("consents", _consents(explicit))
     for table in ("accounts", "transactions", *LIABILITY_TABLES):
         batch.add(table, good[table])
-    allowed, refused = O.removals(staged.removed, seen.lookup)
-    batch.removed_transaction_ids.extend(allowed)
     batch.rejects.extend(
         Reject(f, pos, "transactions", why, None, "ownership") for f, pos, why in refused
     )
@@ -319,4 +358,5 @@ def finish(seen: Seen) -> LedgerBatch:
     batch = LedgerBatch()
     implicit = seen.implicit.filter(~pl.col("user_id").is_in(seen.ids("users").implode()))
     batch.add("users", implicit.with_columns(pl.lit("none").alias("consent_status")))
+    batch.removed_transaction_ids.extend(seen.removals.net())  # after every chunk's rows
     return batch

@@ -303,6 +303,24 @@ class Stage:
         assert isinstance(frame, pl.DataFrame)
         return frame["id"].cast(pl.String) if frame.height else found
 
+    def staged_owners(self, table: str, ids: pl.Series) -> pl.DataFrame:
+        """The users who staged ``ids`` in ``table`` (earlier chunks): a frame of ``id``,
+        ``user_id``, as ``ingest.ownership.OwnerLookup`` (sync removals check them)."""
+        owners = pl.DataFrame(schema={"id": pl.String, "user_id": pl.String})
+        found = self.staged_ids(table, ids)  # waits for the chunk being written
+        if found.len() == 0:
+            return owners
+        assert self.adbc is not None
+        key = PRIMARY_KEYS[table][0]
+        frame = pl.from_arrow(
+            self.adbc.query(
+                f"SELECT DISTINCT s.{key} AS id, s.user_id FROM {table} s "
+                f"WHERE s.{key} IN (SELECT id FROM temp.{PROBE})"
+            )
+        )
+        assert isinstance(frame, pl.DataFrame)
+        return frame.select(pl.col("id").cast(pl.String), pl.col("user_id").cast(pl.String))
+
     @property
     def empty(self) -> bool:
         """Nothing to write: no rows, no removals (cursors alone do not make a run)."""
