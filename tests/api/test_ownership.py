@@ -164,6 +164,33 @@ def test_own_data_loads_and_own_removal_is_idempotent(
     assert theirs == 5
 
 
+def test_an_upload_that_adds_and_removes_its_own_transaction_loads(
+    world: tuple[TestClient, Settings, dict[str, dict[str, str]]],
+) -> None:
+    """One sync response adding ta_flash and removing it (its removed list applies after its
+    added): the upload is not refused as naming someone else's transaction, ta_flash ends
+    absent and recorded as removed, and a removal of B's id in the same body is still 409."""
+    client, settings, heads = world
+    body = {"added": [_txn("ta_flash", "a_a", 20)], "removed": [{"transaction_id": "ta_flash"}],
+            "next_cursor": "c3"}  # fmt: skip
+    r = client.post("/users/ua/plaid", json=body, headers=heads["customer"])
+    assert r.status_code == 200, r.text
+    with sqlite3.connect(settings.db_path) as conn:
+        assert (
+            conn.execute("SELECT 1 FROM transactions WHERE transaction_id='ta_flash'").fetchone()
+            is None
+        )
+        removed = conn.execute(
+            "SELECT user_id FROM removed_transactions WHERE transaction_id='ta_flash'"
+        )
+        assert removed.fetchall() == [("ua",)]
+    before = _ledger(settings)
+    body["removed"].append({"transaction_id": "tb2"})
+    r = client.post("/users/ua/plaid", json=body, headers=heads["customer"])
+    assert r.status_code == 409, r.text
+    assert _ledger(settings) == before
+
+
 def test_unknown_path_user_is_not_created(
     world: tuple[TestClient, Settings, dict[str, dict[str, str]]],
 ) -> None:
