@@ -200,7 +200,8 @@ def test_a_stored_transaction_removed_then_added_again_stays_with_the_new_values
     tmp_path: Path, native: bool
 ) -> None:
     """The stored ledger holds u1's s1 and s2; page 1 removes both, page 2 adds s1 again:
-    s1 is present with page 2's amount, s2 is gone and recorded as removed."""
+    s1 is present with page 2's amount, s2 is gone and recorded as removed, in SQLite and
+    in the Parquet copies."""
     settings = Settings(data_dir=tmp_path / "data")
     first = tmp_path / "first"
     first.mkdir()
@@ -217,3 +218,6 @@ def test_a_stored_transaction_removed_then_added_again_stays_with_the_new_values
         "transaction_id", "amount_cents").rows())  # fmt: skip
     assert amounts == {"s1": 700}
     assert _removed(settings.data_dir) == [("u1", "s2")]
+    copies, stored = _copies(settings.data_dir), _ledger(settings.data_dir)
+    for table in TABLES:  # the copies of a load into a stored ledger follow it
+        assert copies[table].equals(stored[table]), table
