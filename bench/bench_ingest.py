@@ -15,6 +15,12 @@ each child (the machine is shared). Results: ``bench/results/ingest.json``;
 
     python bench/bench_ingest.py --users 5000,20000 [--cache /tmp/spendsense-bench/bundles]
     python bench/bench_ingest.py --table       # or --write-doc: into docs/performance.md
+
+``--incremental K`` measures instead what follows a loaded ledger of N users: an ingest of
+K of its bundles again (changed users: the Parquet copies follow by user), a revocation
+with the copies brought up to date after it (what the next ``run`` does first), and a full
+export of the copies for comparison (what each of the two cost before the copies followed
+by user).
 """
 
 from __future__ import annotations
@@ -284,13 +290,74 @@ def markdown_table(data: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+COPIES = """
+import sys
+from pathlib import Path
+from spendsense.store.db import connect
+from spendsense.store.ledger import current_ledger, export_parquet
+data = Path(sys.argv[2])
+conn = connect(data / "spendsense.db")
+export_parquet(conn, data, full=True) if sys.argv[1] == "full" else current_ledger(conn, data)
+"""
+
+
+def incremental(n: int, k: int, cache: Path, seed: int) -> dict[str, object]:
+    """A ledger of ``n`` users loaded once (cached), then on a copy of it: ``k`` of its
+    bundles ingested again, a revocation and the copies brought up to date, a full export."""
+    files = sorted(bundles(n, cache, seed)[0].rglob("*.json"))
+    loaded = cache / f"loaded-{n}-seed{seed}"
+    if not (loaded / "spendsense.db").exists():
+        shutil.rmtree(loaded, ignore_errors=True)
+        measure([*CLI, "--data-dir", str(loaded), "ingest", str(files[0].parents[1])])
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
+        data = Path(tmp) / "data"
+        shutil.copytree(loaded, data)
+        measure([sys.executable, "-c", COPIES, "full", str(data)])  # copies whole, marks none
+        again = files[:: max(1, len(files) // k)][:k]
+        ingest = measure([*CLI, "--data-dir", str(data), "ingest", *map(str, again)])
+        revoke = measure([*CLI, "--data-dir", str(data), "consent", "revoke", again[0].stem])
+        copies = measure([sys.executable, "-c", COPIES, "current", str(data)])
+        full = measure([sys.executable, "-c", COPIES, "full", str(data)])
+    return {
+        "users": n,
+        "bundles_again": len(again),
+        "ingest": ingest,
+        "revoke": revoke,
+        "copies_after_revoke": copies,
+        "full_export": full,
+        "commit": _commit(),
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def incremental_table(data: dict[str, object]) -> str:
+    rows: dict[str, dict] = data.get("incremental", {})  # type: ignore[assignment]
+    if not rows:
+        return ""
+    lines = [
+        "",
+        "| loaded ledger (now) | users | bundles ingested again | ingest s (CPU s) "
+        "| copies after a revocation s (CPU s) | full export s (CPU s) | load before |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for _, r in sorted(rows.items(), key=lambda kv: int(kv[0])):
+        ing, cop, full = r["ingest"], r["copies_after_revoke"], r["full_export"]
+        lines.append(
+            f"| {str(r.get('commit', '?')).split()[0]} | {r['users']:,} | {r['bundles_again']:,} "
+            f"| {ing['wall_s']:.1f} ({_cpu(ing):.1f}) | {cop['wall_s']:.1f} ({_cpu(cop):.1f}) "
+            f"| {full['wall_s']:.1f} ({_cpu(full):.1f}) | {ing['load_before'][0]:.1f} |"
+        )
+    return "\n" + "\n".join(lines)  # after the ingest tables, a blank line between
+
+
 def doc_with_table(doc: str, data: dict[str, object]) -> str:
     """``doc`` with the text between the ingest table markers replaced by ``markdown_table``."""
     head, found, rest = doc.partition(TABLE_START)
     _, found_end, tail = rest.partition(TABLE_END)
     if not (found and found_end):
         raise SystemExit(f"{DOC}: the ingest table markers are missing")
-    return f"{head}{TABLE_START}\n{markdown_table(data)}\n{TABLE_END}{tail}"
+    table = markdown_table(data) + incremental_table(data)
+    return f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}"
 
 
 def main() -> None:
@@ -303,6 +370,13 @@ def main() -> None:
     parser.add_argument(
         "--ingest-only", action="store_true", help="Measure the ingest alone (memory at 100k)."
     )
+    parser.add_argument(
+        "--incremental",
+        type=int,
+        default=0,
+        metavar="K",
+        help="Measure K bundles ingested again into a loaded ledger, a revocation, a full export.",
+    )
     parser.add_argument("--table", action="store_true", help="Print the results table and stop.")
     parser.add_argument(
         "--write-doc",
@@ -311,7 +385,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.table:
-        print(markdown_table(json.loads(args.out.read_text())))
+        results = json.loads(args.out.read_text())
+        print(markdown_table(results) + incremental_table(results))
         return
     if args.write_doc:
         DOC.write_text(doc_with_table(DOC.read_text(), json.loads(args.out.read_text())))
@@ -324,9 +399,14 @@ def main() -> None:
     data["targets"] = {"speedup": TARGET_SPEEDUP, "ingest_tx_per_s": TARGET_TX_PER_S}
     for n in (int(s) for s in args.users.split(",") if s.strip()):
         print(f"{n} users ...", flush=True)
-        row = side_by_side(n, args.cache, args.seed, as_of, args.ingest_only)
+        if args.incremental:
+            row = incremental(n, args.incremental, args.cache, args.seed)
+            kind = "incremental"
+        else:
+            row = side_by_side(n, args.cache, args.seed, as_of, args.ingest_only)
+            kind = "ingest_only" if args.ingest_only else "side_by_side"
         print(json.dumps(row), flush=True)
-        data.setdefault("ingest_only" if args.ingest_only else "side_by_side", {})[str(n)] = row
+        data.setdefault(kind, {})[str(n)] = row
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(data, indent=2) + "\n")
 
