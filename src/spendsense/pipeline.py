@@ -16,6 +16,7 @@ from spendsense.config import Settings
 from spendsense.errors import ConsentRequired
 from spendsense.ledger.schema import TABLES
 from spendsense.personas.confusion import confusion_matrix, render_confusion
+from spendsense.signals.windows import TXN_CATEGORICAL
 from spendsense.stages import (
     compute_stages,
     default_as_of,
@@ -29,7 +30,7 @@ from spendsense.store.chunked import ChunkedParquetWriter, named_tables
 from spendsense.store.consents import consented_user_ids, granted_among, is_consented
 from spendsense.store.db import connect
 from spendsense.store.ledger import current_ledger, read_table
-from spendsense.store.ledger_dir import granted_users, read_ledger_dir
+from spendsense.store.ledger_dir import granted_users, read_chunk, read_ledger_dir
 from spendsense.store.outputs import FEATURES_DIR, StageOutputs
 from spendsense.store.runs import newest_run_as_of, record_run
 from spendsense.store.writer import write_outputs
@@ -158,7 +159,8 @@ def run_pipeline_parquet(
     with ChunkedParquetWriter(settings.data_dir / FEATURES_DIR, store) as writer:
         for chunk in user_chunks(consented, settings.chunk_users):
             clock = time.perf_counter()
-            part = slice_users(ledger, chunk)
+            # The text columns the signals group by arrive as Categorical (read_chunk).
+            part = read_chunk(ledger_path, ledger, chunk, {"transactions": TXN_CATEGORICAL})
             clock = tick(timings, "read chunk", clock)
             # The Parquet contract has no traces: none are built (compute_stages, traces=).
             outputs = compute_stages(

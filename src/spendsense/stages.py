@@ -17,6 +17,7 @@ from spendsense.personas.assign import assign_personas
 from spendsense.recommend.catalog import CONTENT_DIR, Catalog, load_catalog
 from spendsense.recommend.engine import recommend
 from spendsense.signals.compute import compute_features
+from spendsense.store.ledger_dir import users_filter
 from spendsense.store.outputs import StageOutputs
 
 
@@ -139,16 +140,7 @@ def user_chunks(user_ids: list[str], size: int) -> list[list[str]]:
 
 def slice_users(ledger: Mapping[str, pl.LazyFrame], user_ids: list[str]) -> dict[str, pl.DataFrame]:
     """The ledger rows of ``user_ids`` (one chunk), collected, in the ledger's order."""
-    keep = pl.Series("user_id", user_ids, dtype=pl.String).implode()
-    # The range filter lets a scan of a user-sorted ledger skip row groups; is_in decides. A
-    # filter, not a semi-join: it keeps the rows' order, and cost less (a 25k-user chunk's 7M
-    # transactions: 1.3-1.6 s CPU against 1.8-2.2 s).
-    span = (
-        pl.col("user_id").is_between(pl.lit(min(user_ids)), pl.lit(max(user_ids)))
-        if user_ids
-        else pl.lit(True)
-    )
-    return {
-        name: frame.filter(span & pl.col("user_id").is_in(keep)).collect()
-        for name, frame in ledger.items()
-    }
+    # A filter, not a semi-join: it keeps the rows' order, and cost less (a 25k-user chunk's
+    # 7M transactions: 1.3-1.6 s CPU against 1.8-2.2 s).
+    where = users_filter(user_ids)
+    return {name: frame.filter(where).collect() for name, frame in ledger.items()}

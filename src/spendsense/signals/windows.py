@@ -37,6 +37,17 @@ TXN_COLUMNS: tuple[str, ...] = (
     "pfc_detailed",
 )
 
+# Transaction text columns the scope keeps as Categorical (integer codes for every later
+# group-by and join); a chunk reader may hand them over as Categorical already.
+TXN_CATEGORICAL: tuple[str, ...] = (
+    "account_id",
+    "user_id",
+    "merchant_name",
+    "name",
+    "pfc_primary",
+    "pfc_detailed",
+)
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -145,16 +156,22 @@ _TWIN_ID, _ROW = "_twin_id", "_row"
 
 
 def _frame(ledger: Mapping[str, pl.DataFrame | pl.LazyFrame], table: str) -> pl.LazyFrame:
-    """The ledger table as a lazy frame in the canonical schema (missing columns null)."""
+    """The ledger table as a lazy frame in the canonical schema (missing columns null); a
+    text column that arrives as Categorical stays one."""
     frame = ledger.get(table)
     if frame is None:
         return pl.LazyFrame(schema=TABLES[table])
     lf = frame.lazy()
-    names = set(lf.collect_schema().names())
-    return lf.select(
-        (pl.col(name).cast(dtype) if name in names else pl.lit(None, dtype)).alias(name)
-        for name, dtype in TABLES[table].items()
-    )
+    have = lf.collect_schema()
+
+    def column(name: str, dtype: pl.DataType) -> pl.Expr:
+        if name not in have:
+            return pl.lit(None, dtype).alias(name)
+        if dtype == pl.String and isinstance(have[name], pl.Categorical):
+            return pl.col(name)
+        return pl.col(name).cast(dtype)
+
+    return lf.select(column(name, dtype) for name, dtype in TABLES[table].items())
 
 
 def account_flags(accounts: pl.LazyFrame, config: SignalsConfig) -> pl.LazyFrame:
@@ -267,11 +284,8 @@ def build_scope(
         .with_columns(bits=pl.lit(lookup).gather(account_code))
         .filter(((pl.col("bits") & 1) > 0) & not_twin(twins))
         .with_columns(
+            pl.col(TXN_CATEGORICAL).cast(pl.Categorical),
             **{k: (pl.col("bits") & (2 << i)) > 0 for i, k in enumerate(kinds)},
-            merchant_name=pl.col("merchant_name").cast(pl.Categorical),
-            name=pl.col("name").cast(pl.Categorical),
-            pfc_primary=pl.col("pfc_primary").cast(pl.Categorical),
-            pfc_detailed=pl.col("pfc_detailed").cast(pl.Categorical),
         )
         .drop(_ROW, "bits", "transaction_id")
         .collect()
