@@ -54,6 +54,10 @@ PROBE = "spendsense_probe"  # temporary table of ids looked up in the stage (``s
 TWINS = "spendsense_twins"  # the staged posted transactions' pending twins (``_twins``)
 PARQUET_BASE = "parquet_base"  # meta: the ledger version the copies were last whole at
 CHANGED = "spendsense_changed"  # the users an export rewrites, in its scratch copy
+# Above this share of the users marked, reading every table back is cheaper than reading
+# theirs by index and merging (5k users, all marked: 14.3 s of CPU merged, 10.9 s in full)
+MERGE_SHARE = 0.25
+MARKED = "spendsense_marked"  # the users a load into a non-empty ledger marks (``_mark_staged``)
 
 
 def sql_frame(frame: pl.DataFrame) -> pl.DataFrame:
@@ -594,9 +598,11 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
         if stage.snapshots:
             _replace_snapshots(conn, staged, schema)
         indexes = _drop_ledger_objects(conn, "index") if fresh else []
-        # the rows of a bulk load are not marked one by one: the copies are whole again
-        # only if this load publishes its own (``Stage.apply``), else the next export is full
-        triggers = _drop_ledger_objects(conn, "trigger") if fresh else []
+        # the upserts do not mark their users row by row (a trigger per row costs ~20% of a
+        # big load): after them, the staged users are marked in bulk (``_mark_staged``); into
+        # an empty ledger nobody is, as the copies are whole again only if this load
+        # publishes its own (``Stage.apply``), else the next export is full
+        triggers = _drop_ledger_objects(conn, "trigger")
         if fresh:
             conn.execute("DELETE FROM meta WHERE key = ?", (PARQUET_BASE,))
         for table in WRITE_ORDER:  # parents first, for the foreign keys
@@ -609,6 +615,11 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
                     f"(SELECT * FROM {source} WHERE user_id NOT IN (SELECT user_id FROM {PRIOR}))"
                 )
             conn.execute(_upsert_sql(table, source, order))
+        if not fresh:  # the triggers mark what the deletes below take out
+            _mark_staged(conn, staged, schema)
+            for sql in triggers:
+                conn.execute(sql)
+            triggers = []
         once = frozenset(
             t
             for t in staged
@@ -663,6 +674,20 @@ def _apply(conn: sqlite3.Connection, stage: Stage, schema: str) -> bool:
             conn.execute(sql)
         bump_version(conn)
     return fresh
+
+
+def _mark_staged(conn: sqlite3.Connection, staged: set[str], schema: str) -> None:
+    """Mark every user with a staged row in ``ledger_changes``, as the triggers would: a
+    mark deleted and inserted again, so above any mark an export has read."""
+    users = " UNION ".join(f"SELECT user_id FROM {schema}.{t}" for t in sorted(staged))
+    if not users:
+        return
+    conn.execute(f"CREATE TEMP TABLE {MARKED} AS {users}")
+    try:
+        conn.execute(f"DELETE FROM ledger_changes WHERE user_id IN (SELECT user_id FROM {MARKED})")
+        conn.execute(f"INSERT INTO ledger_changes (user_id) SELECT user_id FROM {MARKED}")
+    finally:
+        conn.execute(f"DROP TABLE temp.{MARKED}")
 
 
 def _drop_ledger_objects(conn: sqlite3.Connection, kind: str) -> list[str]:
@@ -813,17 +838,22 @@ def export_parquet(conn: sqlite3.Connection, data_dir: Path, *, full: bool = Fal
     whatever the entry point); ``meta.parquet_base`` is the ledger version the copies were
     last made whole at. When the copies on disk are that version (their VERSION file), only
     the marked users' rows are read from SQLite and merged in (none marked: nothing is
-    rewritten); otherwise (no copies yet, a bulk load that did not publish its own, copies
-    from another database), or with ``full``, every table is read back. The marks read
-    are cleared after; a change made meanwhile keeps its mark.
+    rewritten). Otherwise (no copies yet, a bulk load that did not publish its own, copies
+    from another database), with more than ``MERGE_SHARE`` of the users marked, or with
+    ``full``, every table is read back. The marks read are cleared after; a change made
+    meanwhile keeps its mark.
     """
     out = data_dir / LEDGER_DIR
     out.mkdir(parents=True, exist_ok=True)
     with writer_lock(conn):  # one export at a time; never beside a revocation's purge
         version = ledger_version(conn)
-        (mark,) = conn.execute("SELECT coalesce(max(mark), 0) FROM ledger_changes").fetchone()
+        mark, changed = conn.execute(
+            "SELECT coalesce(max(mark), 0), COUNT(*) FROM ledger_changes"
+        ).fetchone()
+        (users,) = conn.execute("SELECT COUNT(*) FROM users").fetchone()
         whole = (
             not full
+            and changed <= MERGE_SHARE * users
             and _copies_version(out) == _parquet_base(conn)
             and all((out / f"{table}.parquet").exists() for table in TABLES)
         )
