@@ -297,7 +297,10 @@ from spendsense.store.db import connect
 from spendsense.store.ledger import current_ledger, export_parquet
 data = Path(sys.argv[2])
 conn = connect(data / "spendsense.db")
-export_parquet(conn, data, full=True) if sys.argv[1] == "full" else current_ledger(conn, data)
+if sys.argv[1] == "full":
+    export_parquet(conn, data, full=True)
+else:
+    current_ledger(conn, data)
 """
 
 
